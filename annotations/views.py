@@ -1,0 +1,505 @@
+"""REST API views: projects, memberships, classes, panoramas, instances and reviews.
+
+Querysets only ever contain objects of projects the user belongs to, so anything else
+answers 404. Writes are checked against the user's project role (permissions.py).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.db import transaction
+from django.db.models import Count, ProtectedError, Q
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import imaging
+from .models import Instance, LabelClass, Membership, Panorama, Project, ReviewEvent
+from .permissions import (
+    ProjectRolePermission,
+    can_edit_annotations,
+    can_manage,
+    can_review,
+    is_admin,
+    role_of,
+    visible_projects,
+)
+from .serializers import (
+    BulkSaveSerializer,
+    InstanceSerializer,
+    LabelClassSerializer,
+    MembershipSerializer,
+    PanoramaSerializer,
+    PanoramaUploadSerializer,
+    ProjectSerializer,
+    ReviewEventSerializer,
+    ReviewRequestSerializer,
+)
+from .services import BulkValidationError, RevisionConflict, replace_instances, write_annotations
+from .uploads import UploadRejected, store_panorama
+from .workflow import WorkflowError, transition
+
+
+def conflict_response(exc: RevisionConflict) -> Response:
+    return Response(
+        {
+            "detail": "Someone else changed this panorama's annotations; reload and re-apply.",
+            "code": "revision_conflict",
+            "current_revision": exc.current,
+        },
+        status=status.HTTP_409_CONFLICT,
+        headers={"ETag": f'"{exc.current}"'},
+    )
+
+
+def base_revision(request: Request) -> int | None:
+    """The revision a write was based on: If-Match header, else a 'revision' field."""
+    header = request.headers.get("If-Match")
+    if header:
+        try:
+            return int(header.strip().strip('W/').strip('"'))
+        except ValueError as exc:
+            raise ValidationError({"If-Match": "must be the panorama revision number"}) from exc
+    value = request.data.get("revision") if hasattr(request.data, "get") else None
+    if value is None:
+        value = request.query_params.get("revision")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"revision": "must be an integer"}) from exc
+
+
+def require_revision(request: Request) -> int:
+    revision = base_revision(request)
+    if revision is None:
+        raise ValidationError(
+            {"revision": "send the panorama revision this write is based on (If-Match or field)"}
+        )
+    return revision
+
+
+class ProjectScopedViewSet(viewsets.ModelViewSet):
+    """Base for objects that belong to a project (via ``project_path``)."""
+
+    permission_classes = [ProjectRolePermission]
+    project_path = "project"
+
+    def project_id_of(self, obj) -> int:
+        target = obj
+        for part in self.project_path.split("__"):
+            target = getattr(target, part)
+        return target.pk
+
+    def scoped(self, queryset):
+        user = self.request.user
+        if is_admin(user):
+            return queryset
+        return queryset.filter(**{f"{self.project_path}__memberships__user": user})
+
+    def check_create(self, project: Project) -> None:
+        if role_of(self.request.user, project) is None:
+            raise NotFound("No such project.")
+        if not can_manage(self.request.user, project):
+            raise PermissionDenied("Only the project's managers can do this.")
+
+
+class ProjectViewSet(viewsets.ModelViewSet):
+    """Projects the user belongs to. Admins (staff) create projects; managers edit them."""
+
+    serializer_class = ProjectSerializer
+    permission_classes = [ProjectRolePermission]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+
+    def project_id_of(self, obj: Project) -> int:
+        return obj.pk
+
+    def get_queryset(self):
+        return visible_projects(self.request.user).annotate(
+            panorama_count=Count("panoramas", distinct=True)
+        )
+
+    def perform_create(self, serializer):
+        if not is_admin(self.request.user):
+            raise PermissionDenied("Only administrators create projects.")
+        project = serializer.save(created_by=self.request.user)
+        Membership.objects.get_or_create(
+            project=project, user=self.request.user, defaults={"role": "manager"}
+        )
+
+    def destroy(self, request, *args, **kwargs):
+        project = self.get_object()
+        if not is_admin(request.user):
+            raise PermissionDenied("Only administrators delete projects.")
+        project.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipViewSet(ProjectScopedViewSet):
+    serializer_class = MembershipSerializer
+    filterset_fields = ["project", "role"]
+
+    def get_queryset(self):
+        return self.scoped(Membership.objects.select_related("user", "project"))
+
+    def perform_create(self, serializer):
+        self.check_create(serializer.validated_data["project"])
+        serializer.save()
+
+    def perform_update(self, serializer):
+        if "project" in serializer.validated_data:
+            if serializer.validated_data["project"] != serializer.instance.project:
+                raise ValidationError({"project": "a membership cannot change project"})
+        serializer.save()
+
+
+class LabelClassViewSet(ProjectScopedViewSet):
+    serializer_class = LabelClassSerializer
+    filterset_fields = ["project"]
+    pagination_class = None
+
+    def get_queryset(self):
+        return self.scoped(LabelClass.objects.all()).annotate(instance_count=Count("instances"))
+
+    def perform_create(self, serializer):
+        self.check_create(serializer.validated_data["project"])
+        serializer.save()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cascade", bool, description="also delete the class's instances")
+        ]
+    )
+    def destroy(self, request, *args, **kwargs):
+        label_class = self.get_object()
+        used = Instance.objects.filter(label_class=label_class)
+        count = used.count()
+        if count and request.query_params.get("cascade") not in {"1", "true", "yes"}:
+            return Response(
+                {
+                    "detail": f"{count} instances use this class; repeat with ?cascade=true "
+                    "to delete them too.",
+                    "code": "class_in_use",
+                    "instance_count": count,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        with transaction.atomic():
+            panorama_ids = list(used.values_list("panorama_id", flat=True).distinct())
+            used.delete()
+            for panorama in Panorama.objects.filter(pk__in=panorama_ids):
+                panorama.bump_revision()
+            try:
+                label_class.delete()
+            except ProtectedError:
+                return Response({"detail": "class still in use"}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PanoramaFilter(filters.FilterSet):
+    assignee = filters.CharFilter(field_name="assignees__username")
+    unassigned = filters.BooleanFilter(field_name="assignees", lookup_expr="isnull")
+
+    class Meta:
+        model = Panorama
+        fields = ["project", "status", "assignee", "is_hdr", "unassigned"]
+
+
+class PanoramaViewSet(ProjectScopedViewSet):
+    """Panoramas: multipart upload (one or many files), list/filter/search, images, reviews."""
+
+    serializer_class = PanoramaSerializer
+    filterset_class = PanoramaFilter
+    search_fields = ["original_name", "sha256"]
+    ordering_fields = ["id", "original_name", "created_at", "updated_at", "status"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+
+    def get_queryset(self):
+        queryset = self.scoped(Panorama.objects.all()).prefetch_related("assignees")
+        return queryset.annotate(
+            instance_count=Count("instances", filter=Q(instances__is_suggestion=False))
+        ).distinct()
+
+    @extend_schema(request=PanoramaUploadSerializer)
+    def create(self, request, *args, **kwargs):
+        """Upload panoramas; each file succeeds or fails on its own.
+
+        201 when at least one file was stored, 400 when none was. The body lists
+        ``created`` panoramas and ``errors`` ({file, error, existing_id}).
+        """
+        project_id = request.data.get("project")
+        project = visible_projects(request.user).filter(pk=project_id).first()
+        if project is None:
+            raise NotFound("No such project.")
+        self.check_create(project)
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        if not files:
+            raise ValidationError({"files": "attach one or more image files"})
+        created, errors = [], []
+        for upload in files:
+            try:
+                data = upload.read()
+                panorama = store_panorama(project, upload.name, data, request.user)
+                created.append(panorama)
+            except UploadRejected as exc:
+                errors.append(
+                    {"file": upload.name, "error": exc.reason, "existing_id": exc.existing_id}
+                )
+        body = {
+            "created": PanoramaSerializer(created, many=True, context={"request": request}).data,
+            "errors": errors,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else 400)
+
+    def update(self, request, *args, **kwargs):
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+    def _file_response(self, name: str, data: bytes | None, storage, content_type: str):
+        if data is not None:
+            return HttpResponse(data, content_type=content_type)
+        return FileResponse(storage.open(name, "rb"), content_type=content_type)
+
+    @action(detail=True, methods=["get"])
+    def image(self, request, pk=None):
+        """The original file as uploaded (HDR/EXR radiance untouched)."""
+        panorama = self.get_object()
+        content_type = mimetypes.guess_type(panorama.image.name)[0] or "application/octet-stream"
+        response = FileResponse(panorama.image.open("rb"), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{panorama.original_name}"'
+        return response
+
+    @extend_schema(parameters=[OpenApiParameter("width", int)])
+    @action(detail=True, methods=["get"])
+    def display(self, request, pk=None):
+        """An 8-bit JPEG for the browser (HDR tone-mapped), optionally downscaled."""
+        from django.core.files.storage import default_storage
+
+        panorama = self.get_object()
+        width = _positive_int(request.query_params.get("width"), "width")
+        name, data = imaging.display_image(panorama, width)
+        response = self._file_response(name, data, default_storage, "image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    @action(detail=True, methods=["get"], url_path=r"tiles/(?P<col>\d+)/(?P<row>\d+)")
+    def tile(self, request, pk=None, col=None, row=None):
+        """Full-resolution display tile (4096² JPEG); the grid is in ``tiles`` of the detail."""
+        panorama = self.get_object()
+        try:
+            data = imaging.display_tile(panorama, int(col), int(row))
+        except IndexError as exc:
+            raise NotFound(str(exc)) from exc
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    @action(detail=True, methods=["get"])
+    def thumbnail(self, request, pk=None):
+        from django.core.files.storage import default_storage
+
+        panorama = self.get_object()
+        name, data = imaging.thumbnail(panorama)
+        response = self._file_response(name, data, default_storage, "image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    @extend_schema(request=BulkSaveSerializer, responses=InstanceSerializer(many=True))
+    @action(detail=True, methods=["get", "put"], url_path="instances")
+    def instances(self, request, pk=None):
+        """GET the panorama's instances; PUT replaces the whole set atomically (bulk save).
+
+        PUT body: {"revision": n, "instances": [{id?, label_class, geometry, ...}, ...]}
+        (or If-Match: n). A stale revision answers 409 with the current one; any invalid
+        instance answers 400 naming it, and nothing is written.
+        """
+        panorama = self.get_object()
+        if request.method == "GET":
+            queryset = Instance.objects.filter(panorama=panorama).select_related("label_class")
+            data = InstanceSerializer(queryset, many=True).data
+            return Response(
+                {"revision": panorama.revision, "instances": data},
+                headers={"ETag": f'"{panorama.revision}"'},
+            )
+        if not can_edit_annotations(request.user, panorama):
+            raise PermissionDenied("You may not edit this panorama's annotations.")
+        payload = BulkSaveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        revision = base_revision(request)
+        try:
+            saved, new_revision = write_annotations(
+                panorama,
+                revision,
+                lambda locked: replace_instances(
+                    locked, payload.validated_data["instances"], request.user
+                ),
+            )
+        except RevisionConflict as exc:
+            return conflict_response(exc)
+        except BulkValidationError as exc:
+            return Response(
+                {
+                    "detail": "Invalid instances; nothing was saved.",
+                    "instances": {str(k): v for k, v in exc.errors.items()},
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {"revision": new_revision, "instances": InstanceSerializer(saved, many=True).data},
+            headers={"ETag": f'"{new_revision}"'},
+        )
+
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        panorama = self.get_object()
+        return Response(ReviewEventSerializer(panorama.events.all(), many=True).data)
+
+    def _review(self, request, action_name: str):
+        panorama = self.get_object()
+        body = ReviewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            transition(panorama, action_name, request.user, body.validated_data["comment"])
+        except WorkflowError as exc:
+            if exc.kind == "forbidden":
+                raise PermissionDenied(str(exc)) from exc
+            code = status.HTTP_400_BAD_REQUEST if exc.kind == "invalid" else status.HTTP_409_CONFLICT
+            return Response({"detail": str(exc)}, status=code)
+        panorama.refresh_from_db()
+        return Response(PanoramaSerializer(panorama, context={"request": request}).data)
+
+    @extend_schema(request=ReviewRequestSerializer, responses=PanoramaSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._review(request, "submit")
+
+    @extend_schema(request=ReviewRequestSerializer, responses=PanoramaSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._review(request, "approve")
+
+    @extend_schema(request=ReviewRequestSerializer, responses=PanoramaSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._review(request, "reject")
+
+    @extend_schema(request=ReviewRequestSerializer, responses=PanoramaSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._review(request, "reopen")
+
+
+def _positive_int(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ValidationError({name: "must be a positive integer"}) from exc
+    if number <= 0 or number > 16384:
+        raise ValidationError({name: "must be between 1 and 16384"})
+    return number
+
+
+class InstanceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Single instances. Every write carries the panorama revision (If-Match or field)."""
+
+    serializer_class = InstanceSerializer
+    permission_classes = [ProjectRolePermission]
+    filterset_fields = ["panorama", "label_class", "source", "is_suggestion"]
+    project_path = "panorama__project"
+
+    def project_id_of(self, obj: Instance) -> int:
+        return obj.panorama.project_id
+
+    def write_check(self, request, obj: Instance) -> bool:
+        return can_edit_annotations(request.user, obj.panorama)
+
+    def get_queryset(self):
+        queryset = Instance.objects.select_related("panorama", "label_class")
+        if is_admin(self.request.user):
+            return queryset
+        return queryset.filter(panorama__project__memberships__user=self.request.user)
+
+    def _respond(self, instance: Instance | None, revision: int, code: int) -> Response:
+        body = InstanceSerializer(instance).data if instance is not None else {}
+        body = {**body, "revision": revision}
+        return Response(body, status=code, headers={"ETag": f'"{revision}"'})
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        panorama = serializer.validated_data["panorama"]
+        if role_of(request.user, panorama.project_id) is None:
+            raise NotFound("No such panorama.")
+        if not can_edit_annotations(request.user, panorama):
+            raise PermissionDenied("You may not edit this panorama's annotations.")
+        revision = require_revision(request)
+        try:
+            instance, new_revision = write_annotations(
+                panorama,
+                revision,
+                lambda locked: serializer.save(created_by=request.user, updated_by=request.user),
+            )
+        except RevisionConflict as exc:
+            return conflict_response(exc)
+        return self._respond(instance, new_revision, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        revision = require_revision(request)
+        try:
+            saved, new_revision = write_annotations(
+                instance.panorama,
+                revision,
+                lambda locked: serializer.save(updated_by=request.user),
+            )
+        except RevisionConflict as exc:
+            return conflict_response(exc)
+        return self._respond(saved, new_revision, status.HTTP_200_OK)
+
+    def destroy(self, request, *args, **kwargs):
+        instance = self.get_object()
+        revision = require_revision(request)
+        try:
+            _, new_revision = write_annotations(
+                instance.panorama, revision, lambda locked: instance.delete()
+            )
+        except RevisionConflict as exc:
+            return conflict_response(exc)
+        return Response(
+            {"revision": new_revision}, status=status.HTTP_200_OK,
+            headers={"ETag": f'"{new_revision}"'},
+        )
+
+
+def get_visible_panorama(request, pk: int) -> Panorama:
+    """A panorama the user may read, or 404 (used by other apps' views)."""
+    panorama = get_object_or_404(Panorama.objects.select_related("project"), pk=pk)
+    if role_of(request.user, panorama.project_id) is None:
+        raise NotFound("No such panorama.")
+    return panorama
+
+
+def can_review_panorama(request, panorama: Panorama) -> bool:
+    return can_review(request.user, panorama.project_id)

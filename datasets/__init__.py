@@ -1,0 +1,1 @@
+"""Dataset export and import for researchers, and annotator agreement on the sphere."""

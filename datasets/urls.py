@@ -1,0 +1,3 @@
+"""Routes of this app (filled as its features land)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""The annotation UI: page views and the TypeScript application served from static/."""

@@ -1,0 +1,1 @@
+"""Processing jobs, the model registry and the processing modules (depth, pre-labelling, ...)."""

@@ -1,0 +1,41 @@
+"""GET /healthz: is the database reachable, is the Celery broker reachable."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import JsonResponse
+
+from .celery import app as celery_app
+
+
+def _database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True, connection.vendor
+    except Exception as exc:  # any failure means "not reachable"; report it, don't crash
+        return False, str(exc)
+
+
+def _broker() -> tuple[bool, str]:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return True, conn.as_uri()
+    except Exception as exc:
+        return False, str(exc)
+
+
+def healthz(request):
+    db_ok, db_info = _database()
+    broker_ok, broker_info = _broker()
+    ok = db_ok and broker_ok
+    return JsonResponse(
+        {
+            "status": "ok" if ok else "unavailable",
+            "database": {"ok": db_ok, "detail": db_info},
+            "broker": {"ok": broker_ok, "detail": broker_info},
+        },
+        status=200 if ok else 503,
+    )
