@@ -46,12 +46,16 @@ def geometry_errors(geometry: object) -> list[str]:
     return [str(problem) for problem in sphere.geometry_problems(geometry)]
 
 
+def _wrap_lon(lon: float) -> float:
+    # Leave in-range values untouched: the modulo would change their last bits, and
+    # geometry must round-trip exactly.
+    lon = float(lon)
+    return lon if -180.0 <= lon < 180.0 else ((lon + 180.0) % 360.0) - 180.0
+
+
 def normalise(geometry: list) -> list:
     """Floats, [lon, lat] lists, lon wrapped into [-180, 180)."""
     return [
-        [
-            [[((float(lon) + 180.0) % 360.0) - 180.0, float(lat)] for lon, lat in ring]
-            for ring in polygon
-        ]
+        [[[_wrap_lon(lon), float(lat)] for lon, lat in ring] for ring in polygon]
         for polygon in geometry
     ]

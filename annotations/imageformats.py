@@ -20,6 +20,11 @@ os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 import cv2  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
+from label360.exr import read_exr  # noqa: E402
+
+# Sizes are checked against our own configurable limit from the header, before decoding.
+Image.MAX_IMAGE_PIXELS = None
+
 
 class ImageFormatError(ValueError):
     """The file is not a readable panorama image; the message says why."""
@@ -121,9 +126,14 @@ def decode(data: bytes, header: ImageHeader) -> np.ndarray:
     """Decode the whole image (after the header passed the size checks).
 
     JPEG/PNG/TIFF go through Pillow, which reports truncated files; HDR/EXR through
-    OpenCV. Returns an RGB(A) array (uint8, uint16 or float32).
+    OpenCV/OpenEXR. Returns an RGB(A) array (uint8, uint16 or float32).
     """
-    if header.format in {"hdr", "exr"}:
+    if header.format == "exr":
+        try:
+            return read_exr(data)
+        except ValueError as exc:
+            raise ImageFormatError(str(exc)) from exc
+    if header.format == "hdr":
         array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if array is None:
             raise ImageFormatError(f"corrupt or truncated {header.format.upper()} file")

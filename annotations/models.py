@@ -39,6 +39,15 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def delete(self, *args, **kwargs):
+        # Instances protect their classes from accidental deletion; a whole project goes
+        # with its annotations, so remove those first, in the same transaction.
+        from django.db import transaction
+
+        with transaction.atomic():
+            Instance.objects.filter(panorama__project=self).delete()
+            return super().delete(*args, **kwargs)
+
 
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")

@@ -80,6 +80,9 @@ class ProjectRolePermission(permissions.BasePermission):
 
     message = "Your role in this project does not allow this."
 
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated)
+
     def has_object_permission(self, request, view, obj) -> bool:
         project_id = view.project_id_of(obj)
         role = role_of(request.user, project_id)

@@ -225,6 +225,13 @@ class PanoramaViewSet(ProjectScopedViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
+    def write_check(self, request, panorama: Panorama) -> bool:
+        if self.action == "instances":
+            return can_edit_annotations(request.user, panorama)
+        if self.action in {"submit", "approve", "reject", "reopen"}:
+            return True  # the workflow module checks the role for each transition
+        return can_manage(request.user, panorama.project_id)
+
     def get_queryset(self):
         queryset = self.scoped(Panorama.objects.all()).prefetch_related("assignees")
         return queryset.annotate(

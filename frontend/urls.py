@@ -1,3 +1,11 @@
-"""Routes of this app (filled as its features land)."""
+"""Routes of the annotation UI (the API lives under /api/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.projects, name="projects"),
+    path("projects/<int:project_id>/", views.navigator, name="navigator"),
+    path("panoramas/<int:panorama_id>/", views.workspace, name="workspace"),
+]

@@ -10,7 +10,8 @@ from .factories import ROLES, make_panorama, make_project, make_user
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
-    """Each test writes media into its own folder (and never into var/)."""
+    """Each test writes media into its own folder (and never into var/); fast hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -18,6 +18,7 @@ __all__ = [
     "rot_z",
     "arc_points",
     "angle_between",
+    "cross3",
 ]
 
 
@@ -92,3 +93,12 @@ def arc_points(a: ArrayLike, b: ArrayLike, n: int) -> NDArray[np.float64]:
     # Slerp; sin(theta) > 0 because edges are shorter than 180 degrees.
     s = np.sin(theta)
     return (np.sin((1 - t) * theta) * a + np.sin(t * theta) * b) / s
+
+
+def cross3(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """Cross product of (..., 3) arrays (broadcasting); much lower overhead than np.cross."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)

@@ -17,6 +17,9 @@ from .scene import CLASS_IDS, Box, Camera, Scene
 
 ROW_CHUNK_PIXELS = 1 << 18  # rays per chunk in the box pass (~6 MB per float64 (n, 3) array)
 
+# Pixel window: rows (slice) and columns (slice, or a wrapped index array across the seam).
+Window = tuple[slice, "np.ndarray | slice"]
+
 
 def pixel_lonlat(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre longitudes (W,) and latitudes (H,) in degrees."""
@@ -25,9 +28,13 @@ def pixel_lonlat(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     return lon, lat
 
 
-def pixel_directions(width: int, height: int) -> np.ndarray:
-    """Unit ray directions of all pixel centres in the camera frame, (H, W, 3) float64."""
+def pixel_directions(width: int, height: int, rows: slice | None = None) -> np.ndarray:
+    """Unit ray directions of pixel centres in the camera frame, (H, W, 3) float64
+    (only the rows in ``rows`` if given)."""
     lon, lat = pixel_lonlat(width, height)
+    if rows is not None:
+        lat = lat[rows]
+    height = len(lat)
     lon_r, lat_r = np.radians(lon), np.radians(lat)
     cl = np.cos(lat_r)[:, None]
     d = np.empty((height, width, 3))
@@ -37,11 +44,14 @@ def pixel_directions(width: int, height: int) -> np.ndarray:
     return d
 
 
-def box_entry(box: Box, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def box_entry(
+    box: Box, origin: np.ndarray, dirs: np.ndarray, want_normals: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Slab test of rays ``origin + t·dirs`` (dirs (n, 3) world) against ``box``.
 
     Returns the entry distance t (n,) (inf where the ray misses; the origin is outside every
-    box by construction) and the world normal of the entered face (n, 3).
+    box by construction) and the world normal of the entered face (n, 3), or None when
+    ``want_normals`` is false (use ``box_normals`` on the few rays that need one).
     """
     rb = box.rotation()
     half = np.asarray(box.size, float) / 2.0
@@ -50,25 +60,34 @@ def box_entry(box: Box, origin: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarra
     n = dirs.shape[0]
     tnear = np.full(n, -np.inf)
     tfar = np.full(n, np.inf)
-    axis = np.zeros(n, np.int8)
     with np.errstate(divide="ignore", invalid="ignore"):
         for a in range(3):
             inv = 1.0 / dl[a]
             t1 = (-half[a] - o[a]) * inv
             t2 = (half[a] - o[a]) * inv
-            lo = np.minimum(t1, t2)
-            hi = np.maximum(t1, t2)
-            better = lo > tnear
-            tnear = np.where(better, lo, tnear)
-            axis[better] = a
-            np.minimum(tfar, hi, out=tfar)
+            np.maximum(tnear, np.minimum(t1, t2), out=tnear)
+            np.minimum(tfar, np.maximum(t1, t2), out=tfar)
     hit = (tnear <= tfar) & (tnear > 0.0)
     t = np.where(hit, tnear, np.inf)
-    # Entered face normal: along the entry axis, facing the ray (opposite to its direction).
-    local_n = np.zeros((n, 3))
-    idx = np.arange(n)
-    local_n[idx, axis] = -np.sign(dl[axis, idx])
-    return t, local_n @ rb.T
+    return t, (box_normals(box, origin, dirs, t) if want_normals else None)
+
+
+def box_normals(box: Box, origin: np.ndarray, dirs: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """World normals (n, 3) of the faces hit at distance t (finite) along ``dirs``.
+
+    The entered face is the one whose slab boundary the hit point lies on; we pick the axis
+    with the largest |local coordinate| / half-size, which is that face.
+    """
+    rb = box.rotation()
+    half = np.asarray(box.size, float) / 2.0
+    tt = np.where(np.isfinite(t), t, 0.0)
+    q = ((np.asarray(origin, float) + tt[:, None] * dirs) - np.asarray(box.center, float)) @ rb
+    rel = np.abs(q) / half
+    axis = np.argmax(rel, axis=1)
+    local_n = np.zeros_like(q)
+    idx = np.arange(len(q))
+    local_n[idx, axis] = np.sign(q[idx, axis])
+    return local_n @ rb.T
 
 
 def closest_point(box: Box, point: np.ndarray) -> np.ndarray:
@@ -101,30 +120,19 @@ def bounding_cap(box: Box, camera: Camera) -> tuple[np.ndarray, float]:
     return rot.T @ (q / delta), alpha2
 
 
-def pixel_window(
-    axis: np.ndarray, alpha: float, width: int, height: int
-) -> tuple[slice, np.ndarray | slice]:
-    """Rows (slice) and columns (slice or wrapped index array) whose centres may lie in the cap."""
-    lat_c = math.degrees(math.asin(max(-1.0, min(1.0, axis[1]))))
+def pixel_window(axis: np.ndarray, alpha: float, width: int, height: int) -> Window:
+    """Pixel window of a cap (unit axis in camera frame, half-angle in radians)."""
+    lat_c = math.degrees(math.asin(max(-1.0, min(1.0, float(axis[1])))))
     lon_c = math.degrees(math.atan2(axis[0], axis[2]))
     a = math.degrees(alpha)
     lat_hi, lat_lo = lat_c + a, lat_c - a
-    j0 = max(0, math.floor((90.0 - lat_hi) / 180.0 * height) - 1)
-    j1 = min(height, math.ceil((90.0 - lat_lo) / 180.0 * height) + 1)
-    rows = slice(j0, j1)
     if lat_hi >= 90.0 or lat_lo <= -90.0:
-        return rows, slice(0, width)
+        return lonlat_window(lat_lo, lat_hi, None, width, height)
     s = math.sin(alpha) / math.cos(math.radians(lat_c))
     if s >= 1.0:
-        return rows, slice(0, width)
+        return lonlat_window(lat_lo, lat_hi, None, width, height)
     dlon = math.degrees(math.asin(s))
-    i0 = math.floor((lon_c - dlon + 180.0) / 360.0 * width) - 1
-    i1 = math.ceil((lon_c + dlon + 180.0) / 360.0 * width) + 1
-    if i1 - i0 >= width:
-        return rows, slice(0, width)
-    if i0 >= 0 and i1 <= width:
-        return rows, slice(i0, i1)
-    return rows, np.arange(i0, i1) % width  # window straddles the seam
+    return lonlat_window(lat_lo, lat_hi, (lon_c - dlon, lon_c + dlon), width, height)
 
 
 @dataclass
@@ -172,30 +180,72 @@ def cast_stuff(scene: Scene, origin: np.ndarray, dirs: np.ndarray) -> Hits:
     return Hits(dirs, t, normals, np.zeros((h, w), np.int32), cls)
 
 
-def cast(scene: Scene, camera: Camera, width: int, height: int) -> Hits:
-    """First hit of every pixel-centre ray: stuff first, then each box where it is nearer."""
+def lonlat_window(
+    lat_lo: float, lat_hi: float, lon_range: tuple[float, float] | None, width: int, height: int
+) -> Window:
+    """Pixel rows (slice) and columns (slice, or wrapped index array across the seam) whose
+    centres can lie in the given latitude band and longitude interval (None = all lons)."""
+    j0 = max(0, math.floor((90.0 - lat_hi) / 180.0 * height) - 1)
+    j1 = min(height, math.ceil((90.0 - lat_lo) / 180.0 * height) + 1)
+    rows = slice(j0, max(j0, j1))
+    if lon_range is None:
+        return rows, slice(0, width)
+    i0 = math.floor((lon_range[0] + 180.0) / 360.0 * width) - 1
+    i1 = math.ceil((lon_range[1] + 180.0) / 360.0 * width) + 1
+    if i1 - i0 >= width:
+        return rows, slice(0, width)
+    if i0 >= 0 and i1 <= width:
+        return rows, slice(i0, i1)
+    return rows, np.arange(i0, i1) % width  # straddles the seam
+
+
+def cast(
+    scene: Scene,
+    camera: Camera,
+    width: int,
+    height: int,
+    band: slice | None = None,
+    windows: dict[int, Window] | None = None,
+) -> Hits:
+    """First hit of every pixel-centre ray in the row ``band`` (default: all rows).
+
+    Stuff first, then each box where it is nearer. ``windows`` maps box id → the pixel window
+    that may contain the box (default: from ``bounding_cap``); boxes are disjoint, so the
+    order in which they are tested does not matter.
+    """
+    band = slice(0, height) if band is None else band
     origin = np.asarray(camera.position, float)
-    dirs = pixel_directions(width, height) @ camera.rotation().T
+    dirs = pixel_directions(width, height, band) @ camera.rotation().T
     hits = cast_stuff(scene, origin, dirs)
     for box in scene.boxes:
-        axis, alpha = bounding_cap(box, camera)
-        rows, cols = pixel_window(axis, alpha, width, height)
+        if windows is not None:
+            rows, cols = windows[box.id]
+        else:
+            rows, cols = pixel_window(*bounding_cap(box, camera), width, height)
+        # Intersect the box window with the band, in band-relative rows.
+        r_start, r_stop = (
+            max(rows.start, band.start) - band.start,
+            min(rows.stop, band.stop) - band.start,
+        )
         n_cols = len(range(width)[cols]) if isinstance(cols, slice) else len(cols)
-        if rows.stop <= rows.start or n_cols == 0:
+        if r_stop <= r_start or n_cols == 0:
             continue
         step = max(1, ROW_CHUNK_PIXELS // n_cols)
-        for r0 in range(rows.start, rows.stop, step):
-            rr = slice(r0, min(rows.stop, r0 + step))
+        for r0 in range(r_start, r_stop, step):
+            rr = slice(r0, min(r_stop, r0 + step))
             d = dirs[rr, cols]
             shape = d.shape[:2]
-            tb, nb = box_entry(box, origin, d.reshape(-1, 3))
-            tb = tb.reshape(shape)
+            tb = box_entry(box, origin, d.reshape(-1, 3), want_normals=False)[0].reshape(shape)
             cur = hits.t[rr, cols]
             nearer = tb < cur
             if not nearer.any():
                 continue
             hits.t[rr, cols] = np.where(nearer, tb, cur)
-            hits.normals[rr, cols] = np.where(nearer[..., None], nb.reshape(shape + (3,)), hits.normals[rr, cols])
+            normals = hits.normals[rr, cols]
+            normals[nearer] = box_normals(box, origin, d[nearer], tb[nearer])
+            hits.normals[rr, cols] = normals
             hits.instance_ids[rr, cols] = np.where(nearer, box.id, hits.instance_ids[rr, cols])
-            hits.class_ids[rr, cols] = np.where(nearer, CLASS_IDS[box.cls], hits.class_ids[rr, cols])
+            hits.class_ids[rr, cols] = np.where(
+                nearer, CLASS_IDS[box.cls], hits.class_ids[rr, cols]
+            )
     return hits

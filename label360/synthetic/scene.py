@@ -108,7 +108,9 @@ class Box:
     def corners(self) -> np.ndarray:
         """The 8 corners in world coordinates, shape (8, 3)."""
         h = np.asarray(self.size, float) / 2.0
-        signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+        signs = np.array(
+            [[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float
+        )
         return np.asarray(self.center, float) + (signs * h) @ self.rotation().T
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,12 +239,12 @@ def _camera_rig(
     They are close to the camera, so their silhouettes are huge, contain the nadir and (the
     cameraman) straddle the seam: good stress cases for the exact polygons.
     """
-    top = cam_y - rng.uniform(0.10, 0.15)
+    top = cam_y - rng.uniform(0.25, 0.35)
     tripod = Box(
         id=len(boxes) + 1,
         cls="pole",
         center=(0.0, top / 2.0, 0.0),
-        size=(0.22, top, 0.22),
+        size=(0.07, top, 0.07),
         yaw=float(rng.uniform(0, 90)),
         material=_material(rng, "metal", color=_color(rng, 0.05, 0.12)),
     )
@@ -320,7 +322,10 @@ def make_room(seed: int) -> Scene:
                 center=(float(x), size[1] / 2.0, float(z)),
                 size=size,
                 yaw=float(rng.uniform(-180, 180)),
-                material={**_material(rng, pattern, color=_color(rng, 0.1, 0.6, 0.35)), "name": name},
+                material={
+                    **_material(rng, pattern, color=_color(rng, 0.1, 0.6, 0.35)),
+                    "name": name,
+                },
             )
         )
     lamp = [
@@ -340,10 +345,10 @@ def make_room(seed: int) -> Scene:
     }
     lights = {
         "lamp_position": lamp,
-        "lamp_intensity": float(rng.uniform(6.0, 10.0)),
+        "lamp_intensity": float(rng.uniform(8.0, 14.0)),
         "lamp_radius": 0.3,
         "lamp_radiance": [30.0, 28.0, 24.0],
-        "ambient": 0.25,
+        "ambient": 0.4,
     }
     return Scene("room", seed, stuff, boxes, lights, camera)
 
@@ -358,7 +363,9 @@ def make_street(seed: int) -> Scene:
     fp = _Footprints()
     _camera_rig(rng, cam_y, boxes, fp, person=False)
 
-    def add(cls: str, center: tuple[float, float, float], size: tuple, yaw: float, mat: dict) -> None:
+    def add(
+        cls: str, center: tuple[float, float, float], size: tuple, yaw: float, mat: dict
+    ) -> None:
         boxes.append(Box(len(boxes) + 1, cls, center, tuple(float(s) for s in size), yaw, mat))
 
     # Building blocks line both sides; axis-aligned so their footprints are simple rectangles.
@@ -434,12 +441,19 @@ def make_street(seed: int) -> Scene:
 
     place("car", int(rng.integers(4, 9)), parked_car, car_mat)
     place("car", int(rng.integers(1, 3)), driving_car, car_mat)
-    place("pole", int(rng.integers(3, 7)), pole, lambda: _material(rng, "metal", color=_color(rng, 0.2, 0.4)))
+    place(
+        "pole",
+        int(rng.integers(3, 7)),
+        pole,
+        lambda: _material(rng, "metal", color=_color(rng, 0.2, 0.4)),
+    )
     place(
         "tree",
         int(rng.integers(3, 8)),
         tree,
-        lambda: _material(rng, "foliage", color=_color(rng, 0.05, 0.15, 0.3), color2=[0.12, 0.07, 0.03]),
+        lambda: _material(
+            rng, "foliage", color=_color(rng, 0.05, 0.15, 0.3), color2=[0.12, 0.07, 0.03]
+        ),
     )
     place(
         "person",
@@ -461,7 +475,12 @@ def make_street(seed: int) -> Scene:
         "ground_y": 0.0,
         "sidewalk_x": sidewalk_x,
         "materials": {
-            "road": _material(rng, "asphalt", color=_color(rng, 0.06, 0.12, 0.05), color2=_color(rng, 0.25, 0.4, 0.1)),
+            "road": _material(
+                rng,
+                "asphalt",
+                color=_color(rng, 0.06, 0.12, 0.05),
+                color2=_color(rng, 0.25, 0.4, 0.1),
+            ),
         },
     }
     lights = {

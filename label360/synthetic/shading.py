@@ -15,7 +15,9 @@ from .raycast import Hits
 from .scene import CLASS_IDS, Scene
 
 
-def _box_albedo(scene: Scene, hits: Hits, points: np.ndarray, flat: np.ndarray, out: np.ndarray) -> None:
+def _box_albedo(
+    scene: Scene, hits: Hits, points: np.ndarray, flat: np.ndarray, out: np.ndarray
+) -> None:
     """Fill ``out`` (N, 3) at flat pixel indices of boxes with each box's texture."""
     ids = hits.instance_ids.ravel()[flat]
     normals = hits.normals.reshape(-1, 3)[flat]
@@ -56,7 +58,9 @@ def _box_albedo(scene: Scene, hits: Hits, points: np.ndarray, flat: np.ndarray, 
         out[sel] = alb
 
 
-def _stuff_albedo(scene: Scene, cls: np.ndarray, points: np.ndarray, normals: np.ndarray, out: np.ndarray) -> None:
+def _stuff_albedo(
+    scene: Scene, cls: np.ndarray, points: np.ndarray, normals: np.ndarray, out: np.ndarray
+) -> None:
     mats = scene.stuff["materials"]
     if scene.stuff["type"] == "room":
         floor = cls == CLASS_IDS["floor"]
@@ -75,60 +79,85 @@ def _stuff_albedo(scene: Scene, cls: np.ndarray, points: np.ndarray, normals: np
 
 
 def shade(scene: Scene, hits: Hits, origin: np.ndarray) -> np.ndarray:
-    """Linear radiance (H, W, 3) float32."""
-    h, w = hits.t.shape
+    """Linear radiance (H, W, 3) float32 for the pixels in ``hits``."""
+    shape = hits.t.shape
     dirs = hits.dirs.reshape(-1, 3)
     t = hits.t.ravel()
-    rad = np.zeros((h * w, 3))
-    surf = np.flatnonzero(np.isfinite(t))
-    points = origin + t[surf, None] * dirs[surf]
-    normals = hits.normals.reshape(-1, 3)[surf]
-    albedo = np.zeros((len(surf), 3))
-    is_box = hits.instance_ids.ravel()[surf] > 0
-    cls = hits.class_ids.ravel()[surf]
-    sub = np.zeros((int(is_box.sum()), 3))
-    _box_albedo(scene, hits, points[is_box], surf[is_box], sub)
-    albedo[is_box] = sub
-    stuff = ~is_box
-    sub2 = np.zeros((int(stuff.sum()), 3))
-    _stuff_albedo(scene, cls[stuff], points[stuff], normals[stuff], sub2)
-    albedo[stuff] = sub2
+    finite = np.isfinite(t)
+    all_surface = bool(finite.all())
+    surf = None if all_surface else np.flatnonzero(finite)
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return a if surf is None else a[surf]
+
+    points = origin + pick(t)[:, None] * pick(dirs)
+    normals = pick(hits.normals.reshape(-1, 3))
+    ids = pick(hits.instance_ids.ravel())
+    cls = pick(hits.class_ids.ravel())
+    flat = np.arange(len(t)) if surf is None else surf
+    albedo = np.zeros((len(points), 3))
+    is_box = ids > 0
+    box_idx = np.flatnonzero(is_box)
+    if len(box_idx):
+        sub = np.zeros((len(box_idx), 3))
+        _box_albedo(scene, hits, points[box_idx], flat[box_idx], sub)
+        albedo[box_idx] = sub
+    stuff_idx = np.flatnonzero(~is_box)
+    if len(stuff_idx):
+        sub = np.zeros((len(stuff_idx), 3))
+        _stuff_albedo(scene, cls[stuff_idx], points[stuff_idx], normals[stuff_idx], sub)
+        albedo[stuff_idx] = sub
     lights = scene.lights
-    ambient = lights["ambient"] * (0.75 + 0.25 * normals[:, 1])
+    light = lights["ambient"] * (0.75 + 0.25 * normals[:, 1])
     if scene.stuff["type"] == "room":
         lamp = np.asarray(lights["lamp_position"], float)
         to_l = lamp - points
         d2 = np.einsum("ij,ij->i", to_l, to_l)
         cos = np.einsum("ij,ij->i", normals, to_l) / np.sqrt(np.maximum(d2, 1e-12))
-        irr = lights["lamp_intensity"] * np.maximum(cos, 0.0) / np.maximum(d2, 0.05)
-        rad[surf] = albedo * (ambient + irr)[:, None]
+        light += lights["lamp_intensity"] * np.maximum(cos, 0.0) / np.maximum(d2, 0.05)
+        albedo *= light[:, None]
         # The lamp itself: an emissive disc on the ceiling.
-        ceil = cls == CLASS_IDS["ceiling"]
         r2 = (points[:, 0] - lamp[0]) ** 2 + (points[:, 2] - lamp[2]) ** 2
-        glow = surf[ceil & (r2 < lights["lamp_radius"] ** 2)]
-        rad[glow] = np.asarray(lights["lamp_radiance"], float)
+        glow = (cls == CLASS_IDS["ceiling"]) & (r2 < lights["lamp_radius"] ** 2)
+        albedo[glow] = np.asarray(lights["lamp_radiance"], float)
     else:
         sun = np.asarray(lights["sun_direction"], float)
-        irr = lights["sun_irradiance"] * np.maximum(normals @ sun, 0.0)
-        rad[surf] = albedo * (ambient + irr)[:, None]
-        sky = np.flatnonzero(~np.isfinite(t))
-        d = dirs[sky]
-        k = np.clip(d[:, 1], 0.0, 1.0) ** 0.5
-        zen, hor = np.asarray(lights["sky_zenith"]), np.asarray(lights["sky_horizon"])
-        col = hor[None, :] + (zen - hor)[None, :] * k[:, None]
-        ang = np.degrees(np.arccos(np.clip(d @ sun, -1.0, 1.0)))
-        halo = 4.0 * np.exp(-((ang / 6.0) ** 2))
-        col = col * (1.0 + halo)[:, None]
-        disc = ang < lights["sun_radius_deg"]
-        col[disc] = np.asarray(lights["sun_radiance"], float)
-        rad[sky] = col
-    return rad.reshape(h, w, 3).astype(np.float32)
+        light += lights["sun_irradiance"] * np.maximum(normals @ sun, 0.0)
+        albedo *= light[:, None]
+    if surf is None:
+        return albedo.reshape(shape + (3,)).astype(np.float32)
+    rad = np.zeros((len(t), 3))
+    rad[surf] = albedo
+    sky = np.flatnonzero(~finite)
+    rad[sky] = _sky(scene, dirs[sky])
+    return rad.reshape(shape + (3,)).astype(np.float32)
+
+
+def _sky(scene: Scene, d: np.ndarray) -> np.ndarray:
+    """Sky radiance: horizon→zenith gradient, a halo around the sun and the sun disc."""
+    lights = scene.lights
+    if "sun_direction" not in lights:
+        return np.zeros((len(d), 3))
+    sun = np.asarray(lights["sun_direction"], float)
+    k = np.sqrt(np.clip(d[:, 1], 0.0, 1.0))
+    zen, hor = np.asarray(lights["sky_zenith"]), np.asarray(lights["sky_horizon"])
+    col = hor[None, :] + (zen - hor)[None, :] * k[:, None]
+    ang = np.degrees(np.arccos(np.clip(d @ sun, -1.0, 1.0)))
+    halo = 4.0 * np.exp(-((ang / 6.0) ** 2))
+    col *= (1.0 + halo)[:, None]
+    col[ang < lights["sun_radius_deg"]] = np.asarray(lights["sun_radiance"], float)
+    return col
+
+
+# 16-bit lookup table for the display transfer: round(255 · x^(1/2.2)) at x = k / 65535.
+_LUT_SIZE = 65536
 
 
 def tonemap(radiance: np.ndarray, exposure: float = 1.0, gamma: float = 2.2) -> np.ndarray:
-    """8-bit display image: exposure, clip to [0, 1], gamma 1/2.2, round."""
-    x = np.clip(radiance * np.float32(exposure), 0.0, 1.0)
-    return (np.power(x, np.float32(1.0 / gamma)) * 255.0 + 0.5).astype(np.uint8)
-
-
-__all__ = ["shade", "tonemap"]
+    """8-bit display image: exposure, clip to [0, 1], gamma 1/2.2 (via a 16-bit LUT), round."""
+    lut = (np.power(np.linspace(0.0, 1.0, _LUT_SIZE), 1.0 / gamma) * 255.0 + 0.5).astype(np.uint8)
+    x = radiance * np.float32(exposure * (_LUT_SIZE - 1))
+    np.maximum(x, 0.0, out=x)
+    np.minimum(x, np.float32(_LUT_SIZE - 1), out=x)
+    x += np.float32(0.5)
+    return lut[x.astype(np.uint16)]

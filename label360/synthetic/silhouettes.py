@@ -30,6 +30,8 @@ from .scene import Box, Camera
 MIN_PART_AREA = 1e-12
 # Consecutive vertices closer than this (radians) are merged (~6e-8 degrees).
 MIN_VERTEX_SEPARATION = 1e-9
+# Neighbouring vertex longitudes closer than this (degrees) are made equal (see to_lonlat).
+LON_SNAP_DEG = 1e-9
 
 
 def _cross2(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -83,6 +85,14 @@ def to_lonlat(verts: np.ndarray) -> list[list[float]]:
     lon = np.degrees(np.arctan2(verts[:, 0], verts[:, 2]))
     lat = np.degrees(np.arctan2(verts[:, 1], np.hypot(verts[:, 0], verts[:, 2])))
     lon = np.where(lon >= 180.0, lon - 360.0, lon)
+    # Vertical box edges seen from a level camera are exactly meridians, but their endpoints'
+    # longitudes come out a few ulps apart; snap such neighbours to one value (a < 1e-9°
+    # change) so consumers see a clean meridian edge instead of an ill-conditioned one.
+    for i in range(1, len(lon)):
+        if abs(lon[i] - lon[i - 1]) < LON_SNAP_DEG:
+            lon[i] = lon[i - 1]
+    if len(lon) > 1 and abs(lon[0] - lon[-1]) < LON_SNAP_DEG:
+        lon[0] = lon[-1]
     return [[float(a), float(b)] for a, b in zip(lon, lat, strict=True)]
 
 
@@ -166,13 +176,58 @@ def subtract(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     return pieces
 
 
+def lonlat_bounds(poly: np.ndarray) -> tuple[float, float, tuple[float, float] | None]:
+    """(lat_lo, lat_hi, (lon_lo, lon_hi) or None for all longitudes) of a convex polygon.
+
+    Latitude extremes are at vertices or at an edge's highest/lowest point when that lies on
+    the arc; longitude is monotone along a minor arc, so its range follows from the vertices
+    unless the polygon contains a pole (then every longitude is covered). lon_lo may be
+    < −180 or lon_hi ≥ 180 (the interval is unwrapped).
+    """
+    m = edge_normals(poly)
+    lat_hi = float(np.max(np.degrees(np.arcsin(np.clip(poly[:, 1], -1.0, 1.0)))))
+    lat_lo = float(np.min(np.degrees(np.arcsin(np.clip(poly[:, 1], -1.0, 1.0)))))
+    north = np.array([0.0, 1.0, 0.0])
+    k = len(poly)
+    for i in range(k):
+        a, b, mi = poly[i], poly[(i + 1) % k], m[i]
+        mh = mi / np.linalg.norm(mi)
+        top = north - mh[1] * mh
+        nt = np.linalg.norm(top)
+        if nt < 1e-15:
+            continue
+        top /= nt
+        for cand in (top, -top):
+            if np.dot(np.cross(a, cand), mi) >= 0 and np.dot(np.cross(cand, b), mi) >= 0:
+                lat = math.degrees(math.asin(max(-1.0, min(1.0, float(cand[1])))))
+                lat_hi, lat_lo = max(lat_hi, lat), min(lat_lo, lat)
+    if np.all(m[:, 1] >= 0):
+        return lat_lo, 90.0, None
+    if np.all(m[:, 1] <= 0):
+        return -90.0, lat_hi, None
+    lon = np.degrees(np.arctan2(poly[:, 0], poly[:, 2]))
+    cur = lo = hi = float(lon[0])
+    for i in range(1, k + 1):
+        d = float(lon[i % k] - lon[i - 1])
+        d = (d + 180.0) % 360.0 - 180.0
+        if abs(abs(d) - 180.0) < 1e-6:
+            return lat_lo, lat_hi, None  # an edge passes (almost) through a pole
+        cur += d
+        lo, hi = min(lo, cur), max(hi, cur)
+    if abs(cur - lon[0]) > 1e-6 or hi - lo >= 360.0:
+        return lat_lo, lat_hi, None
+    return lat_lo, lat_hi, (lo, hi)
+
+
 def _cap(poly: np.ndarray) -> tuple[np.ndarray, float]:
     c = poly.sum(axis=0)
     c /= np.linalg.norm(c)
     return c, float(np.max(np.arccos(np.clip(poly @ c, -1.0, 1.0))))
 
 
-def instance_geometry(scene_boxes: list[Box], camera: Camera) -> list[dict[str, Any]]:
+def instance_geometry(
+    scene_boxes: list[Box], camera: Camera, sils: list[np.ndarray] | None = None
+) -> list[dict[str, Any]]:
     """Exact visible and amodal polygons of every box, with occlusion relations and areas.
 
     Returns one dict per box (scene order): id, class, amodal_geometry, geometry (visible,
@@ -180,7 +235,8 @@ def instance_geometry(scene_boxes: list[Box], camera: Camera) -> list[dict[str, 
     """
     rot = camera.rotation()
     origin = np.asarray(camera.position, float)
-    sils = [silhouette(b, camera) for b in scene_boxes]
+    if sils is None:
+        sils = [silhouette(b, camera) for b in scene_boxes]
     caps = [_cap(s) for s in sils]
     centres = np.array([c for c, _ in caps])
     radii = np.array([r for _, r in caps])

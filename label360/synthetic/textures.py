@@ -22,7 +22,7 @@ def hash01(ix: np.ndarray, iy: np.ndarray, seed: int) -> np.ndarray:
     """Deterministic pseudo-random value in [0, 1) for integer lattice points."""
     h = ix.astype(np.int64).view(np.uint64) * _M1
     h ^= iy.astype(np.int64).view(np.uint64) * _M2
-    h ^= np.uint64(seed & 0xFFFFFFFF) * _M3
+    h ^= np.uint64(((seed & 0xFFFFFFFF) * int(_M3)) & 0xFFFFFFFFFFFFFFFF)
     h ^= h >> np.uint64(33)
     h *= _MIX
     h ^= h >> np.uint64(29)
@@ -80,7 +80,7 @@ def planks(u: np.ndarray, v: np.ndarray, mat: dict[str, Any]) -> np.ndarray:
 
 def plaster(u: np.ndarray, v: np.ndarray, mat: dict[str, Any]) -> np.ndarray:
     """Painted plaster with soft blotches and faint wallpaper stripes."""
-    n = fbm(u * 3.0, v * 3.0, mat["seed"])
+    n = value_noise(u * 3.0, v * 3.0, mat["seed"])
     stripes = 1.0 - 0.08 * (_frac(u / 0.3) < 0.5)
     return _rgb(mat["color"]) * ((0.85 + 0.25 * n) * stripes)[:, None]
 
@@ -105,7 +105,9 @@ def metal(u: np.ndarray, v: np.ndarray, mat: dict[str, Any]) -> np.ndarray:
 def foliage(u: np.ndarray, v: np.ndarray, h: np.ndarray, mat: dict[str, Any]) -> np.ndarray:
     """Leafy canopy above 35% of the height, bark-coloured 'trunk' band below."""
     leaves = _rgb(mat["color"]) * (0.4 + 1.2 * fbm(u * 6.0, v * 6.0, mat["seed"], 3))[:, None]
-    bark = _rgb(mat["color2"]) * (0.7 + 0.4 * value_noise(u * 30.0, v * 2.0, mat["seed"] + 3))[:, None]
+    bark = (
+        _rgb(mat["color2"]) * (0.7 + 0.4 * value_noise(u * 30.0, v * 2.0, mat["seed"] + 3))[:, None]
+    )
     return np.where((h < 0.35)[:, None], bark, leaves)
 
 
@@ -119,10 +121,14 @@ def person(u: np.ndarray, v: np.ndarray, h: np.ndarray, mat: dict[str, Any]) -> 
     return base * (0.85 + 0.3 * value_noise(u * 12.0, v * 12.0, mat["seed"]))[:, None]
 
 
-def car(u: np.ndarray, v: np.ndarray, h: np.ndarray, side: np.ndarray, mat: dict[str, Any]) -> np.ndarray:
+def car(
+    u: np.ndarray, v: np.ndarray, h: np.ndarray, side: np.ndarray, mat: dict[str, Any]
+) -> np.ndarray:
     """Body colour, dark glass band and tyres on the sides, slightly glossy noise."""
     body = _rgb(mat["color"]) * (0.9 + 0.2 * value_noise(u * 3.0, v * 3.0, mat["seed"]))[:, None]
-    glass = _rgb(mat["color2"]) * (1.0 + 2.0 * value_noise(u * 1.5, v * 8.0, mat["seed"] + 1))[:, None]
+    glass = (
+        _rgb(mat["color2"]) * (1.0 + 2.0 * value_noise(u * 1.5, v * 8.0, mat["seed"] + 1))[:, None]
+    )
     tyre = np.full((1, 3), 0.02)
     window = side & (h > 0.55) & (h < 0.92)
     out = np.where(window[:, None], glass, body)

@@ -1,0 +1,1 @@
+"""Exporters: each writes one format into an open zip file, streaming panorama by panorama."""

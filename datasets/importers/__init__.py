@@ -1,0 +1,1 @@
+"""Importers: Label360 JSON (lossless), COCO on equirect images, LabelMe JSON."""

@@ -1,0 +1,212 @@
+"""What an export contains: options, the selected panoramas/classes/instances, the cache key."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db.models import Count, Max, QuerySet, Sum
+
+from annotations.models import Instance, LabelClass, Panorama, PanoramaStatus, Project
+
+FORMATS = ("coco", "coco_views", "png", "label360")
+IGNORE_MODES = ("crowd", "omit")
+
+
+class OptionsError(ValueError):
+    """Invalid export options (message is shown to the user)."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything that selects and shapes an export (part of the cache key)."""
+
+    format: str = "coco"
+    statuses: tuple[str, ...] = ()  # empty: every status
+    classes: tuple[int, ...] = ()  # LabelClass ids; empty: every class
+    panoramas: tuple[int, ...] = ()  # Panorama ids; empty: every panorama
+    include_images: bool = False
+    include_suggestions: bool = False
+    ignore: str = "crowd"  # ignore-classes: "crowd" (iscrowd=1) or "omit"
+    views: str = "cubemap"  # coco_views: "cubemap" or "list"
+    face_size: int = 512
+    face_fov: float = 90.0
+    view_list: tuple[tuple[float, float, float, float, int, int], ...] = field(default=())
+    image_quality: int = 92
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExportOptions:
+        """Validate and normalise user input (API body or command line)."""
+        fmt = data.get("format", "coco")
+        if fmt not in FORMATS:
+            raise OptionsError(f"format must be one of {', '.join(FORMATS)}")
+        statuses = tuple(sorted(set(data.get("statuses") or ())))
+        bad = [s for s in statuses if s not in PanoramaStatus.values]
+        if bad:
+            raise OptionsError(f"unknown statuses: {', '.join(map(str, bad))}")
+        ignore = data.get("ignore", "crowd")
+        if ignore not in IGNORE_MODES:
+            raise OptionsError("ignore must be 'crowd' or 'omit'")
+        views = data.get("views", "cubemap")
+        if views not in ("cubemap", "list"):
+            raise OptionsError("views must be 'cubemap' or 'list'")
+        view_list: list[tuple] = []
+        for v in data.get("view_list") or ():
+            try:
+                item = (
+                    float(v["yaw"]),
+                    float(v["pitch"]),
+                    float(v.get("roll", 0.0)),
+                    float(v["hfov"]),
+                    int(v["width"]),
+                    int(v["height"]),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise OptionsError(
+                    "each view needs yaw, pitch, hfov, width, height (roll optional)"
+                ) from exc
+            if not (0 < item[3] < 180 and 0 < item[4] <= 8192 and 0 < item[5] <= 8192):
+                raise OptionsError("view hfov must be in (0, 180) and sizes in 1..8192")
+            view_list.append(item)
+        if fmt == "coco_views" and views == "list" and not view_list:
+            raise OptionsError("views='list' needs a non-empty view_list")
+        try:
+            face_size = int(data.get("face_size", 512))
+            face_fov = float(data.get("face_fov", 90.0))
+            quality = int(data.get("image_quality", 92))
+            classes = tuple(sorted({int(c) for c in data.get("classes") or ()}))
+            panoramas = tuple(sorted({int(p) for p in data.get("panoramas") or ()}))
+        except (TypeError, ValueError) as exc:
+            raise OptionsError(f"bad number in options: {exc}") from exc
+        if not (16 <= face_size <= 8192):
+            raise OptionsError("face_size must be in 16..8192")
+        if not (90.0 <= face_fov < 180.0):
+            raise OptionsError("face_fov must be in [90, 180)")
+        return cls(
+            format=fmt,
+            statuses=statuses,
+            classes=classes,
+            panoramas=panoramas,
+            include_images=bool(data.get("include_images", False)),
+            include_suggestions=bool(data.get("include_suggestions", False)),
+            ignore=ignore,
+            views=views,
+            face_size=face_size,
+            face_fov=face_fov,
+            view_list=tuple(view_list),
+            image_quality=max(1, min(100, quality)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+
+def selected_classes(project: Project, options: ExportOptions) -> list[LabelClass]:
+    """The project's classes in export order (order, name, id), filtered."""
+    qs = LabelClass.objects.filter(project=project).order_by("order", "name", "id")
+    if options.classes:
+        qs = qs.filter(pk__in=options.classes)
+    return list(qs)
+
+
+def selected_panoramas(project: Project, options: ExportOptions) -> QuerySet[Panorama]:
+    qs = Panorama.objects.filter(project=project).order_by("id")
+    if options.statuses:
+        qs = qs.filter(status__in=options.statuses)
+    if options.panoramas:
+        qs = qs.filter(pk__in=options.panoramas)
+    return qs
+
+
+def selected_instances(project: Project, options: ExportOptions) -> QuerySet[Instance]:
+    qs = Instance.objects.filter(panorama__project=project)
+    if options.statuses:
+        qs = qs.filter(panorama__status__in=options.statuses)
+    if options.panoramas:
+        qs = qs.filter(panorama_id__in=options.panoramas)
+    if options.classes:
+        qs = qs.filter(label_class_id__in=options.classes)
+    if not options.include_suggestions:
+        qs = qs.filter(is_suggestion=False)
+    return qs
+
+
+INSTANCE_FIELDS = (
+    "id",
+    "panorama_id",
+    "label_class_id",
+    "geometry",
+    "source",
+    "is_suggestion",
+    "score",
+    "model_version",
+    "order",
+    "attributes",
+    "created_by__username",
+    "updated_by__username",
+    "created_at",
+    "updated_at",
+)
+
+
+def iter_panorama_instances(
+    project: Project, options: ExportOptions, chunk_size: int = 2000
+) -> Iterator[tuple[Panorama, list[dict[str, Any]]]]:
+    """(panorama, its selected instances as dicts in drawing order) for every panorama.
+
+    Two server-side cursors walk panoramas and instances side by side in panorama-id order,
+    so memory holds one panorama's instances at a time however large the project is.
+    """
+    panoramas = selected_panoramas(project, options).iterator(chunk_size=500)
+    rows = (
+        selected_instances(project, options)
+        .order_by("panorama_id", "order", "id")
+        .values(*INSTANCE_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+    groups = itertools.groupby(rows, key=lambda r: r["panorama_id"])
+    pending = next(groups, None)
+    for pano in panoramas:
+        while pending is not None and pending[0] < pano.pk:
+            pending = next(groups, None)
+        if pending is not None and pending[0] == pano.pk:
+            items = list(pending[1])
+            pending = next(groups, None)
+        else:
+            items = []
+        yield pano, items
+
+
+def export_digest(project: Project, options: ExportOptions) -> str:
+    """Cache key: changes whenever anything an export of ``options`` would contain changes."""
+    panos = selected_panoramas(project, options).aggregate(
+        n=Count("id"), rev=Sum("revision"), upd=Max("updated_at")
+    )
+    statuses = sorted(
+        selected_panoramas(project, options)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+        .order_by("status")
+    )
+    inst = selected_instances(project, options).aggregate(
+        n=Count("id"), upd=Max("updated_at"), top=Max("id")
+    )
+    classes = list(
+        LabelClass.objects.filter(project=project)
+        .order_by("id")
+        .values_list("id", "name", "color", "order", "is_ignore", "is_group")
+    )
+    key = {
+        "project": project.pk,
+        "options": options.as_dict(),
+        "panoramas": [panos["n"], panos["rev"], str(panos["upd"])],
+        "statuses": statuses,
+        "instances": [inst["n"], str(inst["upd"]), inst["top"]],
+        "classes": classes,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()

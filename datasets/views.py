@@ -1,0 +1,194 @@
+"""REST API: exports (request, status, download), imports, agreement rounds and reports."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.models import Panorama
+from annotations.permissions import can_manage, role_of, visible_projects
+
+from .agreement import report_csv, round_report
+from .importers.run import run_import
+from .models import AgreementRound, AnnotationReplica, Export
+from .permissions import member_project
+from .selection import ExportOptions, OptionsError
+from .serializers import (
+    AgreementRoundSerializer,
+    ExportRequestSerializer,
+    ExportSerializer,
+    ImportRequestSerializer,
+    ReplicaSerializer,
+)
+from .services import request_export
+
+
+class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Exports of the projects you belong to. Any member (viewers too) may export."""
+
+    serializer_class = ExportSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        qs = Export.objects.filter(project__in=visible_projects(self.request.user))
+        project = self.request.query_params.get("project")
+        if project:
+            qs = qs.filter(project_id=project)
+        return qs
+
+    def create(self, request):
+        """Request an export: 200 with a ready cached export, else 202 (a job runs it)."""
+        body = ExportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = member_project(request.user, body.validated_data["project"])
+        try:
+            options = ExportOptions.from_dict(body.validated_data)
+        except OptionsError as exc:
+            raise ValidationError({"options": str(exc)}) from exc
+        export, cached = request_export(project, request.user, options)
+        export.refresh_from_db()
+        data = {**ExportSerializer(export).data, "cached": cached}
+        ready = export.status == "ready"
+        return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        export = self.get_object()
+        if export.status != "ready" or not export.file:
+            return Response(
+                {"detail": f"the export is {export.status}", "status": export.status},
+                status=status.HTTP_409_CONFLICT,
+            )
+        name = f"{export.project.name}-{export.format}-{export.pk}.zip".replace(" ", "_")
+        return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
+
+
+class ImportView(APIView):
+    """POST multipart {project, format, file, replace, strict, create_classes} (managers)."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def post(self, request):
+        body = ImportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        project = member_project(request.user, data["project"])
+        if not can_manage(request.user, project):
+            raise PermissionDenied("Only project managers may import.")
+        upload = data["file"]
+        suffix = ".zip" if upload.name.lower().endswith(".zip") else ".json"
+        fd, path = tempfile.mkstemp(suffix=suffix, prefix="label360-import-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            report = run_import(
+                project,
+                data["format"],
+                path,
+                request.user,
+                replace=data["replace"],
+                strict=data["strict"],
+                create_classes=data["create_classes"],
+            )
+        finally:
+            os.unlink(path)
+        code = status.HTTP_200_OK if report.committed else status.HTTP_400_BAD_REQUEST
+        return Response(report.as_dict(), status=code)
+
+
+class AgreementRoundViewSet(viewsets.ModelViewSet):
+    """Agreement rounds: managers create/edit; members read; report as JSON or CSV."""
+
+    serializer_class = AgreementRoundSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return AgreementRound.objects.filter(
+            project__in=visible_projects(self.request.user)
+        ).prefetch_related("panoramas", "annotators")
+
+    def perform_create(self, serializer):
+        project = member_project(self.request.user, serializer.validated_data["project"].pk)
+        if not can_manage(self.request.user, project):
+            raise PermissionDenied("Only project managers may create agreement rounds.")
+        serializer.save(created_by=self.request.user)
+
+    def perform_update(self, serializer):
+        if not can_manage(self.request.user, serializer.instance.project):
+            raise PermissionDenied("Only project managers may edit agreement rounds.")
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        if not can_manage(self.request.user, instance.project):
+            raise PermissionDenied("Only project managers may delete agreement rounds.")
+        instance.delete()
+
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        """?reference=main|none (default main when the panoramas have instances), ?format=csv."""
+        round_ = self.get_object()
+        reference = request.query_params.get("reference", "main")
+        report = round_report(round_, None if reference == "none" else "main")
+        if request.query_params.get("as") == "csv" or request.query_params.get("format") == "csv":
+            response = HttpResponse(report_csv(report), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="agreement-{round_.pk}.csv"'
+            return response
+        return Response(report)
+
+    @action(detail=True, methods=["get"])
+    def replicas(self, request, pk=None):
+        """Managers/reviewers see every replica; annotators only their own."""
+        round_ = self.get_object()
+        qs = round_.replicas.all()
+        if role_of(request.user, round_.project) not in ("admin", "manager", "reviewer"):
+            qs = qs.filter(annotator=request.user)
+        return Response(ReplicaSerializer(qs, many=True).data)
+
+    @action(detail=True, methods=["get", "put"], url_path=r"panoramas/(?P<panorama_id>\d+)/replica")
+    def replica(self, request, pk=None, panorama_id=None):
+        """GET/PUT your own replica of one panorama ({instances, submitted, base_revision})."""
+        round_ = self.get_object()
+        if not round_.annotators.filter(pk=request.user.pk).exists():
+            raise PermissionDenied("You are not an annotator of this round.")
+        pano = get_object_or_404(Panorama, pk=panorama_id, agreement_rounds=round_)
+        replica, _ = AnnotationReplica.objects.get_or_create(
+            round=round_, panorama=pano, annotator=request.user
+        )
+        if request.method == "GET":
+            return Response(ReplicaSerializer(replica).data)
+        body = ReplicaSerializer(replica, data=request.data)
+        body.is_valid(raise_exception=True)
+        base = body.validated_data.pop("base_revision", None)
+        classes = set(round_.project.classes.values_list("id", flat=True))
+        if any(i["label_class"] not in classes for i in body.validated_data["instances"]):
+            raise ValidationError({"instances": "every label_class must be a class of the project"})
+        updated = AnnotationReplica.objects.filter(
+            pk=replica.pk, **({"revision": base} if base is not None else {})
+        ).update(
+            instances=body.validated_data["instances"],
+            submitted=body.validated_data.get("submitted", replica.submitted),
+            revision=replica.revision + 1,
+        )
+        if not updated:
+            replica.refresh_from_db()
+            return Response(
+                {"detail": "revision conflict", "current_revision": replica.revision},
+                status=status.HTTP_409_CONFLICT,
+            )
+        replica.refresh_from_db()
+        return Response(ReplicaSerializer(replica).data)
+
+
+__all__ = ["ExportViewSet", "ImportView", "AgreementRoundViewSet"]

@@ -1,0 +1,23 @@
+/** Entry point: picks the page from <div id="app" data-page=...>. */
+import { navigatorPage } from "./pages/navigator";
+import { projectsPage } from "./pages/projects";
+import { workspacePage } from "./pages/workspace";
+import { h } from "./ui/dom";
+
+async function boot(): Promise<void> {
+  const root = document.getElementById("app");
+  if (!root) return;
+  const d = root.dataset;
+  const username = d.username || "";
+  try {
+    if (d.page === "projects") await projectsPage(root, username);
+    else if (d.page === "navigator") await navigatorPage(root, Number(d.project), username);
+    else if (d.page === "workspace") await workspacePage(root, { panoramaId: Number(d.panorama), username });
+  } catch (err) {
+    console.error(err);
+    root.replaceChildren(h("div", { class: "fatal" }, h("h2", {}, "Something went wrong"), h("p", {}, String((err as Error).message || err)), h("a", { href: "/" }, "Back to projects")));
+  }
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else void boot();

@@ -1,0 +1,186 @@
+/**
+ * The always-visible equirectangular viewer: the panorama, every instance with its great-circle
+ * edges drawn as the curves they are (densified on the sphere, unwrapped across the ±180° seam and
+ * drawn at −360/0/+360 so nothing wraps; rings around a pole are closed through it), and the
+ * footprint of the current camera. Clicking turns the camera there.
+ */
+import { EquirectPath, Geometry, View, equirectPath, vecToLonlat } from "../sphere";
+import type { Inst } from "../store";
+import { hexToRgba } from "../render/overlay";
+
+const pathCache = new WeakMap<Geometry, EquirectPath[][]>();
+
+function pathsOf(geometry: Geometry): EquirectPath[][] {
+  let p = pathCache.get(geometry);
+  if (!p) {
+    p = geometry.map((poly) => poly.map((ring) => equirectPath(ring, 1.5)));
+    pathCache.set(geometry, p);
+  }
+  return p;
+}
+
+export class EquirectViewer {
+  readonly canvas: HTMLCanvasElement;
+  private layer: HTMLCanvasElement; // cached instance layer
+  private image: HTMLImageElement | null = null;
+  private layerValid = false;
+  width = 0;
+  height = 0;
+  onPick: ((lon: number, lat: number) => void) | null = null;
+
+  constructor(readonly host: HTMLElement) {
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "equirect-canvas";
+    host.appendChild(this.canvas);
+    this.layer = document.createElement("canvas");
+    this.canvas.addEventListener("click", (e) => {
+      const r = this.canvas.getBoundingClientRect();
+      const lon = ((e.clientX - r.left) / r.width) * 360 - 180;
+      const lat = 90 - ((e.clientY - r.top) / r.height) * 180;
+      this.onPick?.(lon, lat);
+    });
+  }
+
+  setImage(img: HTMLImageElement): void {
+    this.image = img;
+    this.layerValid = false;
+  }
+
+  invalidate(): void {
+    this.layerValid = false;
+  }
+
+  resize(): boolean {
+    const w = Math.max(100, Math.floor(this.host.clientWidth));
+    const h = Math.floor(w / 2);
+    if (w === this.width && h === this.height) return false;
+    const dpr = window.devicePixelRatio || 1;
+    this.width = w;
+    this.height = h;
+    for (const c of [this.canvas, this.layer]) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+    }
+    this.canvas.style.width = `${w}px`;
+    this.canvas.style.height = `${h}px`;
+    this.layerValid = false;
+    return true;
+  }
+
+  private renderLayer(instances: Inst[], colors: Map<number, string>, hidden: Set<string>, selected: string | null): void {
+    const ctx = this.layer.getContext("2d")!;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, this.width, this.height);
+    if (this.image) ctx.drawImage(this.image, 0, 0, this.width, this.height);
+    else {
+      ctx.fillStyle = "#1b1f27";
+      ctx.fillRect(0, 0, this.width, this.height);
+    }
+    const sx = this.width / 360;
+    const sy = this.height / 180;
+    const X = (lon: number) => (lon + 180) * sx;
+    const Y = (lat: number) => (90 - lat) * sy;
+    const groups = new Map<string, { fill: Path2D; line: Path2D; dashed: Path2D }>();
+    for (const inst of instances) {
+      if (hidden.has(inst.uid)) continue;
+      const color = inst.uid === selected ? "#ffffff" : (colors.get(inst.label_class) ?? "#cccccc");
+      let g = groups.get(color);
+      if (!g) groups.set(color, (g = { fill: new Path2D(), line: new Path2D(), dashed: new Path2D() }));
+      for (const poly of pathsOf(inst.geometry)) {
+        for (const ring of poly) {
+          const ll = ring.lonlat;
+          const offsets = [0];
+          if (ring.minLon < -180) offsets.push(360);
+          if (ring.maxLon >= 180) offsets.push(-360);
+          if (ring.pole) offsets.push(360, -360);
+          for (const off of offsets) {
+            const line = inst.is_suggestion ? g.dashed : g.line;
+            line.moveTo(X(ll[0] + off), Y(ll[1]));
+            g.fill.moveTo(X(ll[0] + off), Y(ll[1]));
+            for (let i = 2; i < ll.length; i += 2) {
+              line.lineTo(X(ll[i] + off), Y(ll[i + 1]));
+              g.fill.lineTo(X(ll[i] + off), Y(ll[i + 1]));
+            }
+            if (ring.pole) {
+              // close through the pole: down/up the last meridian, along the pole, back
+              const lastLon = ll[ll.length - 2] + off;
+              let firstLon = ll[0] + off;
+              while (firstLon - lastLon > 180) firstLon -= 360;
+              while (firstLon - lastLon < -180) firstLon += 360;
+              const poleLat = ring.pole > 0 ? 90 : -90;
+              line.lineTo(X(firstLon), Y(ll[1]));
+              g.fill.lineTo(X(firstLon), Y(ll[1]));
+              g.fill.lineTo(X(firstLon), Y(poleLat));
+              g.fill.lineTo(X(ll[0] + off), Y(poleLat));
+            } else {
+              line.lineTo(X(ll[0] + off), Y(ll[1]));
+            }
+            g.fill.closePath();
+          }
+        }
+      }
+    }
+    for (const [color, g] of groups) {
+      ctx.fillStyle = hexToRgba(color, 0.3);
+      ctx.fill(g.fill, "evenodd");
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5;
+      ctx.stroke(g.line);
+      ctx.setLineDash([4, 3]);
+      ctx.stroke(g.dashed);
+      ctx.setLineDash([]);
+    }
+    this.layerValid = true;
+  }
+
+  draw(instances: Inst[], colors: Map<number, string>, hidden: Set<string>, selected: string | null, view: View | null): void {
+    if (!this.layerValid) this.renderLayer(instances, colors, hidden, selected);
+    const ctx = this.canvas.getContext("2d")!;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.drawImage(this.layer, 0, 0);
+    if (view) this.drawFootprint(ctx, view);
+  }
+
+  /** The camera's footprint: its image border traced on the sphere. */
+  private drawFootprint(ctx: CanvasRenderingContext2D, view: View): void {
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const n = 24;
+    const border: [number, number][] = [];
+    const W = view.width - 0.5;
+    const H = view.height - 0.5;
+    for (let i = 0; i < n; i++) border.push([-0.5 + (W + 0.5) * (i / n), -0.5]);
+    for (let i = 0; i < n; i++) border.push([W, -0.5 + (H + 0.5) * (i / n)]);
+    for (let i = 0; i < n; i++) border.push([W - (W + 0.5) * (i / n), H]);
+    for (let i = 0; i < n; i++) border.push([-0.5, H - (H + 0.5) * (i / n)]);
+    const ll = border.map(([x, y]) => vecToLonlat(view.pixelToVec(x, y)));
+    const sx = this.width / 360;
+    const sy = this.height / 180;
+    ctx.strokeStyle = "#ffd43b";
+    ctx.lineWidth = 1.5;
+    for (const off of [-360, 0, 360]) {
+      ctx.beginPath();
+      let prev: number | null = null;
+      let lonU = 0;
+      ll.forEach(([lon, lat], i) => {
+        lonU = prev === null ? lon : prev + ((((lon - prev + 180) % 360) + 360) % 360) - 180;
+        const jump = prev !== null && Math.abs(lonU - prev) > 90; // around a pole
+        prev = lonU;
+        const x = (lonU + off + 180) * sx;
+        const y = (90 - lat) * sy;
+        if (i === 0 || jump) ctx.moveTo(x, y);
+        else ctx.lineTo(x, y);
+      });
+      ctx.closePath();
+      ctx.stroke();
+    }
+    // the centre of the view
+    const [clon, clat] = vecToLonlat(view.toWorld([0, 0, 1]));
+    ctx.fillStyle = "#ffd43b";
+    ctx.beginPath();
+    ctx.arc((clon + 180) * sx, (90 - clat) * sy, 3, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}

@@ -1,0 +1,60 @@
+/** Data panel: the instances (class colour, parts/vertices, source), select, hide/show, delete, change class. */
+import type { Inst, Store } from "../store";
+import { vertexCount } from "../store";
+import type { ClassPanel } from "./classes";
+import { clear, h } from "./dom";
+
+export class InstancePanel {
+  readonly el: HTMLElement;
+  private list: HTMLElement;
+  private title: HTMLElement;
+  onFocus: ((inst: Inst) => void) | null = null;
+
+  constructor(
+    readonly store: Store,
+    readonly classes: ClassPanel,
+    readonly canEdit: boolean,
+  ) {
+    this.title = h("h2", {}, "Instances");
+    this.list = h("ul", { class: "inst-list", id: "instance-list" });
+    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.list);
+  }
+
+  render(): void {
+    const store = this.store;
+    clear(this.list);
+    this.title.textContent = `Instances (${store.instances.length})`;
+    if (!store.instances.length) {
+      this.list.appendChild(h("li", { class: "empty" }, "No instances yet. Press D and click on the image to draw a polygon."));
+      return;
+    }
+    store.instances.forEach((inst, k) => {
+      const cls = this.classes.byId(inst.label_class);
+      const hidden = store.hidden.has(inst.uid);
+      const selected = store.selected === inst.uid;
+      const select = h("select", { class: "class-select", title: "Class", disabled: !this.canEdit, onclick: (e: Event) => e.stopPropagation(), onchange: (e: Event) => store.update(inst.uid, { label_class: Number((e.target as HTMLSelectElement).value) }) },
+        ...this.classes.classes.map((c) => h("option", { value: String(c.id), selected: c.id === inst.label_class }, c.name)));
+      const parts = inst.geometry.length;
+      const row = h("li", {
+        class: `inst-row${selected ? " selected" : ""}${hidden ? " hidden" : ""}${inst.is_suggestion ? " suggestion" : ""}`,
+        "data-uid": inst.uid,
+        "data-index": k,
+        onclick: () => {
+          store.select(inst.uid);
+          this.onFocus?.(inst);
+        },
+      },
+        h("span", { class: "swatch", style: { background: cls?.color ?? "#888", borderStyle: inst.is_suggestion ? "dashed" : "solid" } }),
+        h("span", { class: "inst-main" },
+          h("span", { class: "inst-title" }, `#${k + 1} `, select),
+          h("span", { class: "inst-meta" }, `${parts} part${parts === 1 ? "" : "s"} · ${vertexCount(inst.geometry)} vertices · `,
+            h("span", { class: `source source-${inst.is_suggestion ? "suggestion" : inst.source}` }, inst.is_suggestion ? `suggestion${inst.score != null ? ` ${Math.round(inst.score * 100)}%` : ""}` : inst.source))),
+        h("button", { class: "icon-btn", title: hidden ? "Show" : "Hide", "data-testid": "toggle-visibility", onclick: (e: Event) => (e.stopPropagation(), store.toggleHidden(inst.uid)) }, hidden ? "◌" : "◉"),
+        this.canEdit && h("button", { class: "icon-btn danger", title: "Delete instance", "data-testid": "delete-instance", onclick: (e: Event) => (e.stopPropagation(), store.remove(inst.uid)) }, "✕"),
+      );
+      this.list.appendChild(row);
+    });
+    const sel = this.list.querySelector(".selected");
+    if (sel && "scrollIntoView" in sel) (sel as HTMLElement).scrollIntoView({ block: "nearest" });
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Mouse and keyboard editing on the drawing canvas: draw polygons (click vertices; close on the
+ * first vertex, double-click or Enter; Esc cancels; Backspace removes the last vertex), select,
+ * drag / insert / delete vertices, add a part, and look around (drag, wheel).
+ */
+import { Geometry, LonLat, View, angleBetween, lonlatToVec, pointInGeometry } from "../sphere";
+import { Inst, Store, VertexRef, deleteVertex, insertVertex, moveVertex, newUid } from "../store";
+import { prepare } from "../render/prepared";
+import { projectSegment } from "../render/overlay";
+
+export type Tool = "draw" | "edit" | "pan";
+
+export interface Host {
+  view(): View;
+  store: Store;
+  canEdit: boolean;
+  currentClass(): number | null;
+  look(dx: number, dy: number): void;
+  zoom(factor: number): void;
+  request(): void;
+  isNfov(): boolean;
+}
+
+const CLICK_SLOP = 4;
+const VERTEX_HIT = 9;
+const EDGE_HIT = 6;
+
+export class Interaction {
+  tool: Tool = "draw";
+  addPart = false;
+  draft: LonLat[] = [];
+  cursor: LonLat | null = null;
+  /** Geometry shown instead of the stored one while a vertex is dragged. */
+  preview: { uid: string; geometry: Geometry } | null = null;
+  private down: { x: number; y: number; moved: boolean; kind: "look" | "vertex" | "click"; ref?: VertexRef; uid?: string } | null = null;
+  private last = { x: 0, y: 0 };
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    readonly host: Host,
+  ) {
+    canvas.addEventListener("pointerdown", (e) => this.onDown(e));
+    canvas.addEventListener("pointermove", (e) => this.onMove(e));
+    canvas.addEventListener("pointerup", (e) => this.onUp(e));
+    canvas.addEventListener("dblclick", (e) => {
+      e.preventDefault();
+      if (this.tool === "draw") this.finish();
+    });
+    canvas.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      this.host.zoom(Math.exp(e.deltaY * 0.0015));
+    }, { passive: false });
+    canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+  }
+
+  /** Convention pixel coordinates (centre of pixel x at x) of a mouse event. */
+  private pixel(e: MouseEvent): [number, number] {
+    const r = this.canvas.getBoundingClientRect();
+    return [e.clientX - r.left - 0.5, e.clientY - r.top - 0.5];
+  }
+
+  setTool(tool: Tool): void {
+    this.tool = tool;
+    if (tool !== "draw") this.cancel();
+    this.canvas.dataset.tool = tool;
+    this.host.request();
+  }
+
+  cancel(): void {
+    this.draft = [];
+    this.addPart = false;
+    this.host.request();
+  }
+
+  private onDown(e: PointerEvent): void {
+    if (e.button !== 0 && e.button !== 2) return;
+    this.canvas.setPointerCapture(e.pointerId);
+    const [x, y] = this.pixel(e);
+    this.last = { x: e.clientX, y: e.clientY };
+    const store = this.host.store;
+    if (e.button === 0 && this.tool === "edit" && this.host.canEdit && store.selected) {
+      const inst = store.get(store.selected);
+      if (inst) {
+        const ref = this.hitVertex(inst, x, y);
+        if (ref) {
+          store.select(inst.uid, ref);
+          this.down = { x, y, moved: false, kind: "vertex", ref, uid: inst.uid };
+          return;
+        }
+        const edge = this.hitEdge(inst, x, y);
+        if (edge) {
+          // insert a vertex on the edge (one undoable step) and drag it from there
+          const lonlat = this.host.view().pixelToLonlat(edge.x, edge.y);
+          const geometry = insertVertex(inst.geometry, edge.part, edge.ring, edge.index, lonlat);
+          store.setGeometry(inst.uid, geometry);
+          const ref = { part: edge.part, ring: edge.ring, index: edge.index + 1 };
+          store.select(inst.uid, ref);
+          this.down = { x, y, moved: false, kind: "vertex", ref, uid: inst.uid };
+          return;
+        }
+      }
+    }
+    const kind = this.tool === "pan" || e.button === 2 ? "look" : "click";
+    this.down = { x, y, moved: false, kind };
+  }
+
+  private onMove(e: PointerEvent): void {
+    const [x, y] = this.pixel(e);
+    const view = this.host.view();
+    if (this.tool === "draw") {
+      this.cursor = view.pixelToLonlat(x, y);
+      this.host.request();
+    }
+    const d = this.down;
+    if (!d) return;
+    if (!d.moved && Math.hypot(x - d.x, y - d.y) > CLICK_SLOP) {
+      d.moved = true;
+      if (d.kind === "click") d.kind = "look";
+    }
+    if (!d.moved) return;
+    if (d.kind === "look") {
+      this.host.look(e.clientX - this.last.x, e.clientY - this.last.y);
+    } else if (d.kind === "vertex" && d.ref && d.uid) {
+      const inst = this.host.store.get(d.uid);
+      if (inst) this.preview = { uid: d.uid, geometry: moveVertex(inst.geometry, d.ref, view.pixelToLonlat(x, y)) };
+      this.host.request();
+    }
+    this.last = { x: e.clientX, y: e.clientY };
+  }
+
+  private onUp(e: PointerEvent): void {
+    const d = this.down;
+    this.down = null;
+    if (!d) return;
+    const [x, y] = this.pixel(e);
+    if (d.kind === "vertex") {
+      if (d.moved && this.preview) this.host.store.setGeometry(this.preview.uid, this.preview.geometry);
+      this.preview = null;
+      this.host.request();
+      return;
+    }
+    if (d.moved || e.button !== 0) return;
+    if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
+    else if (this.tool === "edit" || this.tool === "pan") this.pick(x, y);
+  }
+
+  private clickDraw(x: number, y: number): void {
+    const view = this.host.view();
+    if (this.draft.length) {
+      const first = view.lonlatToPixel(this.draft[0][0], this.draft[0][1]);
+      if (this.draft.length >= 3 && first && Math.hypot(first[0] - x, first[1] - y) <= VERTEX_HIT) {
+        this.finish();
+        return;
+      }
+      const last = view.lonlatToPixel(this.draft[this.draft.length - 1][0], this.draft[this.draft.length - 1][1]);
+      if (last && Math.hypot(last[0] - x, last[1] - y) < 3) return; // second click of a double-click
+    }
+    this.draft.push(view.pixelToLonlat(x, y));
+    this.host.request();
+  }
+
+  /** Close the polygon being drawn: a new instance, or a new part of the selected one. */
+  finish(): void {
+    if (this.draft.length < 3) return;
+    const ring = this.draft.slice();
+    this.draft = [];
+    const store = this.host.store;
+    const target = this.addPart && store.selected ? store.get(store.selected) : undefined;
+    if (target) {
+      store.setGeometry(target.uid, [...target.geometry, [ring]]);
+      this.addPart = false;
+    } else {
+      const cls = this.host.currentClass();
+      if (cls === null) return;
+      const inst: Inst = { uid: newUid(), label_class: cls, geometry: [[ring]], source: "manual", is_suggestion: false, score: null, model_version: "", attributes: {} };
+      store.add(inst);
+    }
+    this.host.request();
+  }
+
+  removeLastDraftVertex(): boolean {
+    if (!this.draft.length) return false;
+    this.draft.pop();
+    this.host.request();
+    return true;
+  }
+
+  /** Delete the selected vertex, else the selected instance. */
+  deleteSelection(): void {
+    const store = this.host.store;
+    if (!store.selected || !this.host.canEdit) return;
+    const inst = store.get(store.selected);
+    if (!inst) return;
+    if (store.selectedVertex) {
+      store.setGeometry(inst.uid, deleteVertex(inst.geometry, store.selectedVertex));
+      store.selectedVertex = null;
+    } else store.remove(inst.uid);
+  }
+
+  /** Select the topmost instance under the pixel. */
+  pick(x: number, y: number): void {
+    const view = this.host.view();
+    const p = view.pixelToVec(x, y);
+    const store = this.host.store;
+    const list = store.visible();
+    for (let i = list.length - 1; i >= 0; i--) {
+      const prep = prepare(list[i].geometry);
+      if (angleBetween(prep.centre, p) > prep.radius + 1e-9) continue;
+      if (pointInGeometry(p, list[i].geometry)) {
+        store.select(list[i].uid);
+        return;
+      }
+    }
+    store.select(null);
+  }
+
+  hitVertex(inst: Inst, x: number, y: number): VertexRef | null {
+    const view = this.host.view();
+    let best: VertexRef | null = null;
+    let bestD = VERTEX_HIT;
+    inst.geometry.forEach((poly, part) =>
+      poly.forEach((ring, r) =>
+        ring.forEach(([lon, lat], index) => {
+          const px = view.lonlatToPixel(lon, lat);
+          if (!px) return;
+          const d = Math.hypot(px[0] - x, px[1] - y);
+          if (d < bestD) {
+            bestD = d;
+            best = { part, ring: r, index };
+          }
+        }),
+      ),
+    );
+    return best;
+  }
+
+  hitEdge(inst: Inst, x: number, y: number): { part: number; ring: number; index: number; x: number; y: number } | null {
+    const view = this.host.view();
+    let best: { part: number; ring: number; index: number; x: number; y: number } | null = null;
+    let bestD = EDGE_HIT;
+    inst.geometry.forEach((poly, part) =>
+      poly.forEach((ring, r) =>
+        ring.forEach((a, index) => {
+          const b = ring[(index + 1) % ring.length];
+          const s = projectSegment(view, lonlatToVec(a[0], a[1]), lonlatToVec(b[0], b[1]));
+          if (!s) return;
+          const [x0, y0, x1, y1] = s;
+          const dx = x1 - x0;
+          const dy = y1 - y0;
+          const len2 = dx * dx + dy * dy;
+          if (len2 < 1) return;
+          const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / len2));
+          const qx = x0 + t * dx;
+          const qy = y0 + t * dy;
+          const d = Math.hypot(qx - x, qy - y);
+          if (d < bestD && t > 0.02 && t < 0.98) {
+            bestD = d;
+            best = { part, ring: r, index, x: qx, y: qy };
+          }
+        }),
+      ),
+    );
+    return best;
+  }
+}

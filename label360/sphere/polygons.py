@@ -1,0 +1,317 @@
+"""Spherical polygons: normalisation, validation, area, centroid, point-in-polygon.
+
+A *geometry* is ``[[outer, hole, ...], ...]`` (list of polygons), a ring ``[[lon, lat], ...]``
+with great-circle (minor arc) edges; the interior of a ring is the smaller region it bounds.
+Functions accept a bare ring or a single polygon too (see :func:`as_geometry`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .vectors import cross3, lonlat_to_vec, vec_to_lonlat
+
+__all__ = [
+    "GeometryError",
+    "Problem",
+    "as_geometry",
+    "geometry_problems",
+    "validate_geometry",
+    "ring_signed_area",
+    "ring_vectors",
+    "oriented_ring",
+    "area",
+    "polygon_area",
+    "centroid",
+    "contains",
+    "arcs_cross",
+]
+
+FOUR_PI = 4.0 * math.pi
+#: Vertices closer than this (radians) count as duplicates.
+DUPLICATE_EPS = 1e-10
+#: Edges within this (radians) of 180 degrees count as antipodal.
+ANTIPODAL_EPS = 1e-9
+
+
+class GeometryError(ValueError):
+    """Invalid geometry.  Attributes: part, ring, vertex (or None), reason."""
+
+    def __init__(self, reason: str, part: int = 0, ring: int = 0, vertex: int | None = None):
+        self.part, self.ring, self.vertex, self.reason = part, ring, vertex, reason
+        where = f"part {part}, ring {ring}" + ("" if vertex is None else f", vertex {vertex}")
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem (same fields as GeometryError)."""
+
+    part: int
+    ring: int
+    vertex: int | None
+    reason: str
+
+    def error(self) -> GeometryError:
+        return GeometryError(self.reason, self.part, self.ring, self.vertex)
+
+
+def _depth(x: Any) -> int:
+    d = 0
+    while isinstance(x, list | tuple | np.ndarray) and len(x) > 0:
+        x = x[0]
+        d += 1
+    return d
+
+
+def as_geometry(g: Any) -> list[list[NDArray[np.float64]]]:
+    """Normalise a ring (depth 2), polygon (depth 3) or geometry (depth 4) to a list of
+    polygons, each a list of (n, 2) float64 arrays.  No validation."""
+    if isinstance(g, list | tuple) and len(g) == 0:
+        return []  # the empty geometry (e.g. an empty intersection) is valid
+    d = _depth(g)
+    if d == 2:
+        g = [[g]]
+    elif d == 3:
+        g = [g]
+    elif d != 4:
+        raise GeometryError("geometry must nest as [[outer, hole, ...], ...] of [lon, lat] pairs")
+    out = []
+    for part in g:
+        rings = []
+        for ring in part:
+            arr = np.asarray(ring, dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise GeometryError("a ring must be a list of [lon, lat] pairs")
+            rings.append(arr)
+        out.append(rings)
+    return out
+
+
+def ring_vectors(ring: NDArray[np.float64]) -> NDArray[np.float64]:
+    return lonlat_to_vec(ring[:, 0], ring[:, 1])
+
+
+def arcs_cross(
+    a: NDArray, b: NDArray, c: NDArray, d: NDArray
+) -> NDArray[np.bool_]:
+    """Do minor arcs a-b and c-d cross at an interior point?  (broadcasting, (..., 3) arrays)
+
+    Strict test: each arc's endpoints lie strictly on opposite sides of the other's great
+    circle, and the two crossing points are the same one of the antipodal pair (a point of a
+    minor arc has a positive dot product with the arc's chord midpoint a + b).
+    """
+    n1 = cross3(a, b)
+    n2 = cross3(c, d)
+    s1 = np.sum(n1 * c, axis=-1) * np.sum(n1 * d, axis=-1)
+    s2 = np.sum(n2 * a, axis=-1) * np.sum(n2 * b, axis=-1)
+    p = cross3(n1, n2)
+    same = np.sum(p * (a + b), axis=-1) * np.sum(p * (c + d), axis=-1)
+    return (s1 < 0) & (s2 < 0) & (same > 0)
+
+
+def ring_signed_area(v: NDArray[np.float64]) -> float:
+    """Signed area (sr) in (-2pi, 2pi] of a closed ring of unit vectors v (n, 3).
+
+    Positive when the smaller region is on the left (counter-clockwise seen from outside).
+    Sum of Van Oosterom-Strackee triangle solid angles about a centre c; the triple product
+    is formed from differences (a - c), (b - c) so tiny polygons keep full relative precision.
+    """
+    c = v.sum(axis=0)
+    nc = np.linalg.norm(c)
+    if nc < 1e-3 * len(v):
+        # vertices nearly balanced (ring near a great circle): use the vector area instead
+        c = cross3(v, np.roll(v, -1, axis=0)).sum(axis=0)
+        nc = np.linalg.norm(c)
+    c = c / nc if nc > 0 else np.array([0.0, 0.0, 1.0])
+    a = v
+    b = np.roll(v, -1, axis=0)
+    num = np.einsum("ij,ij->i", cross3(a - c, b - c), np.broadcast_to(c, a.shape))
+    den = 1.0 + np.einsum("ij,ij->i", a, b) + b @ c + a @ c
+    s = float(np.sum(2.0 * np.arctan2(num, den)))
+    return s - FOUR_PI * round(s / FOUR_PI)
+
+
+def oriented_ring(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The ring's vectors ordered counter-clockwise around its (smaller) interior."""
+    return v if ring_signed_area(v) >= 0 else v[::-1].copy()
+
+
+def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
+    probs: list[Problem] = []
+
+    def add(reason: str, vertex: int | None = None) -> None:
+        probs.append(Problem(pi, ri, vertex, reason))
+
+    n = len(ring)
+    if n < 3:
+        add(f"ring has {n} vertices, needs at least 3")
+        return probs
+    bad = ~np.isfinite(ring).all(axis=1)
+    for k in np.nonzero(bad)[0]:
+        add("vertex is NaN or infinite", int(k))
+    if bad.any():
+        return probs
+    for k in np.nonzero((ring[:, 0] < -180) | (ring[:, 0] > 180))[0]:
+        add(f"longitude {ring[k, 0]} out of range [-180, 180]", int(k))
+    for k in np.nonzero((ring[:, 1] < -90) | (ring[:, 1] > 90))[0]:
+        add(f"latitude {ring[k, 1]} out of range [-90, 90]", int(k))
+    if probs:
+        return probs
+    v = ring_vectors(ring)
+    w = np.roll(v, -1, axis=0)
+    ang = np.arctan2(np.linalg.norm(cross3(v, w), axis=1), np.einsum("ij,ij->i", v, w))
+    for k in np.nonzero(ang < DUPLICATE_EPS)[0]:
+        add(f"vertex duplicates its neighbour {(k + 1) % n}", int(k))
+    for k in np.nonzero(ang > math.pi - ANTIPODAL_EPS)[0]:
+        add(f"edge {k}->{(k + 1) % n} is antipodal (>= 180 degrees): its arc is undefined", int(k))
+    if probs:
+        return probs
+    if n >= 4:
+        i, j = np.triu_indices(n, 2)
+        keep = ~((i == 0) & (j == n - 1))  # adjacent through the closing edge
+        i, j = i[keep], j[keep]
+        hit = arcs_cross(v[i], w[i], v[j], w[j])
+        for a, b in zip(i[hit], j[hit], strict=True):
+            add(f"ring crosses itself: edge {a} crosses edge {b}", int(a))
+            break
+    if probs:
+        return probs
+    s = ring_signed_area(v)
+    if abs(s) > 2 * math.pi - 1e-9:
+        add("ring splits the sphere into halves (area >= hemisphere); store as several parts")
+    return probs
+
+
+def geometry_problems(geometry: Any) -> list[Problem]:
+    """All problems found in `geometry` (empty list when valid)."""
+    try:
+        g = as_geometry(geometry)
+    except GeometryError as e:
+        return [Problem(e.part, e.ring, e.vertex, e.reason)]
+    probs: list[Problem] = []
+    for pi, part in enumerate(g):
+        if not part:
+            probs.append(Problem(pi, 0, None, "polygon has no rings"))
+            continue
+        ring_probs = [_ring_problems(r, pi, ri) for ri, r in enumerate(part)]
+        for rp in ring_probs:
+            probs.extend(rp)
+        if ring_probs[0] or len(part) == 1:
+            continue
+        outer = oriented_ring(ring_vectors(part[0]))
+        for ri, hole in enumerate(part[1:], start=1):
+            if ring_probs[ri]:
+                continue
+            hv = ring_vectors(hole)
+            inside = _contains_ring(outer, hv)
+            if not inside.all():
+                k = int(np.argmin(inside))
+                probs.append(Problem(pi, ri, k, "hole vertex lies outside the outer ring"))
+                continue
+            crosses = arcs_cross(
+                outer[:, None], np.roll(outer, -1, 0)[:, None], hv[None], np.roll(hv, -1, 0)[None]
+            )
+            if crosses.any():
+                probs.append(Problem(pi, ri, None, "hole crosses the outer ring"))
+    return probs
+
+
+def validate_geometry(geometry: Any) -> list[list[NDArray[np.float64]]]:
+    """Raise GeometryError for the first problem; return the normalised geometry otherwise."""
+    probs = geometry_problems(geometry)
+    if probs:
+        raise probs[0].error()
+    return as_geometry(geometry)
+
+
+def polygon_area(polygon: Sequence[NDArray[np.float64]]) -> float:
+    """Area (sr) of one polygon: outer minus holes."""
+    total = abs(ring_signed_area(ring_vectors(polygon[0])))
+    for hole in polygon[1:]:
+        total -= abs(ring_signed_area(ring_vectors(hole)))
+    return total
+
+
+def area(geometry: Any) -> float:
+    """Area in steradians (sum over parts; parts are assumed not to overlap - use
+    :func:`label360.sphere.boolean.union` first if they may)."""
+    return float(sum(polygon_area(p) for p in validate_geometry(geometry)))
+
+
+def _ring_moment(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Integral of the position vector over the ring's interior: 1/2 sum theta_e * n_e."""
+    v = oriented_ring(v)
+    w = np.roll(v, -1, axis=0)
+    cr = cross3(v, w)
+    nrm = np.linalg.norm(cr, axis=1)
+    theta = np.arctan2(nrm, np.einsum("ij,ij->i", v, w))
+    return 0.5 * np.sum(cr * (theta / np.where(nrm > 0, nrm, 1.0))[:, None], axis=0)
+
+
+def centroid(geometry: Any) -> tuple[float, float]:
+    """Spherical centroid (lon, lat) in degrees: direction of the area-weighted mean position."""
+    m = np.zeros(3)
+    for part in validate_geometry(geometry):
+        m += _ring_moment(ring_vectors(part[0]))
+        for hole in part[1:]:
+            m -= _ring_moment(ring_vectors(hole))
+    if np.linalg.norm(m) < 1e-300:
+        raise GeometryError("centroid undefined (zero first moment)")
+    lon, lat = vec_to_lonlat(m)
+    return float(lon), float(lat)
+
+
+def _contains_ring(ring_ccw: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Points p (N, 3) strictly inside a counter-clockwise ring (interior on the left).
+
+    Walk the minor arc from p to the midpoint m of the ring edge nearest to p.  Just before m
+    the walk is inside iff p is on the interior (+n) side of that edge's plane; every crossing
+    of another edge on the way flips the state.  Exact up to floating-point at the boundary.
+    """
+    a = ring_canon = ring_ccw
+    b = np.roll(ring_canon, -1, axis=0)
+    mid = a + b
+    mid /= np.linalg.norm(mid, axis=1, keepdims=True)
+    p = np.atleast_2d(p)
+    out = np.empty(len(p), dtype=bool)
+    step = max(1, 2_000_000 // max(1, len(a) ** 2))
+    for s in range(0, len(p), step):
+        q = p[s : s + step]
+        e = np.argmax(q @ mid.T, axis=1)  # nearest edge midpoint: arc q->m is minor
+        m = mid[e]
+        n = cross3(a[e], b[e])
+        side = np.einsum("ij,ij->i", n, q) > 0
+        cross = arcs_cross(q[:, None], m[:, None], a[None], b[None])
+        cross[np.arange(len(q)), e] = False
+        out[s : s + step] = side ^ (cross.sum(axis=1) % 2 == 1)
+    return out
+
+
+def contains_vec(g: list[list[NDArray[np.float64]]], p: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Points p (N, 3) inside a normalised geometry (any part, outside its holes)."""
+    p = np.atleast_2d(p)
+    res = np.zeros(len(p), dtype=bool)
+    for part in g:
+        inside = _contains_ring(oriented_ring(ring_vectors(part[0])), p)
+        for hole in part[1:]:
+            inside &= ~_contains_ring(oriented_ring(ring_vectors(hole)), p)
+        res |= inside
+    return res
+
+
+def contains(geometry: Any, lon: ArrayLike, lat: ArrayLike) -> bool | NDArray[np.bool_]:
+    """Is (lon, lat) inside the geometry?  Scalars give a bool, arrays a bool array."""
+    g = validate_geometry(geometry)
+    lon_a = np.asarray(lon, dtype=np.float64)
+    lat_a = np.asarray(lat, dtype=np.float64)
+    shape = np.broadcast(lon_a, lat_a).shape
+    p = lonlat_to_vec(lon_a, lat_a).reshape(-1, 3)
+    res = contains_vec(g, p).reshape(shape)
+    return bool(res) if res.shape == () else res

@@ -1,0 +1,112 @@
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from label360.sphere import (
+    View,
+    area,
+    geometry_to_view,
+    intersection,
+    iou,
+    mask_to_geometry,
+    rasterize,
+    union,
+    view_polygon_to_sphere,
+)
+from label360.sphere.boolean import difference
+from label360.sphere.parity import main as parity_main
+
+from .conftest import star_polygons
+
+A = [[[-10, -10], [10, -10], [10, 10], [-10, 10]]]
+B = [[[0, -10], [20, -10], [20, 10], [0, 10]]]
+
+
+def weighted_pixel_area(mask):
+    h, w = mask.shape
+    edges = np.radians(90 - np.arange(h + 1) * 180 / h)
+    band = (np.sin(edges[:-1]) - np.sin(edges[1:])) * 2 * math.pi / w
+    return float((mask * band[:, None]).sum())
+
+
+@settings(max_examples=15, deadline=None)
+@given(star_polygons(max_radius=50.0, min_radius=2.0), star_polygons(max_radius=50.0, min_radius=2.0))
+def test_iou_symmetric_and_matches_raster(pa, pb):
+    a, b = [pa[0]], [pb[0]]
+    assert iou(a, b) == iou(b, a)
+    assert iou(a, a) == 1.0
+    ma, mb = rasterize(a, 1440, 720), rasterize(b, 1440, 720)
+    ia, ua = weighted_pixel_area(ma & mb), weighted_pixel_area(ma | mb)
+    assert iou(a, b) == pytest.approx(ia / ua, abs=0.03)
+    assert area(intersection(a, b)) == pytest.approx(ia, abs=0.003 + 0.02 * ia)
+    assert area(union([a, b])) == pytest.approx(ua, abs=0.003 + 0.02 * ua)
+
+
+def test_boolean_basics_and_fallback():
+    inter = intersection(A, B)
+    assert area(inter) + area(difference(A, B)) == pytest.approx(area(A), rel=1e-9)
+    assert iou(A, [[[30, 0], [40, 0], [35, 5]]]) == 0.0
+    # across the seam
+    s1 = [[[170, -10], [-170, -10], [-170, 10], [170, 10]]]
+    assert iou(s1, s1) == 1.0
+    assert 0.3 < iou(s1, [[[175, -10], [-165, -10], [-165, 10], [175, 10]]]) < 0.9
+    # inputs that do not fit one hemisphere -> per-cube-face path
+    far_a = [[[-100, -10], [-10, -10], [80, -10], [80, 10], [-10, 10], [-100, 10]]]
+    far_b = [[[60, -10], [170, -10], [170, 10], [60, 10]]]
+    u = union([far_a, far_b])
+    ma, mb = rasterize(far_a, 1440, 720), rasterize(far_b, 1440, 720)
+    assert area(u) == pytest.approx(weighted_pixel_area(ma | mb), rel=0.01)
+    assert iou(far_a, far_b) == pytest.approx(
+        weighted_pixel_area(ma & mb) / weighted_pixel_area(ma | mb), abs=0.01
+    )
+
+
+def test_geometry_to_view_exact_and_clipped():
+    view = View(0, 0, 0, 90, 101, 101)
+    polys = geometry_to_view(A, view)
+    # each vertex projects exactly
+    x, y = view.lonlat_to_pixel(np.array(A[0])[:, 0], np.array(A[0])[:, 1])
+    assert np.allclose(np.sort(polys[0][0][:, 0]), np.sort(x), atol=1e-9)
+    # behind the camera: nothing, never wrapped across the screen
+    assert geometry_to_view([[[170, -10], [-170, -10], [-170, 10], [170, 10]]], view) == []
+    # partly behind: clipped to the image rectangle
+    big = [[[-80, -20], [80, -20], [80, 20], [-80, 20]]]
+    (ring,) = geometry_to_view(big, view)[0]
+    assert ring[:, 0].min() >= -0.5 - 1e-9 and ring[:, 0].max() <= 100.5 + 1e-9
+    # round trip through view_polygon_to_sphere
+    pts = np.array([[10.0, 10.0], [90.0, 12.0], [50.0, 95.0]])
+    ring = view_polygon_to_sphere(pts, view)
+    (back,) = geometry_to_view([ring], view)[0]
+    assert np.allclose(np.sort(back, axis=0), np.sort(pts, axis=0), atol=1e-9)
+
+
+def test_mask_to_geometry_seam_pole_and_view():
+    g = [[[170, -10], [-170, -10], [-170, 10], [170, 10]]]
+    m = rasterize(g, 1440, 720)
+    out = mask_to_geometry(m, tolerance_deg=0.05)
+    assert len(out) == 1  # one polygon across the seam
+    assert iou(out, g) > 0.95
+    cap = [[[0, 70], [120, 70], [-120, 70]]]
+    out = mask_to_geometry(rasterize(cap, 1440, 720), tolerance_deg=0.05)
+    assert area(out) == pytest.approx(area(cap), rel=0.05)
+    view = View(10, 5, 0, 90, 200, 100)
+    mm = np.zeros((100, 200), dtype=bool)
+    mm[20:80, 50:150] = True
+    mm[40:60, 90:110] = False  # a hole
+    out = mask_to_geometry(mm, tolerance_deg=0.1, view=view)
+    assert len(out) == 1 and len(out[0]) == 2
+    assert mask_to_geometry(np.zeros((10, 20), bool)) == []
+
+
+def test_parity_file(tmp_path):
+    p = tmp_path / "parity.json"
+    assert parity_main([str(p)]) == 0
+    doc = json.loads(p.read_text())
+    assert doc["schema_version"] == 1
+    for key in ("lonlat_to_vec", "vec_to_lonlat", "views", "polygons", "arcs"):
+        assert doc[key]
+    v = doc["views"][1]
+    assert v["pixel_to_lonlat"][2]["lon"] == pytest.approx(90.0)
