@@ -56,6 +56,12 @@ def area(geometry: list) -> float:
     return float(sphere().area(geometry))
 
 
+def area_of_valid(geometry: list) -> float:
+    """Area (sr) of a geometry already validated (e.g. by :func:`runs`): skips re-validation."""
+    core = sphere()
+    return float(sum(core.polygon_area(p) for p in core.as_geometry(geometry)))
+
+
 def iou(a: list, b: list) -> float:
     return float(sphere().iou(a, b))
 

@@ -31,13 +31,20 @@ def encode_geometry(geometry: list, width: int, height: int) -> dict[str, Any]:
         "area": runs.area,
         "bbox": runs_bbox(runs),
         "bbox_wrapped": runs_bbox_wrapped(runs, width),
-        "area_sr": geom.area(geometry),
+        "area_sr": geom.area_of_valid(geometry),  # runs() validated it
     }
 
 
-def _encode_batch(batch: tuple[int, int, list[list]]) -> list[dict[str, Any]]:
+def _encode_batch(batch: tuple[int, int, list[list]]) -> list[dict[str, Any] | None]:
+    """Encodings of one panorama's instances; None for a geometry the core rejects."""
     width, height, geometries = batch
-    return [encode_geometry(g, width, height) for g in geometries]
+    out: list[dict[str, Any] | None] = []
+    for g in geometries:
+        try:
+            out.append(encode_geometry(g, width, height))
+        except ValueError:  # GeometryError: stored geometry invalid (should not happen)
+            out.append(None)
+    return out
 
 
 def image_entry(pano, include_images: bool) -> dict[str, Any]:
@@ -100,6 +107,9 @@ def annotation_entries(
     ignore = {c.pk for c in ctx.classes if c.is_ignore}
     out = []
     for row, enc in zip(rows, encodings, strict=True):
+        if enc is None:
+            ctx.summary.setdefault("invalid_geometry", []).append(row["id"])
+            continue
         if enc["area"] == 0:
             ctx.summary["empty_masks"] = ctx.summary.get("empty_masks", 0) + 1
             continue

@@ -5,7 +5,7 @@
  * local set so the user can reload and re-apply it.
  */
 import { ApiError, api } from "./api";
-import { Inst, Store, fromData } from "./store";
+import { Inst, Store, fromData, newUid } from "./store";
 import type { InstanceData, InstancesResponse } from "./types";
 
 export type SaveState = "saved" | "pending" | "saving" | "offline" | "conflict" | "error" | "readonly";
@@ -15,6 +15,8 @@ export interface Pending {
   baseRevision: number;
   instances: Inst[];
   serverIds: [string, number][];
+  /** The server's set at baseRevision (for a three-way merge when re-applying). */
+  base?: Inst[];
   savedAt: number;
 }
 
@@ -59,6 +61,8 @@ export class Saver {
   revision = 0;
   /** Server ids of instances (by local uid) that exist on the server at `revision`. */
   serverIds = new Map<string, number>();
+  /** The server's set at `revision`. */
+  base: Inst[] = [];
   delayMs = 700;
   private timer: number | null = null;
   private inFlight = false;
@@ -99,6 +103,7 @@ export class Saver {
       if (d.id != null) this.serverIds.set(inst.uid, d.id);
       return inst;
     });
+    this.base = insts;
     this.savedEdit = this.store.editCount;
     return insts;
   }
@@ -133,6 +138,7 @@ export class Saver {
       baseRevision: this.revision,
       instances: this.store.instances,
       serverIds: [...this.serverIds],
+      base: this.base,
       savedAt: Date.now(),
     };
     try {
@@ -148,6 +154,7 @@ export class Saver {
       baseRevision: this.revision,
       instances: this.store.instances,
       serverIds: [...this.serverIds],
+      base: this.base,
       savedAt: Date.now(),
     };
     try {
@@ -200,6 +207,7 @@ export class Saver {
       result.instances.forEach((d, k) => {
         if (d.id != null && sent[k]) this.serverIds.set(sent[k].uid, d.id);
       });
+      this.base = sent;
       this.savedEdit = edit;
       this.attempt = 0;
       this.inFlight = false;
@@ -248,15 +256,46 @@ export function restorePending(saver: Saver, store: Store, pending: Pending): vo
   store.commit(pending.instances);
 }
 
-/** Re-apply stashed edits on top of the freshly loaded server set (ids that still exist are kept). */
+/**
+ * Re-apply stashed edits on top of the freshly loaded server set (a three-way merge against the
+ * set the edits were based on): the user's new instances are added, the ones they changed replace
+ * the server's, the ones they deleted go; everything the other person did is kept.
+ */
 export function reapply(saver: Saver, store: Store, stash: Pending): void {
-  const live = new Set(saver.serverIds.values());
-  for (const [uid, id] of stash.serverIds) {
-    if (live.has(id)) {
-      for (const [u, i] of [...saver.serverIds]) if (i === id) saver.serverIds.delete(u);
-      saver.serverIds.set(uid, id);
-    }
-  }
-  store.commit(stash.instances);
+  store.commit(mergeEdits(store.instances, saver.serverIds, stash));
   clearStash(saver.panorama);
+}
+
+export function mergeEdits(current: Inst[], currentIds: Map<string, number>, stash: Pending): Inst[] {
+  const stashIds = new Map(stash.serverIds);
+  const base = new Map((stash.base ?? []).map((i) => [i.uid, i]));
+  const mine = new Map(stash.instances.map((i) => [i.uid, i]));
+  const idToCurrent = new Map<number, Inst>();
+  for (const inst of current) {
+    const id = currentIds.get(inst.uid);
+    if (id !== undefined) idToCurrent.set(id, inst);
+  }
+  // what the user did relative to their base
+  const deletedIds = new Set<number>();
+  for (const [uid] of base) if (!mine.has(uid) && stashIds.has(uid)) deletedIds.add(stashIds.get(uid)!);
+  const changed = new Map<number, Inst>();
+  const added: Inst[] = [];
+  for (const inst of stash.instances) {
+    const id = stashIds.get(inst.uid);
+    const before = base.get(inst.uid);
+    if (id === undefined || !before) added.push(inst);
+    else if (!sameContent([before], [inst])) changed.set(id, inst);
+  }
+  const out: Inst[] = [];
+  for (const inst of current) {
+    const id = currentIds.get(inst.uid);
+    if (id !== undefined && deletedIds.has(id)) continue;
+    const mineChanged = id !== undefined ? changed.get(id) : undefined;
+    out.push(mineChanged ? { ...mineChanged, uid: inst.uid } : inst);
+    if (id !== undefined) changed.delete(id);
+  }
+  // changed instances that someone else deleted meanwhile come back as new ones
+  for (const inst of changed.values()) out.push({ ...inst, uid: newUid() });
+  for (const inst of added) out.push({ ...inst, uid: newUid() });
+  return out;
 }

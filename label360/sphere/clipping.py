@@ -124,5 +124,3 @@ def view_polygon_to_sphere(points_xy: ArrayLike, view: View) -> list[list[float]
     ring = np.stack([lon, lat], axis=1).tolist()
     validate_geometry([[ring]])
     return ring
-
-

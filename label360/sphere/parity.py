@@ -58,17 +58,22 @@ def _nan_to_none(a: Any) -> Any:
 
 def build() -> dict[str, Any]:
     rng = np.random.default_rng(12345)
-    lon = np.concatenate([[-180.0, 0.0, 90.0, -90.0, 179.999, 0.0, 45.0], rng.uniform(-180, 180, 25)])
+    lon = np.concatenate(
+        [[-180.0, 0.0, 90.0, -90.0, 179.999, 0.0, 45.0], rng.uniform(-180, 180, 25)]
+    )
     lat = np.concatenate([[0.0, 90.0, -90.0, 45.0, -10.0, 0.0, 89.9999], rng.uniform(-90, 90, 25)])
     vec = lonlat_to_vec(lon, lat)
     back_lon, back_lat = vec_to_lonlat(vec)
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "tolerance": 1e-9}
     doc["lonlat_to_vec"] = [
-        {"lon": float(a), "lat": float(b), "vec": _f(v)} for a, b, v in zip(lon, lat, vec, strict=True)
+        {"lon": float(a), "lat": float(b), "vec": _f(v)}
+        for a, b, v in zip(lon, lat, vec, strict=True)
     ]
     doc["vec_to_lonlat"] = [
         {"vec": _f(v), "lon": float(a), "lat": float(b)}
-        for v, a, b in zip(vec * rng.uniform(0.5, 2.0, (len(vec), 1)), back_lon, back_lat, strict=True)
+        for v, a, b in zip(
+            vec * rng.uniform(0.5, 2.0, (len(vec), 1)), back_lon, back_lat, strict=True
+        )
     ]
     views = []
     for view in VIEWS:
@@ -124,7 +129,11 @@ def build() -> dict[str, Any]:
         polys.append(entry)
     doc["polygons"] = polys
     arcs = []
-    for a, b in [((-10.0, 0.0), (10.0, 20.0)), ((170.0, 10.0), (-170.0, 40.0)), ((0.0, 80.0), (179.0, 80.0))]:
+    for a, b in [
+        ((-10.0, 0.0), (10.0, 20.0)),
+        ((170.0, 10.0), (-170.0, 40.0)),
+        ((0.0, 80.0), (179.0, 80.0)),
+    ]:
         pts = arc_points(lonlat_to_vec(*a), lonlat_to_vec(*b), 9)
         al, at = vec_to_lonlat(pts)
         arcs.append({"a": list(a), "b": list(b), "n": 9, "points": np.stack([al, at], 1).tolist()})

@@ -98,9 +98,7 @@ def ring_vectors(ring: NDArray[np.float64]) -> NDArray[np.float64]:
     return lonlat_to_vec(ring[:, 0], ring[:, 1])
 
 
-def arcs_cross(
-    a: NDArray, b: NDArray, c: NDArray, d: NDArray
-) -> NDArray[np.bool_]:
+def arcs_cross(a: NDArray, b: NDArray, c: NDArray, d: NDArray) -> NDArray[np.bool_]:
     """Do minor arcs a-b and c-d cross at an interior point?  (broadcasting, (..., 3) arrays)
 
     Strict test: each arc's endpoints lie strictly on opposite sides of the other's great

@@ -49,7 +49,9 @@ def _interp_flag(interpolation: str) -> int:
     try:
         return _INTERP[interpolation]
     except KeyError:
-        raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+        raise ValueError(
+            f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
+        ) from None
 
 
 def _check_image(image: NDArray, what: str = "image") -> NDArray:
@@ -423,7 +425,17 @@ def view_to_equirect(
         )
     flag = _interp_flag(interpolation)
     work, dtype = _to_cv(view_image)
-    key = ("v2e", view.yaw, view.pitch, view.roll, view.hfov, view.width, view.height, width, height)
+    key = (
+        "v2e",
+        view.yaw,
+        view.pitch,
+        view.roll,
+        view.hfov,
+        view.width,
+        view.height,
+        width,
+        height,
+    )
 
     def build() -> tuple[NDArray, NDArray, NDArray]:
         v = equirect_directions(width, height)
@@ -461,11 +473,11 @@ def rotate_equirect(
     rotation: NDArray | Sequence[float],
     interpolation: str = "bilinear",
 ) -> NDArray:
-    """Rotate the panorama content by `rotation` (3x3 matrix, or (yaw, pitch, roll) degrees).
+    """Rotate the panorama content by `rotation` (3x3 matrix, or (yaw, pitch, roll) degrees,
+    meaning the matrix Ry(yaw) Rx(-pitch) Rz(-roll) of a view).
 
-    The output shows at direction ``R @ d`` what the input shows at ``d`` (so with
-    (yaw, pitch, roll) = a view's angles, the view's centre moves to lon = lat = 0... inverted:
-    pass ``View.rotation().T`` to bring a view's centre to (0, 0)).
+    The output shows at direction ``R @ d`` what the input shows at ``d``.  To re-centre a
+    panorama on a view's direction pass ``view.rotation().T``.
     """
     image = _check_image(image)
     flag = _interp_flag(interpolation)

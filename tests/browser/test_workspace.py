@@ -1,14 +1,27 @@
-"""End-to-end tests of the annotation UI in headless Chromium (real mouse and keyboard events)."""
+"""End-to-end tests of the annotation UI in headless Chromium.
+
+Drawing and editing use real mouse and keyboard events; the `window.label360` hook only sets
+the camera and reads state so the expected spherical vertices can be computed exactly from the
+clicked pixels with the Python core (label360.sphere.View.pixel_to_lonlat).
+"""
 
 from __future__ import annotations
 
+import io
 import os
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from annotations.models import Instance, LabelClass
+from label360.sphere.views import View
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TOL_DEG = 1e-6
 
 
 @pytest.fixture
@@ -20,17 +33,296 @@ def scene(users, project):
     return {"users": users, "project": project, "panorama": pano}
 
 
+# ----------------------------------------------------------------------------- helpers
 def open_workspace(page, live_server, pano):
     page.goto(f"{live_server.url}/panoramas/{pano.pk}/")
-    page.wait_for_function("document.body.dataset.ready === '1' && document.body.dataset.firstFrame === '1'")
+    page.wait_for_function(
+        "document.body.dataset.ready === '1' && document.body.dataset.firstFrame === '1'"
+    )
 
 
-def test_smoke_screens(scene, signed_in, live_server, artifacts):
+def canvas_box(page) -> dict:
+    return page.evaluate(
+        "(() => { const r = document.getElementById('draw-canvas').getBoundingClientRect();"
+        " return {left: r.left, top: r.top, width: r.width, height: r.height}; })()"
+    )
+
+
+def set_camera(page, yaw, pitch, hfov):
+    page.evaluate(f"window.label360.setCamera({{yaw: {yaw}, pitch: {pitch}, hfov: {hfov}}})")
+    page.wait_for_timeout(50)
+
+
+def click(page, box, x, y):
+    page.mouse.click(box["left"] + x, box["top"] + y)
+
+
+def wait_saved(page):
+    page.wait_for_function("window.label360.state().save === 'saved'", timeout=15000)
+
+
+def wait_state(page, state):
+    page.wait_for_function(f"window.label360.state().save === '{state}'", timeout=15000)
+
+
+def lon_close(a: float, b: float) -> bool:
+    return abs((a - b + 540.0) % 360.0 - 180.0) < TOL_DEG
+
+
+def assert_ring(actual, expected):
+    assert len(actual) == len(expected)
+    for (lon, lat), (elon, elat) in zip(actual, expected, strict=True):
+        assert lon_close(lon, elon), (lon, elon)
+        assert abs(lat - elat) < TOL_DEG, (lat, elat)
+
+
+def expected_ring(view: View, css_points):
+    """Clicked CSS offsets -> [lon, lat] (pixel centres are at integer pixel coordinates)."""
+    xs = np.array([x - 0.5 for x, _ in css_points])
+    ys = np.array([y - 0.5 for _, y in css_points])
+    lon, lat = view.pixel_to_lonlat(xs, ys)
+    return [[float(a), float(b)] for a, b in zip(lon, lat, strict=True)]
+
+
+def server_instances(pano):
+    return list(Instance.objects.filter(panorama=pano).order_by("order"))
+
+
+# ----------------------------------------------------------------------------- tests
+def test_sign_in_navigate_and_webgl_renders(scene, signed_in, live_server, artifacts, chromium):
+    # a wrong password is refused on the sign-in page
+    context = chromium.new_context()
+    bad = context.new_page()
+    bad.goto(f"{live_server.url}/")
+    assert "/accounts/login/" in bad.url
+    bad.fill("#id_username", "annotator")
+    bad.fill("#id_password", "wrong")
+    bad.click("#login-submit")
+    assert bad.is_visible("#login-error")
+    bad.screenshot(path=str(artifacts / "login.png"))
+    context.close()
+
     page = signed_in(scene["users"]["annotator"])
+    page.wait_for_selector(f"[data-project-id='{scene['project'].pk}']")
     page.screenshot(path=str(artifacts / "projects.png"))
     page.click(f"[data-project-id='{scene['project'].pk}']")
-    page.wait_for_selector(".pano-card")
+    card = page.wait_for_selector(f"[data-panorama-id='{scene['panorama'].pk}']")
+    assert "annotator" in card.inner_text()
+    assert card.query_selector("[data-status='new']")
+    page.select_option("#filter-status", "approved")
+    page.wait_for_selector("#pano-grid .empty")
+    page.select_option("#filter-status", "")
+    page.wait_for_selector(".pano-card img")
     page.screenshot(path=str(artifacts / "navigator.png"))
-    open_workspace(page, live_server, scene["panorama"])
-    page.wait_for_timeout(500)
+    page.click(f"[data-panorama-id='{scene['panorama'].pk}']")
+    page.wait_for_function(
+        "document.body.dataset.ready === '1' && document.body.dataset.firstFrame === '1'"
+    )
+    set_camera(page, 30, 10, 100)
+    page.wait_for_timeout(200)
+    shot = page.locator("#gl-canvas").screenshot()
+    pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(float)
+    # the synthetic panorama is a colour gradient: a rendered view is neither blank nor flat
+    assert pixels.std() > 10, "the WebGL canvas is blank"
+    assert pixels.mean() > 20
     page.screenshot(path=str(artifacts / "workspace.png"))
+
+
+def test_draw_across_the_seam_in_nfov(scene, signed_in, live_server, artifacts):
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, 180, 0, 90)
+    box = canvas_box(page)
+    w, h = int(box["width"]), int(box["height"])
+    cx, cy = w / 2, h / 2
+    pts = [(cx - 120, cy - 70), (cx + 110, cy - 80), (cx + 130, cy + 60), (cx - 90, cy + 75)]
+    page.keyboard.press("d")
+    for x, y in pts:
+        click(page, box, x, y)
+    assert len(page.evaluate("window.label360.state().draft")) == 4
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    page.screenshot(path=str(artifacts / "nfov_seam.png"))
+    saved = server_instances(pano)
+    assert len(saved) == 1
+    view = View(180.0, 0.0, 0.0, 90.0, w, h)
+    ring = saved[0].geometry[0][0]
+    assert_ring(ring, expected_ring(view, pts))
+    lons = [lon for lon, _ in ring]
+    assert min(lons) < -150 and max(lons) > 150, "the polygon straddles the ±180° seam"
+    assert saved[0].label_class.name == "car"
+
+
+def test_draw_in_the_expanded_margin_of_a_cube_face(scene, signed_in, live_server, artifacts):
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    page.click("#mode-cubemap")
+    dice = page.wait_for_selector(".cubemap-canvas")
+    r = dice.bounding_box()
+    face = r["width"] / 4
+    page.mouse.click(r["x"] + 2.5 * face, r["y"] + 1.5 * face)  # face R
+    page.wait_for_function("window.label360.view().yaw === 90")
+    page.click("text=building")  # class for the new polygon
+    box = canvas_box(page)
+    s = int(box["width"])
+    assert int(box["height"]) == s
+    fov = scene["project"].default_fov
+    view = View(90.0, 0.0, 0.0, fov, s, s)
+    margin = s / 2 - view.focal  # width of the band outside the 90° face square
+    assert margin > 10
+    pts = [(margin * 0.4, s / 2 - 50), (s / 2, s / 2 - 20), (s / 2 + 30, s / 2 + 40), (margin * 0.5, s / 2 + 60)]
+    page.focus("#draw-canvas")
+    page.keyboard.press("d")
+    for x, y in pts:
+        click(page, box, x, y)
+    click(page, box, *pts[0])  # close on the first vertex
+    wait_saved(page)
+    page.screenshot(path=str(artifacts / "cubemap_margin.png"))
+    saved = server_instances(pano)
+    assert len(saved) == 1
+    assert saved[0].label_class.name == "building"
+    ring = saved[0].geometry[0][0]
+    assert_ring(ring, expected_ring(view, pts))
+    # the vertices in the margin lie on the neighbouring face F (lon < 45): one instance across
+    assert min(lon for lon, _ in ring) < 45 < max(lon for lon, _ in ring)
+
+
+def test_edit_undo_redo_class_delete_and_reload(scene, signed_in, live_server, artifacts):
+    from tests.factories import square_geometry
+
+    pano = scene["panorama"]
+    car = LabelClass.objects.get(project=scene["project"], name="car")
+    Instance.objects.create(panorama=pano, label_class=car, geometry=square_geometry(0, 0, 10))
+    pano.bump_revision()
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, 0, 0, 90)
+    box = canvas_box(page)
+    w, h = int(box["width"]), int(box["height"])
+    view = View(0.0, 0.0, 0.0, 90.0, w, h)
+    page.focus("#draw-canvas")
+    page.keyboard.press("e")
+    click(page, box, w / 2, h / 2)  # select
+    page.wait_for_function("window.label360.state().selected !== null")
+
+    # drag vertex 0 ([-10, -10])
+    vx, vy = view.lonlat_to_pixel(-10.0, -10.0)
+    start = (float(vx) + 0.5, float(vy) + 0.5)
+    end = (start[0] - 40, start[1] + 25)
+    page.mouse.move(box["left"] + start[0], box["top"] + start[1])
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(box["left"] + start[0] + (end[0] - start[0]) * k / 5,
+                        box["top"] + start[1] + (end[1] - start[1]) * k / 5)
+    page.mouse.up()
+    wait_saved(page)
+    moved = expected_ring(view, [end])[0]
+    ring = server_instances(pano)[0].geometry[0][0]
+    assert_ring([ring[0]], [moved])
+
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert_ring([server_instances(pano)[0].geometry[0][0][0]], [[-10.0, -10.0]])
+    page.keyboard.press("Control+Shift+z")
+    wait_saved(page)
+    assert_ring([server_instances(pano)[0].geometry[0][0][0]], [moved])
+
+    # insert a vertex on the edge [10,-10] -> [10,10] (a straight line in the view), then delete it
+    ax, ay = view.lonlat_to_pixel(10.0, -10.0)
+    bx, by = view.lonlat_to_pixel(10.0, 10.0)
+    mx, my = (float(ax) + float(bx)) / 2 + 0.5, (float(ay) + float(by)) / 2 + 0.5
+    click(page, box, mx, my)
+    wait_saved(page)
+    assert len(server_instances(pano)[0].geometry[0][0]) == 5
+    page.keyboard.press("Delete")
+    wait_saved(page)
+    assert len(server_instances(pano)[0].geometry[0][0]) == 4
+
+    # change the class in the data panel
+    building = LabelClass.objects.get(project=scene["project"], name="building")
+    page.select_option("#instance-list .class-select", str(building.pk))
+    wait_saved(page)
+    assert server_instances(pano)[0].label_class_id == building.pk
+    page.screenshot(path=str(artifacts / "edit.png"))
+
+    # delete with the trash button; undo brings it back
+    page.click("[data-testid=delete-instance]")
+    wait_saved(page)
+    assert server_instances(pano) == []
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert len(server_instances(pano)) == 1
+
+    # reload: everything is there
+    page.reload()
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    state = page.evaluate("window.label360.state()")
+    assert len(state["instances"]) == 1
+    assert state["instances"][0]["label_class"] == building.pk
+    assert_ring([state["instances"][0]["geometry"][0][0][0]], [moved])
+    assert page.inner_text("#data-panel").count("building") >= 1
+
+
+def test_conflict_keeps_my_edits(scene, signed_in, live_server, artifacts):
+    pano = scene["panorama"]
+    first = signed_in(scene["users"]["annotator"])
+    second = signed_in(scene["users"]["manager"])
+    for page in (first, second):
+        open_workspace(page, live_server, pano)
+        set_camera(page, 0, 0, 90)
+    box = canvas_box(first)
+    first.focus("#draw-canvas")
+    first.keyboard.press("d")
+    for x, y in [(200, 200), (300, 200), (300, 300)]:
+        click(first, box, x, y)
+    first.keyboard.press("Enter")
+    wait_saved(first)
+
+    box2 = canvas_box(second)
+    second.focus("#draw-canvas")
+    second.keyboard.press("d")
+    for x, y in [(500, 300), (600, 320), (560, 420)]:
+        click(second, box2, x, y)
+    second.keyboard.press("Enter")
+    wait_state(second, "conflict")
+    assert second.is_visible("#banner[data-kind=conflict]")
+    second.screenshot(path=str(artifacts / "conflict.png"))
+    assert len(server_instances(pano)) == 1  # nothing of the second user's was written
+
+    second.click("#conflict-reload")
+    second.wait_for_selector("#reapply-edits")
+    assert len(second.evaluate("window.label360.state().instances")) == 1
+    second.click("#reapply-edits")
+    wait_saved(second)
+    saved = server_instances(pano)
+    assert len(saved) == 2, "both people's polygons are kept"
+
+
+def test_failed_saves_are_retried(scene, signed_in, live_server):
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    failing = {"on": True}
+
+    def handle(route):
+        if route.request.method == "PUT" and failing["on"]:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/instances/", handle)
+    box = canvas_box(page)
+    page.focus("#draw-canvas")
+    page.keyboard.press("d")
+    for x, y in [(200, 200), (320, 210), (260, 320)]:
+        click(page, box, x, y)
+    page.keyboard.press("Enter")
+    wait_state(page, "offline")
+    pending = page.evaluate(f"localStorage.getItem('label360:pending:{pano.pk}')")
+    assert pending and '"instances"' in pending  # survives a reload until the server has it
+    failing["on"] = False
+    wait_saved(page)
+    assert len(server_instances(pano)) == 1
+    assert page.evaluate(f"localStorage.getItem('label360:pending:{pano.pk}')") is None

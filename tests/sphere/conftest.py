@@ -96,6 +96,11 @@ def lhuilier_star_area(ring, centre):
         sb = math.atan2(np.linalg.norm(np.cross(a, c)), a @ c)
         sc = math.atan2(np.linalg.norm(np.cross(a, b)), a @ b)
         s = (sa + sb + sc) / 2
-        t = math.tan(s / 2) * math.tan((s - sa) / 2) * math.tan((s - sb) / 2) * math.tan((s - sc) / 2)
+        t = (
+            math.tan(s / 2)
+            * math.tan((s - sa) / 2)
+            * math.tan((s - sb) / 2)
+            * math.tan((s - sc) / 2)
+        )
         total += 4 * math.atan(math.sqrt(max(t, 0.0)))
     return total

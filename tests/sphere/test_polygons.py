@@ -3,10 +3,15 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from label360.sphere import GeometryError, area, centroid, contains, geometry_problems
-from label360.sphere import validate_geometry
+from label360.sphere import (
+    GeometryError,
+    area,
+    centroid,
+    contains,
+    geometry_problems,
+    validate_geometry,
+)
 
 from .conftest import lhuilier_star_area, pixel_centres, reference_inside, star_polygons
 

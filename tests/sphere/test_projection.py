@@ -60,7 +60,9 @@ def view_lonlat(view):
     return view.pixel_to_lonlat(xs, ys)
 
 
-@pytest.mark.parametrize("yaw, pitch, roll", [(0, 0, 0), (180, 10, 20), (-170, 80, 0), (30, -90, 45)])
+@pytest.mark.parametrize(
+    "yaw, pitch, roll", [(0, 0, 0), (180, 10, 20), (-170, 80, 0), (30, -90, 45)]
+)
 def test_equirect_to_view_exact_bilinear_on_noise(yaw, pitch, roll):
     rng = np.random.default_rng(1)
     img = rng.integers(0, 256, (256, 512, 3)).astype(np.uint8)
