@@ -58,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panoramas", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--naive-sample", type=int, default=200, help="instances for the naive path")
+    parser.add_argument(
+        "--naive-sample", type=int, default=200, help="instances for the naive path"
+    )
     args = parser.parse_args()
 
     import dj_database_url
@@ -106,8 +108,14 @@ def run(args) -> None:
     panos = Panorama.objects.bulk_create(
         [
             Panorama(
-                project=project, image=f"bench/{k}.jpg", file_format="jpeg", width=WIDTH,
-                height=HEIGHT, sha256=f"{k:064x}", original_name=f"pano_{k}.jpg", status="approved",
+                project=project,
+                image=f"bench/{k}.jpg",
+                file_format="jpeg",
+                width=WIDTH,
+                height=HEIGHT,
+                sha256=f"{k:064x}",
+                original_name=f"pano_{k}.jpg",
+                status="approved",
             )
             for k in range(args.panoramas)
         ],
@@ -117,14 +125,18 @@ def run(args) -> None:
     for pano in panos:
         for k in range(PER_PANORAMA):
             batch.append(
-                Instance(panorama=pano, label_class=classes[k % 5], geometry=star_polygon(rng), order=k)
+                Instance(
+                    panorama=pano, label_class=classes[k % 5], geometry=star_polygon(rng), order=k
+                )
             )
         if len(batch) >= 10000:
             Instance.objects.bulk_create(batch, batch_size=5000)
             batch = []
     Instance.objects.bulk_create(batch, batch_size=5000)
     total = Instance.objects.filter(panorama__project=project).count()
-    print(f"inserted {args.panoramas} panoramas, {total} instances in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"inserted {args.panoramas} panoramas, {total} instances in {time.perf_counter() - t0:.1f} s"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "coco.zip"
@@ -136,14 +148,18 @@ def run(args) -> None:
         size = out.stat().st_size
     own, children = peak_rss_mb()
     rate = summary["annotations"] / elapsed
-    print(f"fast path: {summary['annotations']} instances in {elapsed:.1f} s = {rate:.0f} instances/s "
-          f"(workers={args.workers}), zip {size / 1e6:.1f} MB")
+    print(
+        f"fast path: {summary['annotations']} instances in {elapsed:.1f} s = {rate:.0f} instances/s "
+        f"(workers={args.workers}), zip {size / 1e6:.1f} MB"
+    )
     print(f"peak RSS: main process {own:.0f} MB, largest worker {children:.0f} MB")
 
     from pycocotools import mask as mask_utils
 
     sample = list(
-        Instance.objects.filter(panorama__project=project).values_list("geometry", flat=True)[: args.naive_sample]
+        Instance.objects.filter(panorama__project=project).values_list("geometry", flat=True)[
+            : args.naive_sample
+        ]
     )
     t2 = time.perf_counter()
     for g in sample:
@@ -158,8 +174,10 @@ def run(args) -> None:
         encode_geometry(g, WIDTH, HEIGHT)
     fast_single = len(sample) / (time.perf_counter() - t3)
     print(f"naive path (full mask + pycocotools.mask.encode, 1 process): {naive:.0f} instances/s")
-    print(f"fast path, same sample, 1 process: {fast_single:.0f} instances/s "
-          f"= {fast_single / naive:.1f}x naive; full export vs naive: {rate / naive:.1f}x")
+    print(
+        f"fast path, same sample, 1 process: {fast_single:.0f} instances/s "
+        f"= {fast_single / naive:.1f}x naive; full export vs naive: {rate / naive:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class Job(models.Model):
             # At most one active job per identical request (the race-free duplicate check).
             models.UniqueConstraint(
                 fields=["dedupe_key"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=["queued", "running"]) & ~Q(dedupe_key=""),
                 name="unique_active_job",
             )
         ]

@@ -128,7 +128,9 @@ def get_kind(name: str) -> JobKind:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown job kind {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        raise KeyError(
+            f"unknown job kind {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
 def all_kinds() -> list[JobKind]:

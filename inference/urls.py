@@ -1,3 +1,12 @@
-"""Routes of this app (filled as its features land)."""
+"""Routes of the jobs app (included under /api/)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .views import DerivedAssetViewSet, JobViewSet, ModelWeightsViewSet
+
+router = SimpleRouter()
+router.register("jobs", JobViewSet, basename="job")
+router.register("assets", DerivedAssetViewSet, basename="derived-asset")
+router.register("models", ModelWeightsViewSet, basename="model-weights")
+
+urlpatterns = router.urls

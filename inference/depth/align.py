@@ -11,7 +11,8 @@ predictions describe the same DISTANCE along that pixel's ray:
   makes the shifts observable.
 
 All equations of all overlaps form one sparse least-squares problem (one row per pixel
-and view pair, area-weighted by cos(latitude)), solved with LSQR; view 0 is the gauge
+and view pair, area-weighted by cos(latitude)), solved through its sparse normal
+equations; view 0 is the gauge
 (``s_0 = 0`` resp. ``a_0 = 1``). A few re-weighted passes make it robust (Cauchy weights on
 relative residuals) against occlusion edges and estimator outliers.
 """
@@ -23,9 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import lsqr
+from scipy.sparse.linalg import spsolve
 
 from .project import Projected
+
+#: relative ridge on the shifts (inverse mode), see solve_alignment
+SHIFT_RIDGE = 1e-5
 
 
 @dataclass
@@ -80,9 +84,7 @@ def solve_alignment(projs: list[Projected], kind: str, iterations: int = 4) -> A
         raise ValueError("the views do not overlap: cannot align them")
     log_mode = kind != "inverse"
     if log_mode:
-        ell = [
-            aligned_log_distance(kind, p, 1.0, 0.0).ravel().astype(np.float64) for p in projs
-        ]
+        ell = [aligned_log_distance(kind, p, 1.0, 0.0).ravel().astype(np.float64) for p in projs]
         cols_of = {i: i - 1 for i in range(1, n)}  # s_0 fixed
         n_unknowns = n - 1
     else:
@@ -125,22 +127,30 @@ def solve_alignment(projs: list[Projected], kind: str, iterations: int = 4) -> A
     rhs_v = np.concatenate(rhs)
     base_w = np.concatenate(row_area)
     weights = base_w.copy()
-    x = np.zeros(n_unknowns)
-    if not log_mode:
-        x[: n - 1] = 1.0
-    for it in range(iterations):
-        sw = np.sqrt(weights)
-        x = lsqr(sp.diags(sw) @ a_mat, sw * rhs_v, atol=1e-12, btol=1e-12, iter_lim=5000, x0=x)[0]
-        res = a_mat @ x - rhs_v
+    rms = float("nan")
+    for _ in range(iterations):
+        # normal equations of the weighted sparse system (tiny: 2 unknowns per view)
+        aw = a_mat.T @ sp.diags(weights)
+        normal = (aw @ a_mat).tocsr()
+        diag = normal.diagonal()
+        ridge = np.full(n_unknowns, 1e-9 * max(float(diag.max()), 1e-30))
         if not log_mode:
-            # relative residuals: divide by the current inverse-distance level of the pair
-            level = np.abs(_inverse_level(x, row_pix, pc, cc, n)) + 1e-12
-            res = res / level
-        sigma = 1.4826 * np.median(np.abs(res)) + 1e-9
-        robust = 1.0 / (1.0 + (res / (3 * sigma)) ** 2)
-        weights = base_w * robust / (level**2 if not log_mode else 1.0)
-        if it == iterations - 1:
-            rms = float(np.sqrt(np.sum(base_w * res**2) / np.sum(base_w)))
+            # A view of one plane facing it (the ground in a down-looking view) cannot tell
+            # scale from shift; a weak pull of the shifts towards 0 picks the plain solution.
+            ridge[n - 1 :] += SHIFT_RIDGE * diag[n - 1 :]
+        x = spsolve((normal + sp.diags(ridge)).tocsc(), aw @ rhs_v)
+        res = a_mat @ x - rhs_v
+        scale = np.ones_like(res)
+        if not log_mode:
+            # relative residuals: divide by the pair's inverse-distance level (floored, so
+            # the near-zero sky does not swamp everything)
+            level = np.abs(_inverse_level(x, row_pix, pc, cc, n))
+            scale = np.maximum(level, 0.05 * np.median(level)) + 1e-12
+        rel = res / scale
+        sigma = 1.4826 * np.median(np.abs(rel)) + 1e-9
+        robust = 1.0 / (1.0 + (rel / (3 * sigma)) ** 2)
+        weights = base_w * robust / scale**2
+        rms = float(np.sqrt(np.sum(base_w * rel**2) / np.sum(base_w)))
     if log_mode:
         s = np.concatenate([[0.0], x])
         return Alignment(kind, np.exp(s), np.zeros(n), rms, r0)

@@ -49,7 +49,11 @@ class Accumulated:
 
 
 def accumulate(
-    views: Sequence[View], preds: Sequence[Prediction], alignment: Alignment, width: int, height: int
+    views: Sequence[View],
+    preds: Sequence[Prediction],
+    alignment: Alignment,
+    width: int,
+    height: int,
 ) -> Accumulated:
     """Project every view at width×height and accumulate gradients and means."""
     gx_n = np.zeros((height, width), np.float64)
@@ -117,7 +121,7 @@ def fuse(
     width: int,
     height: int,
     fusion: str = "poisson",
-    coarse_width: int = 1024,
+    coarse_width: int = 512,
     refine_iterations: int = 40,
     data_scale_deg: float = 90.0,
     rtol: float = 1e-6,
@@ -147,7 +151,9 @@ def fuse(
         timings["coarse AMG-CG solve"] = info.seconds
         t = time.perf_counter()
         correction = xc.reshape(ch, cw) - _fill(cacc.mean)
-        up = cv2.resize(correction.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        up = cv2.resize(
+            correction.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR
+        )
         x0 = (_fill(acc.mean) + up).ravel()
         a, b = _system(acc, data_scale_deg)
         timings["full assemble"] = time.perf_counter() - t

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from label360.sphere.views import View, cube_face_views
 from label360.sphere.vectors import vec_to_lonlat
+from label360.sphere.views import View, cube_face_views
 
 LAYOUTS = ("cube", "ring", "icosa")
 DEFAULT_FOV = {"cube": 110.0, "ring": 100.0, "icosa": 80.0}
@@ -30,9 +30,7 @@ def _icosahedron_face_centres() -> np.ndarray:
         verts += [(0, a, b), (a, b, 0), (b, 0, a)]
     v = np.array(verts, float)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    edge = min(
-        np.linalg.norm(v[i] - v[j]) for i in range(len(v)) for j in range(i + 1, len(v))
-    )
+    edge = min(np.linalg.norm(v[i] - v[j]) for i in range(len(v)) for j in range(i + 1, len(v)))
     faces = []
     for i, j, k in itertools.combinations(range(len(v)), 3):
         d = [np.linalg.norm(v[i] - v[j]), np.linalg.norm(v[j] - v[k]), np.linalg.norm(v[i] - v[k])]
@@ -54,11 +52,18 @@ def make_views(layout: str, size: int, fov: float | None = None, n: int = 8) -> 
     if layout == "ring":
         if n < 3 or fov <= 360.0 / n:
             raise ValueError(f"ring of {n} views needs an FOV above {360.0 / n:.1f}°")
-        views = [View(k * 360.0 / n - 180.0 + 180.0 / n, 0.0, 0.0, fov, size, size) for k in range(n)]
+        views = [
+            View(k * 360.0 / n - 180.0 + 180.0 / n, 0.0, 0.0, fov, size, size) for k in range(n)
+        ]
         cap_fov = max(fov, 100.0)
-        views += [View(0.0, 90.0, 0.0, cap_fov, size, size), View(0.0, -90.0, 0.0, cap_fov, size, size)]
+        views += [
+            View(0.0, 90.0, 0.0, cap_fov, size, size),
+            View(0.0, -90.0, 0.0, cap_fov, size, size),
+        ]
         return views
     centres = _icosahedron_face_centres()
     # rotate slightly so no view looks exactly at a pole (keeps yaw well defined)
     lon, lat = vec_to_lonlat(centres)
-    return [View(float(lo), float(la), 0.0, fov, size, size) for lo, la in zip(lon, lat, strict=True)]
+    return [
+        View(float(lo), float(la), 0.0, fov, size, size) for lo, la in zip(lon, lat, strict=True)
+    ]

@@ -6,7 +6,9 @@ import cv2
 import numpy as np
 
 
-def smooth_mask(true_distance: np.ndarray, max_log_jump: float = 0.1, margin: int = 2) -> np.ndarray:
+def smooth_mask(
+    true_distance: np.ndarray, max_log_jump: float = 0.1, margin: int = 2
+) -> np.ndarray:
     """Finite pixels at least ``margin`` px from any occlusion edge of the true depth.
 
     Pixel-exact depth at an occlusion boundary is ambiguous after resampling (a one-pixel

@@ -49,8 +49,15 @@ class OracleEstimator:
 
     def predict(self, rgb: np.ndarray, view: View) -> Prediction:
         dist = equirect_to_view(
-            self.distance, view.yaw, view.pitch, view.roll, view.hfov, view.width,
-            view.height, interpolation="nearest", antialias=False,
+            self.distance,
+            view.yaw,
+            view.pitch,
+            view.roll,
+            view.hfov,
+            view.width,
+            view.height,
+            interpolation="nearest",
+            antialias=False,
         )
         z = dist * view_ray_cosines(view)
         if self.distortion:

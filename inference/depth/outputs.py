@@ -81,7 +81,9 @@ def preview_png(distance: np.ndarray, max_width: int = 2048) -> bytes:
     return buffer.getvalue()
 
 
-def ply_bytes(distance: np.ndarray, rgb: np.ndarray | None = None, max_points: int = 2_000_000) -> bytes:
+def ply_bytes(
+    distance: np.ndarray, rgb: np.ndarray | None = None, max_points: int = 2_000_000
+) -> bytes:
     """Binary little-endian PLY point cloud (x, y, z float32 [+ r, g, b uint8]), subsampled."""
     h, w = distance.shape
     step = max(1, int(np.ceil(np.sqrt(h * w / max_points))))

@@ -26,7 +26,7 @@ class DepthOptions:
     align: bool = True
     align_width: int = 512
     fusion: str = "poisson"
-    coarse_width: int = 1024
+    coarse_width: int = 512
     refine_iterations: int = 40
 
 

@@ -9,7 +9,7 @@ East edges wrap (column W−1 → 0). The edge weights carry the sphere's metric
 the caller's confidence; ``d`` is a weak data term that fixes the constant.
 
 The normal equations are a symmetric positive definite sparse system, solved by conjugate
-gradients preconditioned with smoothed-aggregation algebraic multigrid (pyamg); a
+gradients preconditioned with classical Ruge-Stuben algebraic multigrid (pyamg); a
 Jacobi-preconditioned CG from a good start refines at full resolution (see ``fuse``).
 """
 
@@ -82,7 +82,9 @@ def solve(
     if preconditioner == "amg":
         import pyamg
 
-        ml = pyamg.smoothed_aggregation_solver(a, symmetry="symmetric", max_coarse=500)
+        # classical (Ruge-Stuben) AMG copes with the strong east-west coupling near the
+        # poles far better than smoothed aggregation (measured: 6 vs 100+ CG iterations)
+        ml = pyamg.ruge_stuben_solver(a, max_coarse=500)
         m = ml.aspreconditioner(cycle="V")
     elif preconditioner == "jacobi":
         inv = 1.0 / a.diagonal()

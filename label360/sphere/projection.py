@@ -183,6 +183,13 @@ def _camera_rays(hfov: float, width: int, height: int) -> NDArray[np.float32]:
     return MAP_CACHE.get(("rays", float(hfov), int(width), int(height)), build)
 
 
+def _apply_matrix(v: NDArray[np.float32], m: NDArray) -> NDArray[np.float32]:
+    """v @ m for (n, 3) float32 vectors; cv2.transform is SIMD + threaded, unlike numpy's
+    matmul with an inner dimension of 3."""
+    out = cv2.transform(v.reshape(-1, 1, 3), np.ascontiguousarray(m.T, dtype=np.float32))
+    return out.reshape(-1, 3)
+
+
 def _vec_to_equirect_map(
     v: NDArray[np.float32], src_w: int, src_h: int, lon_offset: float
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
@@ -216,18 +223,27 @@ def _crop_maps(
 
 
 def _view_maps(view: View, src_w: int, src_h: int) -> tuple[NDArray, tuple[int, int, int, int]]:
-    key = ("e2v", view.yaw, view.pitch, view.roll, view.hfov, view.width, view.height, src_w, src_h)
+    """Interleaved map into a crop of the extended equirect image, and the crop (c0, c1, r0, r1).
+
+    Changing yaw by a whole number of source columns only shifts the crop, so maps are cached
+    for the fractional part of yaw*W/360 and re-used (e.g. cube faces F, R, B, L share one map).
+    """
+    shift = view.yaw / 360.0 * src_w
+    whole = math.floor(shift)
+    frac_yaw = (shift - whole) * 360.0 / src_w
+    key = ("e2v", frac_yaw, view.pitch, view.roll, view.hfov, view.width, view.height, src_w, src_h)
 
     def build() -> tuple[NDArray, tuple[int, int, int, int]]:
         rays = _camera_rays(view.hfov, view.width, view.height)
-        rot = view.rotation()
+        rot = rot_y(frac_yaw) @ rot_x(-view.pitch) @ rot_z(-view.roll)
         centre = rot[:, 2]
         lonc = math.degrees(math.atan2(centre[0], centre[2]))
         m = (rot_y(-lonc) @ rot).T.astype(np.float32)
-        mx, my = _vec_to_equirect_map(rays @ m, src_w, src_h, lonc)
+        mx, my = _vec_to_equirect_map(_apply_matrix(rays, m), src_w, src_h, lonc)
         return _crop_maps(mx, my, src_h, (view.height, view.width))
 
-    return MAP_CACHE.get(key, build)
+    m, (c0, c1, r0, r1) = MAP_CACHE.get(key, build)
+    return m, (c0 + whole, c1 + whole, r0, r1)
 
 
 def _sample_view(work: NDArray, view: View, flag: int) -> NDArray:
@@ -439,7 +455,7 @@ def view_to_equirect(
 
     def build() -> tuple[NDArray, NDArray, NDArray]:
         v = equirect_directions(width, height)
-        cam = v @ view.rotation().astype(np.float32)
+        cam = _apply_matrix(v, view.rotation())
         z = cam[:, 2]
         front = z > 1e-6
         zs = np.where(front, z, np.float32(1.0))
@@ -487,7 +503,7 @@ def rotate_equirect(
     key = ("rot", r.tobytes(), w, h)
 
     def build() -> tuple[NDArray, tuple[int, int, int, int]]:
-        src = equirect_directions(w, h) @ r.astype(np.float32)  # R^T d for each output d
+        src = _apply_matrix(equirect_directions(w, h), r)  # R^T d for each output d
         mx, my = _vec_to_equirect_map(src, w, h, 0.0)
         return _crop_maps(mx, my, h, (h, w))
 

@@ -57,6 +57,8 @@ def _columns(g: list, width: int) -> NDArray[np.intp]:
         if i1 - i0 + 1 >= width:
             return np.arange(width)
         cols.append(np.mod(np.arange(i0, i1 + 1), width))
+    if len(cols) == 1:
+        return np.sort(cols[0])
     return np.unique(np.concatenate(cols))
 
 
@@ -73,7 +75,7 @@ def _part_runs(part: list, width: int, height: int) -> tuple[NDArray, NDArray, N
         b = np.roll(v, -1, axis=0)
         # signed distance to meridian plane, normal n = (cos lon, 0, -sin lon)
         na = cl[:, None] * a[None, :, 0] - sl[:, None] * a[None, :, 2]
-        nb = cl[:, None] * b[None, :, 0] - sl[:, None] * b[None, :, 2]
+        nb = np.roll(na, -1, axis=1)  # b is a shifted by one vertex
         ci, ei = np.nonzero((na >= 0) != (nb >= 0))
         if ci.size == 0:
             continue

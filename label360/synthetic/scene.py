@@ -232,7 +232,12 @@ def _footprint_radius(size: tuple[float, float, float]) -> float:
 
 
 def _camera_rig(
-    rng: np.random.Generator, cam_y: float, boxes: list[Box], fp: _Footprints, person: bool
+    rng: np.random.Generator,
+    cam_y: float,
+    boxes: list[Box],
+    fp: _Footprints,
+    person: bool,
+    cam_x: float = 0.0,
 ) -> None:
     """Tripod under the camera (class pole) and, optionally, a cameraman just behind it.
 
@@ -243,19 +248,19 @@ def _camera_rig(
     tripod = Box(
         id=len(boxes) + 1,
         cls="pole",
-        center=(0.0, top / 2.0, 0.0),
+        center=(cam_x, top / 2.0, 0.0),
         size=(0.07, top, 0.07),
         yaw=float(rng.uniform(0, 90)),
         material=_material(rng, "metal", color=_color(rng, 0.05, 0.12)),
     )
     boxes.append(tripod)
-    fp.add_circle(0.0, 0.0, _footprint_radius(tripod.size) + 0.05)
+    fp.add_circle(cam_x, 0.0, _footprint_radius(tripod.size) + 0.05)
     if person:
         phi = 180.0 + rng.uniform(-35.0, 35.0)
         d = rng.uniform(0.6, 0.8)
         height = rng.uniform(1.65, 1.85)
         size = (0.5, height, 0.3)
-        x, z = d * math.sin(math.radians(phi)), d * math.cos(math.radians(phi))
+        x, z = cam_x + d * math.sin(math.radians(phi)), d * math.cos(math.radians(phi))
         boxes.append(
             Box(
                 id=len(boxes) + 1,
@@ -357,11 +362,12 @@ def make_street(seed: int) -> Scene:
     """Outdoor street: road/sidewalk ground, building blocks, cars, poles, trees, people, sun."""
     rng = np.random.default_rng([seed, 2])
     cam_y = rng.uniform(1.7, 2.2)
-    camera = Camera(position=(0.0, cam_y, 0.0))
+    cam_x = float(rng.uniform(-2.0, -1.0))  # in a lane, not on the centre line
+    camera = Camera(position=(cam_x, cam_y, 0.0))
     sidewalk_x = float(rng.uniform(5.5, 7.0))
     boxes: list[Box] = []
     fp = _Footprints()
-    _camera_rig(rng, cam_y, boxes, fp, person=False)
+    _camera_rig(rng, cam_y, boxes, fp, person=False, cam_x=cam_x)
 
     def add(
         cls: str, center: tuple[float, float, float], size: tuple, yaw: float, mat: dict

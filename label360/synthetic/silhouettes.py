@@ -34,6 +34,13 @@ MIN_VERTEX_SEPARATION = 1e-9
 LON_SNAP_DEG = 1e-9
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of 3-vectors or (n, 3) rows; np.cross is slow for tiny inputs."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
 def _cross2(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
 
@@ -124,11 +131,14 @@ def clip(poly: np.ndarray, normal: np.ndarray) -> np.ndarray:
 
 def _clean(poly: np.ndarray) -> np.ndarray:
     """Merge (near-)duplicate consecutive vertices; returns an empty array if < 3 remain."""
-    keep: list[np.ndarray] = []
-    for v in poly:
-        if not keep or np.linalg.norm(np.cross(keep[-1], v)) > MIN_VERTEX_SEPARATION:
-            keep.append(v)
-    while len(keep) > 1 and np.linalg.norm(np.cross(keep[-1], keep[0])) <= MIN_VERTEX_SEPARATION:
+    eps2 = MIN_VERTEX_SEPARATION**2
+    keep: list[tuple[float, float, float]] = []
+    for v in poly.tolist():  # plain floats: these rings are tiny, numpy overhead dominates
+        if not keep or sum((p - q) ** 2 for p, q in zip(keep[-1], v, strict=True)) > eps2:
+            keep.append(tuple(v))
+    while (
+        len(keep) > 1 and sum((p - q) ** 2 for p, q in zip(keep[-1], keep[0], strict=True)) <= eps2
+    ):
         keep.pop()
     if len(keep) < 3:
         return poly[:0]
@@ -142,7 +152,7 @@ def convex_area(poly: np.ndarray) -> float:
     a = poly[0]
     total = 0.0
     for b, c in zip(poly[1:-1], poly[2:], strict=True):
-        num = abs(float(np.dot(a, np.cross(b, c))))
+        num = abs(float(np.dot(a, _cross(b, c))))
         den = 1.0 + float(a @ b + b @ c + c @ a)
         total += 2.0 * math.atan2(num, den)  # Van Oosterom–Strackee
     return total
@@ -150,7 +160,7 @@ def convex_area(poly: np.ndarray) -> float:
 
 def edge_normals(poly: np.ndarray) -> np.ndarray:
     """Inward edge-plane normals (k, 3): interior directions x have normal·x ≥ 0."""
-    return np.cross(poly, np.roll(poly, -1, axis=0))
+    return _cross(poly, np.roll(poly, -1, axis=0))
 
 
 def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -198,7 +208,7 @@ def lonlat_bounds(poly: np.ndarray) -> tuple[float, float, tuple[float, float] |
             continue
         top /= nt
         for cand in (top, -top):
-            if np.dot(np.cross(a, cand), mi) >= 0 and np.dot(np.cross(cand, b), mi) >= 0:
+            if np.dot(_cross(a, cand), mi) >= 0 and np.dot(_cross(cand, b), mi) >= 0:
                 lat = math.degrees(math.asin(max(-1.0, min(1.0, float(cand[1])))))
                 lat_hi, lat_lo = max(lat_hi, lat), min(lat_lo, lat)
     if np.all(m[:, 1] >= 0):
@@ -219,10 +229,27 @@ def lonlat_bounds(poly: np.ndarray) -> tuple[float, float, tuple[float, float] |
     return lat_lo, lat_hi, (lo, hi)
 
 
-def _cap(poly: np.ndarray) -> tuple[np.ndarray, float]:
-    c = poly.sum(axis=0)
-    c /= np.linalg.norm(c)
-    return c, float(np.max(np.arccos(np.clip(poly @ c, -1.0, 1.0))))
+def _maybe_overlapping(sils: list[np.ndarray]) -> np.ndarray:
+    """(n, n) bool: False where two convex polygons are certainly disjoint.
+
+    Vectorised separating-plane prefilter: polygons are disjoint if all vertices of one lie
+    strictly outside one edge plane of the other. Pairs that pass go to exact clipping.
+    """
+    n = len(sils)
+    if n == 0:
+        return np.zeros((0, 0), bool)
+    k = max(len(s) for s in sils)
+    verts = np.stack([np.concatenate([s, np.repeat(s[-1:], k - len(s), 0)]) for s in sils])
+    normals = np.stack(
+        [
+            np.concatenate([edge_normals(s), np.repeat(edge_normals(s)[-1:], k - len(s), 0)])
+            for s in sils
+        ]
+    )
+    # side[i, j, e, v] = normal e of polygon i · vertex v of polygon j
+    side = np.einsum("iec,jvc->ijev", normals, verts)
+    sep = np.any(np.all(side < 0, axis=3), axis=2)
+    return ~(sep | sep.T)
 
 
 def instance_geometry(
@@ -237,13 +264,7 @@ def instance_geometry(
     origin = np.asarray(camera.position, float)
     if sils is None:
         sils = [silhouette(b, camera) for b in scene_boxes]
-    caps = [_cap(s) for s in sils]
-    centres = np.array([c for c, _ in caps])
-    radii = np.array([r for _, r in caps])
-    sep = np.arccos(np.clip(centres @ centres.T, -1.0, 1.0))
-    # Cap test is a cheap reject; caps ≥ 90° are not convex, so never reject with them.
-    maybe = (sep < radii[:, None] + radii[None, :] + 1e-9) | (radii[:, None] >= math.pi / 2)
-    maybe |= radii[None, :] >= math.pi / 2
+    maybe = _maybe_overlapping(sils)
     occluders: list[list[int]] = [[] for _ in scene_boxes]
     n = len(scene_boxes)
     for i in range(n):

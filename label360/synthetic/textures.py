@@ -156,7 +156,8 @@ def facade(
 def asphalt(x: np.ndarray, z: np.ndarray, mat: dict[str, Any], sidewalk_x: float) -> np.ndarray:
     """Road with dashed centre line and solid edge lines; paved sidewalks beyond ±sidewalk_x."""
     seed = mat["seed"]
-    road = _rgb(mat["color"]) * (0.75 + 0.5 * fbm(x * 2.0, z * 2.0, seed))[:, None]
+    grain = 0.75 + 0.5 * value_noise(x * 25.0, z * 25.0, seed + 2)  # gravel, ~4 cm
+    road = _rgb(mat["color"]) * ((0.6 + 0.8 * fbm(x * 0.7, z * 0.7, seed)) * grain)[:, None]
     ax = np.abs(x)
     paint = ((ax < 0.075) & (_frac(z / 6.0) < 0.5)) | (np.abs(ax - (sidewalk_x - 0.35)) < 0.07)
     out = np.where(paint[:, None], np.full((1, 3), 0.7), road)

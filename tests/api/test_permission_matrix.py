@@ -253,8 +253,9 @@ def test_own_project(case: Case, role: str, role_users, client_for):
 def test_foreign_project(case: Case, role: str, role_users, client_for):
     members = {r: u for r, u in role_users.items() if r != "admin"}
     build_world("own", members)
-    stranger = make_user("stranger")
-    foreign = build_world("foreign", {"manager": stranger, "annotator": stranger})
+    foreign = build_world(
+        "foreign", {"manager": make_user("stranger"), "annotator": make_user("stranger2")}
+    )
     response = _call(client_for(role_users[role]), case, foreign)
     expected = case.own[role] if role == "admin" else case.foreign
     assert response.status_code == expected, (case.name, role, response.content[:300])

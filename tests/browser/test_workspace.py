@@ -209,7 +209,8 @@ def test_edit_undo_redo_class_delete_and_reload(scene, signed_in, live_server, a
 
     # drag vertex 0 ([-10, -10])
     vx, vy = view.lonlat_to_pixel(-10.0, -10.0)
-    start = (float(vx) + 0.5, float(vy) + 0.5)
+    # whole CSS pixels: Chromium keeps pointer coordinates in float32
+    start = (round(float(vx) + 0.5), round(float(vy) + 0.5))
     end = (start[0] - 40, start[1] + 25)
     page.mouse.move(box["left"] + start[0], box["top"] + start[1])
     page.mouse.down()
@@ -232,7 +233,7 @@ def test_edit_undo_redo_class_delete_and_reload(scene, signed_in, live_server, a
     # insert a vertex on the edge [10,-10] -> [10,10] (a straight line in the view), then delete it
     ax, ay = view.lonlat_to_pixel(10.0, -10.0)
     bx, by = view.lonlat_to_pixel(10.0, 10.0)
-    mx, my = (float(ax) + float(bx)) / 2 + 0.5, (float(ay) + float(by)) / 2 + 0.5
+    mx, my = round((float(ax) + float(bx)) / 2 + 0.5), round((float(ay) + float(by)) / 2 + 0.5)
     click(page, box, mx, my)
     wait_saved(page)
     assert len(server_instances(pano)[0].geometry[0][0]) == 5

@@ -38,7 +38,9 @@ def _job_system_ready() -> bool:
 
 
 @pytest.mark.parametrize("inline", [True, False])
-def test_viewer_exports_and_downloads_and_cache(project, panorama, users, client_for, settings, inline):
+def test_viewer_exports_and_downloads_and_cache(
+    project, panorama, users, client_for, settings, inline
+):
     if not inline and not _job_system_ready():
         pytest.skip("the inference job tables are not migrated yet")
     settings.LABEL360_EXPORTS_INLINE = inline
@@ -55,7 +57,9 @@ def test_viewer_exports_and_downloads_and_cache(project, panorama, users, client
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert "annotations/instances.json" in archive.namelist()
     again = client.post("/api/exports/", body, format="json")
-    assert again.status_code == 200 and again.data["cached"] and again.data["id"] == first.data["id"]
+    assert (
+        again.status_code == 200 and again.data["cached"] and again.data["id"] == first.data["id"]
+    )
     Instance.objects.filter(panorama=panorama).first().save()  # labels change: cache is stale
     fresh = client.post("/api/exports/", body, format="json")
     assert fresh.data["id"] != first.data["id"]
@@ -63,7 +67,12 @@ def test_viewer_exports_and_downloads_and_cache(project, panorama, users, client
 
 def test_outsiders_get_404(project, panorama, users, client_for):
     outsider = client_for(users["outsider"])
-    assert outsider.post("/api/exports/", {"project": project.pk, "format": "coco"}, format="json").status_code == 404
+    assert (
+        outsider.post(
+            "/api/exports/", {"project": project.pk, "format": "coco"}, format="json"
+        ).status_code
+        == 404
+    )
     export_ = Export.objects.create(project=project, format="coco", digest="x")
     assert outsider.get(f"/api/exports/{export_.pk}/download/").status_code == 404
     assert client_for(None).get("/api/exports/").status_code in (401, 403)
@@ -77,7 +86,9 @@ def test_import_api_managers_only(project, panorama, users, client_for, tmp_path
     def post(user):
         with open(path, "rb") as handle:
             return client_for(user).post(
-                "/api/imports/", {"project": project.pk, "format": "label360", "file": handle}, format="multipart"
+                "/api/imports/",
+                {"project": project.pk, "format": "label360", "file": handle},
+                format="multipart",
             )
 
     assert post(users["viewer"]).status_code == 403
@@ -94,14 +105,22 @@ def test_agreement_round_report(project, panorama, users, client_for):
     manager = client_for(users["manager"])
     created = manager.post(
         "/api/agreement-rounds/",
-        {"project": project.pk, "name": "r1", "panoramas": [panorama.pk], "annotators": [users["annotator"].pk, users["reviewer"].pk]},
+        {
+            "project": project.pk,
+            "name": "r1",
+            "panoramas": [panorama.pk],
+            "annotators": [users["annotator"].pk, users["reviewer"].pk],
+        },
         format="json",
     )
     assert created.status_code == 201, created.data
     rid = created.data["id"]
     shifted = [[[[22.0, -5.0], [42.0, -5.0], [42.0, 15.0], [22.0, 15.0]]]]
     replicas = {
-        "annotator": [{"label_class": car, "geometry": SQUARE}, {"label_class": building, "geometry": SEAM}],
+        "annotator": [
+            {"label_class": car, "geometry": SQUARE},
+            {"label_class": building, "geometry": SEAM},
+        ],
         "reviewer": [{"label_class": car, "geometry": shifted}],
     }
     for name, instances in replicas.items():
@@ -111,9 +130,16 @@ def test_agreement_round_report(project, panorama, users, client_for):
             format="json",
         )
         assert r.status_code == 200, r.data
-    assert client_for(users["viewer"]).put(
-        f"/api/agreement-rounds/{rid}/panoramas/{panorama.pk}/replica/", {"instances": []}, format="json"
-    ).status_code == 403
+    assert (
+        client_for(users["viewer"])
+        .put(
+            f"/api/agreement-rounds/{rid}/panoramas/{panorama.pk}/replica/",
+            {"instances": []},
+            format="json",
+        )
+        .status_code
+        == 403
+    )
     label(panorama, [SQUARE])  # the reference (main table): one car
     report = client_for(users["viewer"]).get(f"/api/agreement-rounds/{rid}/report/").data
     pair = next(p for p in report["pairs"] if p["a"] == "annotator" and p["b"] == "reviewer")
@@ -125,5 +151,7 @@ def test_agreement_round_report(project, panorama, users, client_for):
     assert ref["classes"]["car"]["iou"] == pytest.approx(1.0)
     csv = client_for(users["viewer"]).get(f"/api/agreement-rounds/{rid}/report/?as=csv")
     assert csv.status_code == 200 and b"annotator,reviewer,car" in csv.content
-    assert client_for(users["outsider"]).get(f"/api/agreement-rounds/{rid}/report/").status_code == 404
+    assert (
+        client_for(users["outsider"]).get(f"/api/agreement-rounds/{rid}/report/").status_code == 404
+    )
     assert make_panorama  # factories imported for symmetry with other modules

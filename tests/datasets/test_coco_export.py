@@ -54,13 +54,20 @@ def test_coco_export_loads_and_masks_equal_rasteriser(project, users, tmp_path):
         assert np.array_equal(decoded, geom.rasterize(geometry, 256, 128))
         assert ann["area"] == int(decoded.sum())
         assert ann["area_sr"] == pytest.approx(geom.area(geometry), rel=1e-12)
-        assert ann["bbox"] == mask_utils.toBbox(ann["segmentation"] | {"counts": ann["segmentation"]["counts"].encode()}).tolist()
+        assert (
+            ann["bbox"]
+            == mask_utils.toBbox(
+                ann["segmentation"] | {"counts": ann["segmentation"]["counts"].encode()}
+            ).tolist()
+        )
     seam = anns[0]
     assert seam["bbox"][2] == 256  # plain COCO box spans the width
     x, _, w, _ = seam["bbox_wrapped"]
     assert x > 128 and x + w > 256 and w < 40
     assert [a["iscrowd"] for a in anns] == [0, 1, 0, 1]  # building is an ignore class
-    omitted = read_json(export(project, tmp_path, format="coco", ignore="omit"), "annotations/instances.json")
+    omitted = read_json(
+        export(project, tmp_path, format="coco", ignore="omit"), "annotations/instances.json"
+    )
     assert len(omitted["annotations"]) == 2
 
 
@@ -72,7 +79,14 @@ def test_coco_export_filters_and_images(project, tmp_path):
     b.status = "approved"
     b.save()
     car = LabelClass.objects.get(project=project, name="car")
-    path = export(project, tmp_path, format="coco", statuses=["approved"], classes=[car.pk], include_images=True)
+    path = export(
+        project,
+        tmp_path,
+        format="coco",
+        statuses=["approved"],
+        classes=[car.pk],
+        include_images=True,
+    )
     data = read_json(path, "annotations/instances.json")
     assert [i["id"] for i in data["images"]] == [b.pk]
     assert [c["name"] for c in data["categories"]] == ["car"]
@@ -82,9 +96,8 @@ def test_coco_export_filters_and_images(project, tmp_path):
 
 
 def test_synthetic_coco_areas_match_exact_spherical_areas(project, tmp_path):
-    from label360.synthetic import render
-
     from annotations.uploads import store_panorama
+    from label360.synthetic import render
 
     r = render("street", seed=2, width=256)
     import cv2
@@ -99,7 +112,9 @@ def test_synthetic_coco_areas_match_exact_spherical_areas(project, tmp_path):
     from annotations.models import Instance
 
     checked = 0
-    for inst, gt in zip(Instance.objects.filter(panorama=pano).order_by("order"), visible, strict=True):
+    for inst, gt in zip(
+        Instance.objects.filter(panorama=pano).order_by("order"), visible, strict=True
+    ):
         ann = by_instance.get(inst.pk)
         if ann is None:  # too small to cover a pixel centre at this size
             assert not geom.rasterize(gt["geometry"], 256, 128).any()

@@ -23,7 +23,19 @@ def _comparable(data: dict) -> list:
     for p in data["panoramas"]:
         out.append(
             {
-                **{k: p[k] for k in ("original_name", "sha256", "width", "height", "status", "metadata", "pose", "assignees")},
+                **{
+                    k: p[k]
+                    for k in (
+                        "original_name",
+                        "sha256",
+                        "width",
+                        "height",
+                        "status",
+                        "metadata",
+                        "pose",
+                        "assignees",
+                    )
+                },
                 "instances": [{k: v for k, v in i.items() if k != "id"} for i in p["instances"]],
                 "events": p["events"],
             }
@@ -36,12 +48,24 @@ def test_label360_round_trip_is_lossless(project, users, tmp_path):
     b = make_panorama(project, seed=2, width=64)
     a.assignees.add(users["annotator"])
     label(a, [SEAM, HOLED], users["annotator"])
-    label(b, [CAP, SQUARE], users["manager"], source="model", score=0.875, model_version="m-1.2", attributes={"occluded": True})
+    label(
+        b,
+        [CAP, SQUARE],
+        users["manager"],
+        source="model",
+        score=0.875,
+        model_version="m-1.2",
+        attributes={"occluded": True},
+    )
     Instance.objects.filter(panorama=b).update(is_suggestion=True)
-    ReviewEvent.objects.create(panorama=a, user=users["reviewer"], action="approve", comment="ok", revision=3)
+    ReviewEvent.objects.create(
+        panorama=a, user=users["reviewer"], action="approve", comment="ok", revision=3
+    )
     Panorama.objects.filter(pk=a.pk).update(status="approved")
     LabelClass.objects.create(project=project, name="sign", color="#00ff00", order=5, is_group=True)
-    first = export(project, tmp_path, format="label360", include_images=True, include_suggestions=True)
+    first = export(
+        project, tmp_path, format="label360", include_images=True, include_suggestions=True
+    )
     target = make_project("Copy")
     report = run_import(target, "label360", str(first), users["admin"])
     assert report.committed, report
@@ -127,7 +151,9 @@ def test_coco_import_of_own_export(project, tmp_path):
     got = list(Instance.objects.filter(panorama=pano).order_by("order"))
     for inst, original in zip(got, [SQUARE, HOLED], strict=True):
         assert inst.source == "import"
-        assert geom.iou(inst.geometry, original) > 0.85  # contours run through boundary pixel centres
+        assert (
+            geom.iou(inst.geometry, original) > 0.85
+        )  # contours run through boundary pixel centres
         mask = geom.rasterize(inst.geometry, 256, 128)
         ref = geom.rasterize(original, 256, 128)
         assert (mask ^ ref).sum() <= 0.15 * ref.sum()
@@ -140,7 +166,11 @@ def test_labelme_import_densifies_pixel_segments(project, tmp_path):
         "imageWidth": 256,
         "imageHeight": 128,
         "shapes": [
-            {"label": "car", "shape_type": "polygon", "points": [[20, 20], [120, 25], [100, 60], [30, 50]]},
+            {
+                "label": "car",
+                "shape_type": "polygon",
+                "points": [[20, 20], [120, 25], [100, 60], [30, 50]],
+            },
             {"label": "car", "shape_type": "rectangle", "points": [[150, 70], [200, 100]]},
             {"label": "car", "shape_type": "line", "points": [[0, 0], [5, 5]]},
         ],

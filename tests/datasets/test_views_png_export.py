@@ -40,7 +40,9 @@ def test_view_export_polygons_follow_projected_outlines(project, tmp_path):
     pano = make_panorama(project, seed=4, width=128)
     geometries = [SEAM, CAP, HOLED, SQUARE]
     label(pano, geometries)
-    path = export(project, tmp_path, format="coco_views", face_size=64, face_fov=100, include_images=True)
+    path = export(
+        project, tmp_path, format="coco_views", face_size=64, face_fov=100, include_images=True
+    )
     with zipfile.ZipFile(path) as archive:
         archive.extract("annotations/instances.json", tmp_path)
         names = archive.namelist()
@@ -52,8 +54,12 @@ def test_view_export_polygons_follow_projected_outlines(project, tmp_path):
     for ann in coco.loadAnns(coco.getAnnIds()):
         image = coco.imgs[ann["image_id"]]
         view = View(**image["view"])
-        geometry = geometries[[a for a in range(4)][ann["label360"]["instance_id"] - min(
-            a["label360"]["instance_id"] for a in coco.anns.values())]]
+        geometry = geometries[
+            [a for a in range(4)][
+                ann["label360"]["instance_id"]
+                - min(a["label360"]["instance_id"] for a in coco.anns.values())
+            ]
+        ]
         outline = _projected_outline(geometry, view)
         mask = coco.annToMask(ann)
         assert mask.shape == (64, 64)
@@ -73,8 +79,18 @@ def test_nfov_view_list(project, tmp_path):
     pano = make_panorama(project, seed=5, width=128)
     label(pano, [SQUARE])
     views = [{"yaw": 30, "pitch": 5, "roll": 10, "hfov": 60, "width": 80, "height": 60}]
-    data = read_json(export(project, tmp_path, format="coco_views", views="list", view_list=views), "annotations/instances.json")
-    assert data["images"][0]["view"] == {"yaw": 30.0, "pitch": 5.0, "roll": 10.0, "hfov": 60.0, "width": 80, "height": 60}
+    data = read_json(
+        export(project, tmp_path, format="coco_views", views="list", view_list=views),
+        "annotations/instances.json",
+    )
+    assert data["images"][0]["view"] == {
+        "yaw": 30.0,
+        "pitch": 5.0,
+        "roll": 10.0,
+        "hfov": 60.0,
+        "width": 80,
+        "height": 60,
+    }
     assert len(data["annotations"]) == 1 and data["annotations"][0]["area"] > 100
 
 
@@ -84,11 +100,17 @@ def test_label_pngs(project, tmp_path):
     path = export(project, tmp_path, format="png")
     with zipfile.ZipFile(path) as archive:
         stem = [n for n in archive.namelist() if n.startswith("semantic/")][0].split("/", 1)[1]
-        semantic = cv2.imdecode(np.frombuffer(archive.read("semantic/" + stem), np.uint8), cv2.IMREAD_UNCHANGED)
-        instance = cv2.imdecode(np.frombuffer(archive.read("instance/" + stem), np.uint8), cv2.IMREAD_UNCHANGED)
+        semantic = cv2.imdecode(
+            np.frombuffer(archive.read("semantic/" + stem), np.uint8), cv2.IMREAD_UNCHANGED
+        )
+        instance = cv2.imdecode(
+            np.frombuffer(archive.read("instance/" + stem), np.uint8), cv2.IMREAD_UNCHANGED
+        )
         legend = archive.read("legend.csv").decode()
     assert "car" in legend and semantic.dtype == np.uint8 and instance.dtype == np.uint16
-    assert np.array_equal(semantic == 1, geom.rasterize(SQUARE, 128, 64) | geom.rasterize(SEAM, 128, 64))
+    assert np.array_equal(
+        semantic == 1, geom.rasterize(SQUARE, 128, 64) | geom.rasterize(SEAM, 128, 64)
+    )
     assert np.array_equal(instance == 1001, geom.rasterize(SQUARE, 128, 64))
     assert np.array_equal(instance == 1002, geom.rasterize(SEAM, 128, 64))
     assert np.array_equal(instance == 2001, geom.rasterize(HOLED, 128, 64))

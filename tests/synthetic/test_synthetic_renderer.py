@@ -237,11 +237,8 @@ def test_hdr_radiance(kind):
 
 
 def test_sun_disc_is_hdr_when_visible():
-    for seed in range(6):
-        r = render("street", seed, 256)
-        if (r.radiance > 40).any():
-            return
-    pytest.fail("no visible sun disc in 6 street seeds")
+    r = render("street", 3, 256)  # a seed whose sun is not hidden by a building
+    assert (r.radiance > 40).any()
 
 
 def test_camera_rotation_convention():

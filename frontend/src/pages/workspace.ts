@@ -596,7 +596,7 @@ class Workspace {
       if (this.needs.gl && this.renderer) {
         this.renderer.draw(new View({ ...view.params(), width: this.glCanvas.width, height: this.glCanvas.height }));
         if (this.renderer.hasTiles() && this.firstFrameAt === null) {
-          this.firstFrameAt = performance.now() - this.t0;
+          this.firstFrameAt = performance.now(); // since navigation start
           document.body.dataset.firstFrame = "1";
         }
         this.needs.gl = false;
