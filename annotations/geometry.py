@@ -43,7 +43,15 @@ def geometry_errors(geometry: object) -> list[str]:
         return errors
     from label360 import sphere  # imported here: the geometry core is heavy and optional at import
 
-    return [str(problem) for problem in sphere.geometry_problems(geometry)]
+    return [describe(problem) for problem in sphere.geometry_problems(geometry)]
+
+
+def describe(problem) -> str:
+    """'part P, ring R[, vertex V]: reason' — the form the API and the UI show."""
+    where = f"part {problem.part}, ring {problem.ring}"
+    if problem.vertex is not None:
+        where += f", vertex {problem.vertex}"
+    return f"{where}: {problem.reason}"
 
 
 def _wrap_lon(lon: float) -> float:

@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import imaging
+from . import imaging, masks
 from .models import Instance, LabelClass, Membership, Panorama, Project, ReviewEvent
 from .permissions import (
     ProjectRolePermission,
@@ -367,6 +367,27 @@ class PanoramaViewSet(ProjectScopedViewSet):
             headers={"ETag": f'"{new_revision}"'},
         )
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("width", int, description="mask width (height = width/2)"),
+            OpenApiParameter("by", str, enum=["instance", "class"]),
+        ]
+    )
+    @action(detail=True, methods=["get"])
+    def labels(self, request, pk=None):
+        """16-bit PNG label map on the equirectangular grid; legend in ``X-Label-Legend``."""
+        import json
+
+        panorama = self.get_object()
+        width = _positive_int(request.query_params.get("width"), "width") or panorama.width
+        by = request.query_params.get("by", "instance")
+        if by not in {"instance", "class"}:
+            raise ValidationError({"by": "instance or class"})
+        data, legend = masks.label_map_png(panorama, width - width % 2, by)
+        response = HttpResponse(data, content_type="image/png")
+        response["X-Label-Legend"] = json.dumps(legend)
+        return response
+
     @action(detail=True, methods=["get"])
     def events(self, request, pk=None):
         panorama = self.get_object()
@@ -445,6 +466,15 @@ class InstanceViewSet(
         if is_admin(self.request.user):
             return queryset
         return queryset.filter(panorama__project__memberships__user=self.request.user)
+
+    @extend_schema(parameters=[OpenApiParameter("width", int)])
+    @action(detail=True, methods=["get"])
+    def mask(self, request, pk=None):
+        """8-bit PNG mask of the instance on the equirectangular grid (exact rasterisation)."""
+        instance = self.get_object()
+        width = _positive_int(request.query_params.get("width"), "width")
+        width = width or instance.panorama.width
+        return HttpResponse(masks.instance_mask_png(instance, width - width % 2), content_type="image/png")
 
     def _respond(self, instance: Instance | None, revision: int, code: int) -> Response:
         body = InstanceSerializer(instance).data if instance is not None else {}

@@ -235,7 +235,9 @@ def main():
         print(f"{name:32s} {o:9.2f} {b:9.2f} {r:6.2f}x {('>=' + format(t, '.1f') + 'x'):>7s}")
     print(f"{'floor: bare cv2.remap 1024^2':32s} {floor:9.2f}")
     print(f"{'floor: bare cv2.remap 6x1024^2':32s} {floor6:9.2f}")
-    print(f"accuracy e2p (mean |err| vs exact bilinear, uint8 noise): ours {err_ours:.4f}, py360convert {err_p360:.4f}")
+    print(
+        f"accuracy e2p (mean |err| vs exact bilinear, uint8 noise): ours {err_ours:.4f}, py360convert {err_p360:.4f}"
+    )
     print(f"raster wrong pixels vs brute force: ours {wrong_ours}, densify+fillPoly {wrong_fill}")
     print(f"raster: ours {t_ours:.2f} ms (target <= 3 ms), baseline is densify+cv2.fillPoly")
 

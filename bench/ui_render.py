@@ -62,17 +62,19 @@ def seed(n_instances: int, n_vertices: int) -> int:
 
     call_command("migrate", verbosity=0)
     import numpy as np
+    from django.contrib.auth import get_user_model
 
     from annotations.models import Instance, LabelClass, Membership, Project
     from annotations.uploads import store_panorama
-    from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
     project = Project.objects.create(name="Bench")
     Membership.objects.create(project=project, user=user, role="manager")
     classes = [
         LabelClass.objects.create(project=project, name=n, color=c, order=i)
-        for i, (n, c) in enumerate([("car", "#ff4d4f"), ("building", "#4c8dff"), ("tree", "#2fbf71"), ("sign", "#f5a524")])
+        for i, (n, c) in enumerate(
+            [("car", "#ff4d4f"), ("building", "#4c8dff"), ("tree", "#2fbf71"), ("sign", "#f5a524")]
+        )
     ]
     pano = store_panorama(project, "bench_8k.jpg", panorama_jpeg())
     rng = np.random.default_rng(0)
@@ -83,11 +85,15 @@ def seed(n_instances: int, n_vertices: int) -> int:
         radius = rng.uniform(1.0, 4.0)
         angles = np.linspace(0, 2 * np.pi, n_vertices, endpoint=False)
         ring = [
-            [float(((lon0 + radius * np.cos(a) / np.cos(np.radians(lat0)) + 180) % 360) - 180),
-             float(lat0 + radius * np.sin(a))]
+            [
+                float(((lon0 + radius * np.cos(a) / np.cos(np.radians(lat0)) + 180) % 360) - 180),
+                float(lat0 + radius * np.sin(a)),
+            ]
             for a in angles
         ]
-        items.append(Instance(panorama=pano, label_class=classes[k % 4], geometry=[[ring]], order=k))
+        items.append(
+            Instance(panorama=pano, label_class=classes[k % 4], geometry=[[ring]], order=k)
+        )
     Instance.objects.bulk_create(items)
     pano.bump_revision()
     return pano.pk
@@ -115,8 +121,18 @@ def main() -> int:
     pano_id = seed(args.instances, args.vertices)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            f"127.0.0.1:{port}",
+            "--noreload",
+            "--nothreading",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -151,7 +167,9 @@ def run_browser(base: str, pano_id: int) -> dict:
     for label in ("cold", "warm"):
         page.goto(f"{base}/panoramas/{pano_id}/")
         page.wait_for_function("document.body.dataset.firstFrame === '1'")
-        out[f"first_frame_ms_{label}"] = round(page.evaluate("window.label360.state().firstFrameMs"), 1)
+        out[f"first_frame_ms_{label}"] = round(
+            page.evaluate("window.label360.state().firstFrameMs"), 1
+        )
     # wait for the full-resolution tiles, then drag the camera
     page.wait_for_function("window.label360.state().tilesLoaded >= 2", timeout=120000)
     page.evaluate("window.label360.setCamera({yaw: 0, pitch: 0, hfov: 90})")
@@ -179,7 +197,9 @@ def run_browser(base: str, pano_id: int) -> dict:
     out["instances"] = visible
     out["frames_during_drag"] = len(times)
     out["frame_time_ms_median"] = round(statistics.median(times), 2) if times else None
-    out["frame_time_ms_p95"] = round(sorted(times)[int(0.95 * (len(times) - 1))], 2) if times else None
+    out["frame_time_ms_p95"] = (
+        round(sorted(times)[int(0.95 * (len(times) - 1))], 2) if times else None
+    )
     out["frame_interval_ms_median"] = round(statistics.median(intervals), 2) if intervals else None
     # save: one edit, then a bulk PUT of all instances (revision-checked, validated server-side)
     save_ms = []

@@ -204,6 +204,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "batch"
 CELERY_TASK_QUEUES_NAMES = ("interactive", "batch")
+LABEL360_QUEUE_PREFIX = os.environ.get("LABEL360_QUEUE_PREFIX", "")  # see inference.services
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Label360 -------------------------------------------------------------------------

@@ -54,13 +54,9 @@ def make_panorama(project: Project, seed: int = 0, width: int = 64, name: str | 
 
 def square_geometry(lon: float = 0.0, lat: float = 0.0, half: float = 10.0) -> list:
     """A small spherical 'square' centred on (lon, lat) (valid for |lat| < 70)."""
-    return [
-        [
-            [
-                [lon - half, lat - half],
-                [lon + half, lat - half],
-                [lon + half, lat + half],
-                [lon - half, lat + half],
-            ]
-        ]
-    ]
+
+    def wrap(x: float) -> float:
+        return x if -180 <= x < 180 else ((x + 180) % 360) - 180
+
+    corners = [(-half, -half), (half, -half), (half, half), (-half, half)]
+    return [[[[wrap(lon + dx), lat + dy] for dx, dy in corners]]]

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .mapcache import MAP_CACHE
-from .vectors import rot_x, rot_y, rot_z
+from .vectors import rot_y
 from .views import View, cube_face_views
 
 __all__ = [
@@ -234,8 +234,17 @@ def _view_maps(view: View, src_w: int, src_h: int) -> tuple[NDArray, tuple[int, 
     key = ("e2v", frac_yaw, view.pitch, view.roll, view.hfov, view.width, view.height, src_w, src_h)
 
     def build() -> tuple[NDArray, tuple[int, int, int, int]]:
+        if view.pitch < 0:
+            # Mirror symmetry: view (yaw, -p, -r) is view (yaw, p, r) flipped upside down with
+            # lat -> -lat, so the map is derived (no trig) - e.g. cube face D from face U.
+            up = View(frac_yaw, -view.pitch, -view.roll, view.hfov, view.width, view.height)
+            mu, (c0, c1, r0, r1) = _view_maps(up, src_w, src_h)
+            md = np.empty_like(mu)
+            md[..., 0] = mu[::-1, :, 0]
+            md[..., 1] = np.float32(r1 - r0) - mu[::-1, :, 1]
+            return md, (c0, c1, src_h - 1 - r1, src_h - 1 - r0)
         rays = _camera_rays(view.hfov, view.width, view.height)
-        rot = rot_y(frac_yaw) @ rot_x(-view.pitch) @ rot_z(-view.roll)
+        rot = View(frac_yaw, view.pitch, view.roll, view.hfov, view.width, view.height).rotation()
         centre = rot[:, 2]
         lonc = math.degrees(math.atan2(centre[0], centre[2]))
         m = (rot_y(-lonc) @ rot).T.astype(np.float32)
@@ -478,7 +487,7 @@ def _as_rotation(rotation: NDArray | Sequence[float]) -> NDArray[np.float64]:
     r = np.asarray(rotation, dtype=np.float64)
     if r.shape == (3,):
         yaw, pitch, roll = r
-        return rot_y(yaw) @ rot_x(-pitch) @ rot_z(-roll)
+        return View(float(yaw), float(pitch), float(roll), 90.0, 1, 1).rotation()
     if r.shape != (3, 3) or not np.allclose(r @ r.T, np.eye(3), atol=1e-6):
         raise ValueError("rotation must be a 3x3 rotation matrix or (yaw, pitch, roll) degrees")
     return r

@@ -197,3 +197,34 @@ def test_non_finite_coordinates_are_named():
 
     errors = geometry_errors([[[[0, 0], [10, 0], [float("inf"), 5]]]])
     assert errors == ["part 0, ring 0, vertex 2: coordinates must be finite"]
+
+
+def test_mask_and_label_pngs_are_exact_rasterisations(panorama, project, users, client_for):
+    import io
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from label360 import sphere
+
+    client = client_for(users["viewer"])
+    writer = client_for(users["annotator"])
+    car, building = project.classes.all()
+    seam = [[[[170, -10], [-170, -10], [-170, 10], [170, 10]]]]
+    saved = bulk(writer, panorama, [item(car, seam), item(building, square_geometry(-175, 0, 8))], 0)
+    ids = [i["id"] for i in saved.json()["instances"]]
+    response = client.get(f"/api/instances/{ids[0]}/mask/?width=256")
+    mask = np.asarray(Image.open(io.BytesIO(response.content)))
+    assert mask.shape == (128, 256)
+    assert np.array_equal(mask > 0, sphere.rasterize(seam, 256, 128))
+    assert mask[64, 0] == 255 and mask[64, 255] == 255  # both sides of the seam
+    labels = client.get(f"/api/panoramas/{panorama.pk}/labels/?width=256")
+    legend = {int(k): v for k, v in json.loads(labels["X-Label-Legend"]).items()}
+    label_map = np.asarray(Image.open(io.BytesIO(labels.content)))
+    assert label_map.dtype == np.uint16 and legend == {1: ids[0], 2: ids[1]}
+    expected = sphere.label_map([seam, square_geometry(-175, 0, 8)], 256, 128)
+    assert np.array_equal(label_map, expected)
+    by_class = client.get(f"/api/panoramas/{panorama.pk}/labels/?width=256&by=class")
+    class_map = np.asarray(Image.open(io.BytesIO(by_class.content)))
+    assert set(np.unique(class_map)) == {0, 1, 2}
