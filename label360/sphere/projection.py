@@ -166,21 +166,24 @@ def _levels(out_px: float, src_px: float) -> int:
     return max(0, int(math.floor(math.log2(ratio) + 1e-9))) if ratio >= 2.0 else 0
 
 
-def _camera_rays(hfov: float, width: int, height: int) -> NDArray[np.float32]:
-    """Unit camera rays (h*w, 3) float32 for a view geometry; rotation-independent, cached."""
+def _camera_axes(hfov: float, width: int, height: int) -> tuple[NDArray, NDArray]:
+    """Camera-ray x (per column) and y (per row) components, float32; the ray is (x, y, 1)."""
+    f = (width / 2.0) / math.tan(math.radians(hfov) / 2.0)
+    xs = ((np.arange(width, dtype=np.float64) + 0.5 - width / 2.0) / f).astype(np.float32)
+    ys = (-(np.arange(height, dtype=np.float64) + 0.5 - height / 2.0) / f).astype(np.float32)
+    return xs, ys
 
-    def build() -> NDArray[np.float32]:
-        f = (width / 2.0) / math.tan(math.radians(hfov) / 2.0)
-        xs = ((np.arange(width, dtype=np.float64) + 0.5 - width / 2.0) / f).astype(np.float32)
-        ys = (-(np.arange(height, dtype=np.float64) + 0.5 - height / 2.0) / f).astype(np.float32)
-        rays = np.empty((height, width, 3), dtype=np.float32)
-        rays[:, :, 0] = xs[None, :]
-        rays[:, :, 1] = ys[:, None]
-        rays[:, :, 2] = 1.0
-        rays /= np.sqrt(np.sum(rays * rays, axis=2, keepdims=True))
-        return rays.reshape(-1, 3)
 
-    return MAP_CACHE.get(("rays", float(hfov), int(width), int(height)), build)
+def _view_world_dirs(view: View, rot: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """World directions (not normalised: atan2 does not need it) of all view pixel centres,
+    as three (h*w,) float32 arrays, built by broadcasting rot @ (x, y, 1)."""
+    xs, ys = _camera_axes(view.hfov, view.width, view.height)
+    m = rot.astype(np.float32)
+    out = []
+    for k in range(3):
+        comp = xs[None, :] * m[k, 0] + (ys[:, None] * m[k, 1] + m[k, 2])
+        out.append(comp.reshape(-1))
+    return out[0], out[1], out[2]
 
 
 def _apply_matrix(v: NDArray[np.float32], m: NDArray) -> NDArray[np.float32]:
@@ -191,7 +194,10 @@ def _apply_matrix(v: NDArray[np.float32], m: NDArray) -> NDArray[np.float32]:
 
 
 def _vec_to_equirect_map(
-    v: NDArray[np.float32], src_w: int, src_h: int, lon_offset: float
+    v: NDArray[np.float32] | tuple[NDArray, NDArray, NDArray],
+    src_w: int,
+    src_h: int,
+    lon_offset: float,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Extended equirect pixel-index coordinates (x, y) of world vectors v (n, 3).
 
@@ -199,9 +205,9 @@ def _vec_to_equirect_map(
     continuous around the region of interest (x may leave [0, W): columns wrap, see
     :func:`_crop_equirect`).  Pixel-index coordinates: u - 0.5, v - 0.5.
     """
-    x, y, z = v[:, 0], v[:, 1], v[:, 2]
+    x, y, z = v if isinstance(v, tuple) else (v[:, 0], v[:, 1], v[:, 2])
     lon = np.arctan2(x, z)
-    lat = np.arctan2(y, np.hypot(x, z))
+    lat = np.arctan2(y, np.sqrt(x * x + z * z))
     sx = np.float32(src_w / _TWO_PI)
     mx = lon * sx + np.float32(math.radians(lon_offset) * src_w / _TWO_PI + src_w / 2.0 - 0.5)
     my = lat * np.float32(-src_h / math.pi) + np.float32(src_h / 2.0 - 0.5)
@@ -243,12 +249,11 @@ def _view_maps(view: View, src_w: int, src_h: int) -> tuple[NDArray, tuple[int, 
             md[..., 0] = mu[::-1, :, 0]
             md[..., 1] = np.float32(r1 - r0) - mu[::-1, :, 1]
             return md, (c0, c1, src_h - 1 - r1, src_h - 1 - r0)
-        rays = _camera_rays(view.hfov, view.width, view.height)
         rot = View(frac_yaw, view.pitch, view.roll, view.hfov, view.width, view.height).rotation()
         centre = rot[:, 2]
         lonc = math.degrees(math.atan2(centre[0], centre[2]))
-        m = (rot_y(-lonc) @ rot).T.astype(np.float32)
-        mx, my = _vec_to_equirect_map(_apply_matrix(rays, m), src_w, src_h, lonc)
+        dirs = _view_world_dirs(view, rot_y(-lonc) @ rot)
+        mx, my = _vec_to_equirect_map(dirs, src_w, src_h, lonc)
         return _crop_maps(mx, my, src_h, (view.height, view.width))
 
     m, (c0, c1, r0, r1) = MAP_CACHE.get(key, build)

@@ -1,7 +1,6 @@
 """Writing renders to disk in the documented formats (docs/synthetic.md).
 
-Files per frame: rgb.png (8-bit sRGB-ish), radiance.exr (float32 linear; radiance.npy when this
-OpenCV build cannot write EXR), depth.npy (float32, inf = sky), normals.npy (float32 H×W×3),
+Files per frame: rgb.png (8-bit sRGB-ish), radiance.exr (float32 linear, RGB, via label360.exr), depth.npy (float32, inf = sky), normals.npy (float32 H×W×3),
 instances.png (16-bit ids), classes.png (8-bit class ids), annotations.json, scene.json.
 """
 
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from label360.exr import write_exr
 
 from .renderer import Render
 from .scene import CLASSES
@@ -36,17 +37,7 @@ def _write_png(cv2, path: Path, image: np.ndarray) -> None:
 
 def _write_radiance(cv2, folder: Path, radiance: np.ndarray) -> Path:
     path = folder / "radiance.exr"
-    try:
-        ok = bool(
-            cv2.imwrite(str(path), np.ascontiguousarray(radiance[..., ::-1]).astype(np.float32))
-        )
-    except cv2.error:
-        ok = False
-    if ok:
-        return path
-    path.unlink(missing_ok=True)
-    path = folder / "radiance.npy"
-    np.save(path, radiance.astype(np.float32))
+    path.write_bytes(write_exr(radiance))
     return path
 
 

@@ -46,6 +46,15 @@ def _broker_url() -> str:
     return f"{base}/{_redis_db()}"
 
 
+_BROKER_KEYS = ("broker_url", "broker_write_url", "broker_read_url", "broker_transport_options")
+
+
+def _reset_pools(app) -> None:
+    """Make the test process's Celery app reconnect with the current broker settings."""
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def live_worker(transactional_db, settings, tmp_path):
     """Start/stop a worker process bound to this test's DB, media, broker DB and queues."""
@@ -71,11 +80,14 @@ def live_worker(transactional_db, settings, tmp_path):
         "PYTHONUNBUFFERED": "1",
     }
     # the test process publishes to the same broker database
-    old = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.broker_url = _broker_url()
-    app.conf.broker_transport_options = {"visibility_timeout": 3}
-    app._pool = None
-    app.amqp._producer_pool = None
+    old = {k: app.conf.get(k) for k in _BROKER_KEYS}
+    app.conf.update(
+        broker_url=_broker_url(),
+        broker_write_url=_broker_url(),
+        broker_read_url=_broker_url(),
+        broker_transport_options={"visibility_timeout": 3},
+    )
+    _reset_pools(app)
     procs: list[subprocess.Popen] = []
 
     def start() -> subprocess.Popen:
@@ -98,9 +110,8 @@ def live_worker(transactional_db, settings, tmp_path):
     yield start, kill, tmp_path
     for proc in procs:
         kill(proc)
-    app.conf.broker_url, app.conf.broker_transport_options = old
-    app._pool = None
-    app.amqp._producer_pool = None
+    app.conf.update(old)
+    _reset_pools(app)
 
 
 def _submit(user, project, **params):

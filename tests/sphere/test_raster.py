@@ -51,6 +51,10 @@ def test_rasterize_multi_part(pcs, size):
         [[[0, 60], [90, 60], [180 - 1e-7, 60], [-90, 60]]],  # around the north pole
         [[[0, -60], [-90, -60], [-180, -60], [90, -60]]],  # around the south pole
         [[[-20, 70], [-10, 70], [155, 75], [165, 75]]],  # strip over the pole
+        [[[0, 80], [180, 80], [90, 60]]],  # an edge through the north pole
+        [[[0, 90], [0, 60], [90, 60]]],  # a vertex at the north pole
+        [[[10, -90], [100, -50], [-60, -50]]],  # a vertex at the south pole
+        [[[0, -60], [120, -60], [-120, -60]], [[0, -80], [-120, -80], [120, -80]]],  # hole
     ],
 )
 def test_rasterize_special_places(geometry):
