@@ -12,34 +12,11 @@ import numpy as np
 
 from .rle import Runs, runs_from_intervals
 
-_SUBMODULES = ("raster", "polygons", "boolean", "ops", "clip", "contours", "views", "projection")
-
-
-class _Core:
-    """``label360.sphere`` with a fallback to its submodules while its ``__init__`` grows."""
-
-    def __getattr__(self, name: str):
-        import importlib
-
-        package = importlib.import_module("label360.sphere")
-        if hasattr(package, name):
-            return getattr(package, name)
-        for sub in _SUBMODULES:
-            try:
-                module = importlib.import_module(f"label360.sphere.{sub}")
-            except ImportError:
-                continue
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(f"label360.sphere has no {name}")
-
-
-_CORE = _Core()
-
-
 def sphere():
-    """The geometry core, imported lazily (it is heavy)."""
-    return _CORE
+    """The geometry core (imported on first use: it is heavy)."""
+    from label360 import sphere as core
+
+    return core
 
 
 def runs(geometry: list, width: int, height: int) -> Runs:
@@ -58,8 +35,9 @@ def area(geometry: list) -> float:
 
 def area_of_valid(geometry: list) -> float:
     """Area (sr) of a geometry already validated (e.g. by :func:`runs`): skips re-validation."""
-    core = sphere()
-    return float(sum(core.polygon_area(p) for p in core.as_geometry(geometry)))
+    from label360.sphere.polygons import as_geometry, polygon_area
+
+    return float(sum(polygon_area(p) for p in as_geometry(geometry)))
 
 
 def iou(a: list, b: list) -> float:

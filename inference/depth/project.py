@@ -12,7 +12,7 @@ from label360.sphere.views import View
 from .estimators import Prediction, view_ray_cosines
 
 #: relative difference (in log) between bilinear and nearest samples that marks an edge
-EDGE_LOG_JUMP = 0.02
+EDGE_LOG_JUMP = 0.1
 
 
 def feather(view: View, power: float = 1.0) -> np.ndarray:
