@@ -195,4 +195,3 @@ def attach_job_actions(site: admin.AdminSite = admin.site) -> None:
             current = list(model_admin.actions or [])
             if not any(getattr(a, "__name__", a) == action.__name__ for a in current):
                 model_admin.actions = [*current, action]
-

@@ -36,12 +36,14 @@ class OracleEstimator:
         sky_distance: float = 1000.0,
         distortion: float = 0.0,
         scale_range: tuple[float, float] = (0.3, 3.0),
+        interpolation: str = "nearest",
     ):
         if mode not in ("z", "inverse"):
             raise ValueError("mode must be 'z' or 'inverse'")
         d = np.asarray(true_distance, np.float32)
         self.distance = np.where(np.isfinite(d), d, np.float32(sky_distance)).astype(np.float32)
         self.mode = mode
+        self.interpolation = interpolation
         self.rng = np.random.default_rng(seed)
         self.distortion = float(distortion)
         self.scale_range = scale_range

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.errors
 from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 
@@ -54,21 +55,51 @@ def _unproject(xy: NDArray[np.float64], frame: NDArray[np.float64]) -> NDArray[n
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def _dedupe_xy(xy: NDArray[np.float64], eps: float = 1e-12) -> NDArray[np.float64]:
+    """Drop consecutive (cyclic) duplicates, e.g. a vertex on a clip plane emitted twice."""
+    if len(xy) == 0:
+        return xy
+    nxt = np.roll(xy, -1, axis=0)
+    keep = np.linalg.norm(xy - nxt, axis=1) > eps * (1.0 + np.abs(xy).max())
+    return xy[keep]
+
+
 def _to_shapely(rings_v: list[list[NDArray]], frame: NDArray) -> shapely.Geometry:
     polys = []
     for rings in rings_v:
-        shell = _project(rings[0], frame)
-        holes = [_project(h, frame) for h in rings[1:] if len(h) >= 3]
+        shell = _dedupe_xy(_project(rings[0], frame))
+        if len(shell) < 3:
+            continue
+        holes = [h for h in (_dedupe_xy(_project(r, frame)) for r in rings[1:]) if len(h) >= 3]
         p = Polygon(shell, holes)
         if not p.is_valid:
             p = shapely.make_valid(p)
         polys.append(p)
-    return shapely.unary_union(polys) if polys else Polygon()
+    return _polygonal(shapely.unary_union(polys)) if polys else Polygon()
+
+
+def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the polygonal parts (make_valid/overlay can add lines or points); an empty
+    result is a typed empty Polygon so GEOS overlays know its dimension."""
+    parts = [p for p in shapely.get_parts(g) if isinstance(p, Polygon) and not p.is_empty]
+    multi = [q for p in shapely.get_parts(g) if isinstance(p, MultiPolygon) for q in p.geoms]
+    parts += multi
+    if not parts:
+        return Polygon()
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
 
 def _from_shapely(geom: shapely.Geometry, frame: NDArray) -> list[list[NDArray[np.float64]]]:
-    """Shapely (multi)polygon -> list of polygons of unit-vector rings."""
+    """Shapely (multi)polygon -> list of polygons of unit-vector rings.
+
+    Zero-width slivers and spikes along a clip plane (Sutherland-Hodgman bridges that floating
+    point left a hair wide) are collapsed by snapping to a grid of 1e-11 of the coordinate
+    scale (a relative vertex change of at most ~1e-11).
+    """
     out = []
+    if not geom.is_empty:
+        scale = max(1.0, max(map(abs, geom.bounds)))
+        geom = _polygonal(shapely.set_precision(geom, 1e-11 * scale))
     for p in getattr(geom, "geoms", [geom]):
         if not isinstance(p, Polygon | MultiPolygon):
             continue
@@ -80,8 +111,35 @@ def _from_shapely(geom: shapely.Geometry, frame: NDArray) -> list[list[NDArray[n
         rings = [np.asarray(p.exterior.coords)[:-1]] + [
             np.asarray(r.coords)[:-1] for r in p.interiors
         ]
-        out.append([_unproject(r, frame) for r in rings if len(r) >= 3])
+        vrings = [_dedupe_vec(_unproject(r, frame)) for r in rings]
+        vrings = [r for r in vrings if len(r) >= 3]
+        if vrings and len(vrings[0]) >= 3:
+            out.append(vrings)
     return out
+
+
+def _dedupe_vec(v: NDArray[np.float64], eps: float = 1e-9) -> NDArray[np.float64]:
+    """Merge consecutive vertices closer than eps radians (planar results can carry them)."""
+    while len(v) >= 3:
+        d = np.linalg.norm(v - np.roll(v, -1, axis=0), axis=1)
+        bad = np.nonzero(d < eps)[0]
+        if bad.size == 0:
+            break
+        v = np.delete(v, bad[0], axis=0)
+    return v
+
+
+def _safe_op(
+    op: Callable[[list[shapely.Geometry]], shapely.Geometry], geoms: list[shapely.Geometry]
+) -> shapely.Geometry:
+    """Run a shapely op; on a GEOS robustness failure retry on a fine precision grid."""
+    if all(g.is_empty for g in geoms):
+        return Polygon()
+    try:
+        return op(geoms)
+    except shapely.errors.GEOSException:
+        scale = max([1.0] + [max(map(abs, g.bounds)) for g in geoms if not g.is_empty])
+        return op([shapely.set_precision(g, 1e-12 * scale) for g in geoms])
 
 
 def _vec_geom_to_lonlat(polys: list[list[NDArray]]) -> list[list[list[list[float]]]]:
@@ -120,7 +178,7 @@ def _apply(
         c = c / np.linalg.norm(c)
         if np.min(allv @ c) >= MIN_COS:
             frame = _basis(c)
-            return _from_shapely(op([_to_shapely(g, frame) for g in gv]), frame)
+            return _from_shapely(_safe_op(op, [_to_shapely(g, frame) for g in gv]), frame)
     # Fallback: per cube face (90-degree frusta), exact clipping then planar op.
     out = []
     for view in cube_face_views(2, 90.0):
@@ -135,7 +193,7 @@ def _apply(
                 if len(rings[0]) >= 3:
                     parts.append([rings[0]] + [h for h in rings[1:] if len(h) >= 3])
             clipped_geoms.append(parts)
-        out += _from_shapely(op([_to_shapely(g, frame) for g in clipped_geoms]), frame)
+        out += _from_shapely(_safe_op(op, [_to_shapely(g, frame) for g in clipped_geoms]), frame)
     return out
 
 

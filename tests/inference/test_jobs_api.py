@@ -124,7 +124,9 @@ def test_model_upload_admin_only_and_validated(users, client_for):
     admin = client_for(users["admin"])
     bad = admin.post("/api/models/", {**body, "file": SimpleUploadedFile("m.pt", b"not a model")})
     assert bad.status_code == 400 and "TorchScript" in str(bad.json()["file"])
-    good = admin.post("/api/models/", {**body, "file": SimpleUploadedFile("m.pt", _torchscript_bytes())})
+    good = admin.post(
+        "/api/models/", {**body, "file": SimpleUploadedFile("m.pt", _torchscript_bytes())}
+    )
     assert good.status_code == 201, good.content
     assert client_for(users["viewer"]).get("/api/models/").json()["count"] == 1
     with pytest.raises(Exception, match="TorchScript"):

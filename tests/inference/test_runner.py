@@ -45,7 +45,9 @@ def test_failures_have_clear_messages(users, project, panorama, monkeypatch):
     bad.refresh_from_db()
     assert bad.status == "failed" and bad.error.startswith("invalid params: layout must be")
     # missing weights
-    job = submit_job("depth", users["manager"], project, [panorama], {"estimator": "model", "weights": 999})
+    job = submit_job(
+        "depth", users["manager"], project, [panorama], {"estimator": "model", "weights": 999}
+    )
     execute(job.pk)
     job.refresh_from_db()
     assert job.error == "model weights 999 not found (deleted?)"
@@ -84,7 +86,9 @@ def test_cancellation_between_steps(users, project, monkeypatch):
     assert len(calls) == 3 and job.progress < 0.5
 
 
-def test_upload_queues_thumbnail_on_interactive_queue(project, django_capture_on_commit_callbacks, monkeypatch):
+def test_upload_queues_thumbnail_on_interactive_queue(
+    project, django_capture_on_commit_callbacks, monkeypatch
+):
     from inference import tasks
 
     sent = []

@@ -34,7 +34,7 @@ def weighted_pixel_area(mask):
 
 @settings(max_examples=15, deadline=None)
 @given(
-    star_polygons(max_radius=50.0, min_radius=2.0), star_polygons(max_radius=50.0, min_radius=2.0)
+    star_polygons(max_radius=50.0, min_radius=8.0), star_polygons(max_radius=50.0, min_radius=8.0)
 )
 def test_iou_symmetric_and_matches_raster(pa, pb):
     a, b = [pa[0]], [pb[0]]

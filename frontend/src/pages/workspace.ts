@@ -61,6 +61,7 @@ class Workspace {
   frameTimes: number[] = [];
   firstFrameAt: number | null = null;
   tilesLoaded = 0;
+  marks: Record<string, number> = {};
 
   constructor(
     readonly root: HTMLElement,
@@ -86,7 +87,15 @@ class Workspace {
       this.needs.side = true;
       this.refreshPanels();
     });
-    this.saver.onChange(() => this.renderSaveState());
+    this.saver.onChange((state) => {
+      this.renderSaveState();
+      if (state === "saved" && this.pano.status === "new") {
+        // the server moves a new panorama to in_progress on its first save
+        this.pano = { ...this.pano, status: "in_progress" };
+        this.renderStatus();
+        this.renderWorkflow();
+      }
+    });
     this.classes.onChange = () => {
       this.equirect.invalidate();
       this.request();
@@ -340,7 +349,9 @@ class Workspace {
     const p = this.pano;
     // a fast preview first (also feeds the equirect and cubemap viewers), then full-resolution tiles
     try {
+      this.marks.previewStart = performance.now();
       const preview = await loadImage(`${p.display_url}?width=${Math.min(2048, p.width)}`);
+      this.marks.previewLoaded = performance.now();
       this.renderer?.addTile(preview, [0, 0, 1, 1], 1);
       this.equirect.setImage(preview);
       this.cubemap.setImage(preview);
@@ -349,6 +360,12 @@ class Workspace {
       toast(`Could not load the panorama preview: ${(err as Error).message}`, "error");
     }
     if (p.width <= 2048 || !this.renderer) return;
+    // full-resolution tiles only after the first frame is on screen (uploads block the main thread)
+    await new Promise<void>((resolve) => {
+      const wait = () => (this.firstFrameAt !== null ? resolve() : window.setTimeout(wait, 20));
+      wait();
+    });
+    this.marks.tilesStart = performance.now();
     const { cols, rows, size, url_template } = p.tiles;
     const jobs: Promise<void>[] = [];
     for (let r = 0; r < rows; r++) {
@@ -706,6 +723,7 @@ class Workspace {
           draft: self.interaction.draft,
           framesDrawn: self.renderer?.framesDrawn ?? 0,
           firstFrameMs: self.firstFrameAt,
+          marks: { start: self.t0, ...self.marks },
           tilesLoaded: self.tilesLoaded,
           mode: self.camera.mode,
         };
