@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.db import transaction
+from django.utils import timezone
 
 from . import signals
 from .geometry import geometry_errors, normalise
@@ -88,6 +89,7 @@ def replace_instances(panorama: Panorama, items: list[dict], user) -> list[Insta
         raise BulkValidationError(errors)
 
     keep: list[Instance] = []
+    now = timezone.now()
     for order, item in enumerate(items):
         instance = existing.get(item.get("id")) if item.get("id") is not None else None
         if instance is None:
@@ -101,11 +103,29 @@ def replace_instances(panorama: Panorama, items: list[dict], user) -> list[Insta
         instance.attributes = item.get("attributes", {})
         instance.order = order
         instance.updated_by = _user(user)
+        instance.updated_at = now
         keep.append(instance)
+    # Set-based writes: three statements whatever the number of instances.
     Instance.objects.filter(panorama=panorama).exclude(pk__in=seen_ids).delete()
-    for instance in keep:
-        instance.save()
+    updated = [i for i in keep if i.pk is not None]
+    Instance.objects.bulk_update(updated, UPDATABLE_FIELDS, batch_size=500)
+    created = [i for i in keep if i.pk is None]
+    Instance.objects.bulk_create(created, batch_size=500)
     return keep
+
+
+UPDATABLE_FIELDS = [
+    "label_class",
+    "geometry",
+    "source",
+    "is_suggestion",
+    "score",
+    "model_version",
+    "attributes",
+    "order",
+    "updated_by",
+    "updated_at",
+]
 
 
 def _user(user):

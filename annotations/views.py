@@ -125,8 +125,10 @@ class ProjectViewSet(viewsets.ModelViewSet):
         return obj.pk
 
     def get_queryset(self):
-        return visible_projects(self.request.user).annotate(
-            panorama_count=Count("panoramas", distinct=True)
+        return (
+            visible_projects(self.request.user)
+            .annotate(panorama_count=Count("panoramas", distinct=True))
+            .order_by("name", "id")
         )
 
     def perform_create(self, serializer):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .models import FINAL_STATUSES, Job, JobStatus
@@ -58,7 +58,6 @@ def _finish(job: Job, status: str, message: str = "", error: str = "", result=No
 
 def execute(job_id: int, task_id: str = "") -> str:
     """Run the job to a final state and return that state (or '' if nothing was run)."""
-    close_old_connections()
     job = _claim(job_id, task_id)
     if job is None:
         return ""
@@ -87,6 +86,4 @@ def execute(job_id: int, task_id: str = "") -> str:
         if not isinstance(result, dict):
             result = {"value": result}
         _finish(job, JobStatus.SUCCEEDED, message="done", result=result)
-    finally:
-        close_old_connections()
     return job.status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import close_old_connections
 
 from .runner import execute
 
@@ -17,4 +18,8 @@ from .runner import execute
 def run_job(self, job_id: int) -> str:
     """Run job ``job_id`` (idempotent: a finished job is a no-op; a re-delivered running job
     restarts cleanly). Returns the job's final status."""
-    return execute(job_id, task_id=getattr(self.request, "id", None) or "")
+    close_old_connections()
+    try:
+        return execute(job_id, task_id=getattr(self.request, "id", None) or "")
+    finally:
+        close_old_connections()
