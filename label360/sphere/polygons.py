@@ -171,6 +171,17 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
         add(f"edge {k}->{(k + 1) % n} is antipodal (>= 180 degrees): its arc is undefined", int(k))
     if probs:
         return probs
+    # zero-width spikes: the ring turns back along its previous edge at vertex k
+    prev = np.roll(v, 1, axis=0)
+    ta = prev - np.einsum("ij,ij->i", prev, v)[:, None] * v
+    tc = w - np.einsum("ij,ij->i", w, v)[:, None] * v
+    sin_t = np.abs(np.einsum("ij,ij->i", cross3(ta, tc), v))
+    norms = np.linalg.norm(ta, axis=1) * np.linalg.norm(tc, axis=1)
+    spike = (sin_t <= 1e-12 * norms) & (np.einsum("ij,ij->i", ta, tc) > 0)
+    for k in np.nonzero(spike)[0]:
+        add("ring folds back on itself (zero-width spike)", int(k))
+    if probs:
+        return probs
     if n >= 4:
         i, j = np.triu_indices(n, 2)
         keep = ~((i == 0) & (j == n - 1))  # adjacent through the closing edge

@@ -95,7 +95,7 @@ class Command(BaseCommand):
         order = 0
         for annotation in annotations:
             label_class = classes.get(annotation["class"])
-            geometry = annotation["geometry"]
+            geometry = _merge_parts(annotation["geometry"])
             if label_class is None or not geometry or geometry_errors(geometry):
                 continue
             Instance.objects.create(
@@ -108,6 +108,20 @@ class Command(BaseCommand):
             )
             order += 1
         panorama.bump_revision()
+        # Finished ground-truth labels: approved, so they also serve as training data.
+        type(panorama).objects.filter(pk=panorama.pk).update(status="approved")
+
+
+def _merge_parts(geometry: list) -> list:
+    """The renderer gives an occluded object as disjoint convex parts sharing edges; an
+    annotator would draw one outline, so merge them (exactly: union keeps great-circle
+    edges), keeping the parts if the union fails validation."""
+    from label360 import sphere
+
+    if len(geometry) < 2:
+        return geometry
+    merged = sphere.union([[part] for part in geometry])
+    return merged if merged and not geometry_errors(merged) else geometry
 
 
 def _png(rgb: np.ndarray) -> bytes:

@@ -1,0 +1,138 @@
+"""Interactive segmentation: a box (and optional clicks) in a view → a spherical polygon.
+
+OpenCV GrabCut runs on the box region (plus a margin) of the rendered view, scaled down so
+its longer side is at most ``max_side`` pixels. Positive / negative clicks are painted as
+sure foreground / background discs. If the project model gives a probability map for the
+requested class, it seeds the mask (probable foreground where p > 0.5) instead of the bare
+rectangle. The largest region (and any region under a positive click) is kept and turned
+into a spherical polygon with :func:`label360.sphere.mask_to_geometry` in the view (straight
+lines in a view are great circles, so the outline is exact up to the tolerance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from label360.sphere import View, mask_to_geometry
+
+
+@dataclass
+class InteractiveResult:
+    geometry: list
+    score: float
+    mask: np.ndarray  # bool (view.height, view.width)
+
+
+def _region(box: tuple[float, float, float, float], w: int, h: int, margin: float) -> tuple:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    x0, x1 = sorted((x0, x1))
+    y0, y1 = sorted((y0, y1))
+    mx = max(8.0, margin * (x1 - x0))
+    my = max(8.0, margin * (y1 - y0))
+    rx0, ry0 = max(0, int(np.floor(x0 - mx))), max(0, int(np.floor(y0 - my)))
+    rx1, ry1 = min(w, int(np.ceil(x1 + mx)) + 1), min(h, int(np.ceil(y1 + my)) + 1)
+    return (x0, y0, x1, y1), (rx0, ry0, rx1, ry1)
+
+
+def _separability(image: np.ndarray, fg: np.ndarray) -> float:
+    """1 − Bhattacharyya distance between fg and bg colour histograms: 0 alike, 1 apart."""
+    if fg.all() or not fg.any():
+        return 0.0
+    hists = []
+    for m in (fg, ~fg):
+        hist = cv2.calcHist([image], [0, 1, 2], m.astype(np.uint8), [8, 8, 8], [0, 256] * 3)
+        hists.append(cv2.normalize(hist, hist).flatten())
+    return float(cv2.compareHist(hists[0], hists[1], cv2.HISTCMP_BHATTACHARYYA))
+
+
+def segment_box(
+    image: np.ndarray,
+    view: View,
+    box: tuple[float, float, float, float],
+    positive: list[tuple[float, float]] = (),
+    negative: list[tuple[float, float]] = (),
+    prior: np.ndarray | None = None,
+    tolerance_deg: float = 0.2,
+    max_side: int = 512,
+    iterations: int = 3,
+    margin: float = 0.1,
+) -> InteractiveResult:
+    """Segment the object in ``box`` ([x0, y0, x1, y1] view pixels) of a view image.
+
+    ``prior``: optional float (H, W) probability of the wanted class from the project model.
+    Raises ValueError for a box that is empty or outside the view.
+    """
+    h, w = image.shape[:2]
+    if (h, w) != (view.height, view.width):
+        raise ValueError("image size does not match the view")
+    (x0, y0, x1, y1), (rx0, ry0, rx1, ry1) = _region(box, w, h, margin)
+    if x1 - x0 < 2 or y1 - y0 < 2 or rx1 - rx0 < 4 or ry1 - ry0 < 4:
+        raise ValueError("the box is empty or outside the view")
+    crop = np.ascontiguousarray(image[ry0:ry1, rx0:rx1, :3])
+    scale = min(1.0, max_side / max(crop.shape[:2]))
+    small = (
+        cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1.0
+        else crop
+    )
+    sh, sw = small.shape[:2]
+    # box in small-crop coordinates
+    bx0 = int(np.clip(np.floor((x0 - rx0) * scale), 0, sw - 1))
+    by0 = int(np.clip(np.floor((y0 - ry0) * scale), 0, sh - 1))
+    bx1 = int(np.clip(np.ceil((x1 - rx0) * scale), bx0 + 1, sw))
+    by1 = int(np.clip(np.ceil((y1 - ry0) * scale), by0 + 1, sh))
+    mask = np.full((sh, sw), cv2.GC_BGD, np.uint8)
+    mask[by0:by1, bx0:bx1] = cv2.GC_PR_FGD
+    if prior is not None:
+        p = cv2.resize(
+            np.ascontiguousarray(prior[ry0:ry1, rx0:rx1], np.float32), (sw, sh), cv2.INTER_LINEAR
+        )
+        inside = mask == cv2.GC_PR_FGD
+        mask[inside & (p < 0.5)] = cv2.GC_PR_BGD
+        mask[inside & (p > 0.9)] = cv2.GC_FGD
+        if not (mask == cv2.GC_FGD).any() and not (mask == cv2.GC_PR_FGD).any():
+            mask[by0:by1, bx0:bx1] = cv2.GC_PR_FGD  # the model saw nothing: use the box
+    radius = max(2, int(round(0.03 * max(sw, sh))))
+    for points, value in ((positive, cv2.GC_FGD), (negative, cv2.GC_BGD)):
+        for px, py in points:
+            cx, cy = int(round((px - rx0) * scale)), int(round((py - ry0) * scale))
+            cv2.circle(mask, (cx, cy), radius, int(value), -1)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(small, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # degenerate colour models (e.g. a flat region): keep the seed
+        pass
+    fg_small = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    fg_small = _keep_main(fg_small, [((px - rx0) * scale, (py - ry0) * scale) for px, py in positive])
+    fg_crop = (
+        cv2.resize(fg_small.astype(np.uint8), (crop.shape[1], crop.shape[0]), cv2.INTER_LINEAR) > 0
+        if scale < 1.0
+        else fg_small
+    )
+    full = np.zeros((h, w), bool)
+    full[ry0:ry1, rx0:rx1] = fg_crop
+    geometry = mask_to_geometry(full, tolerance_deg, view=view) if full.any() else []
+    score = _separability(small, fg_small) if geometry else 0.0
+    if prior is not None and geometry:
+        p_full = prior[ry0:ry1, rx0:rx1]
+        agree = float(np.mean((p_full > 0.5) == fg_crop))
+        score = 0.5 * score + 0.5 * agree
+    return InteractiveResult(geometry, round(score, 4), full)
+
+
+def _keep_main(fg: np.ndarray, clicks: list[tuple[float, float]]) -> np.ndarray:
+    """The largest connected region, plus any region under a positive click; holes filled."""
+    labels, count = ndimage.label(fg)
+    if count <= 1:
+        return ndimage.binary_fill_holes(fg)
+    sizes = ndimage.sum(fg, labels, index=np.arange(1, count + 1))
+    keep = {int(np.argmax(sizes)) + 1}
+    for cx, cy in clicks:
+        j, i = int(round(cy)), int(round(cx))
+        if 0 <= j < fg.shape[0] and 0 <= i < fg.shape[1] and labels[j, i]:
+            keep.add(int(labels[j, i]))
+    return ndimage.binary_fill_holes(np.isin(labels, list(keep)))

@@ -1,0 +1,118 @@
+"""The interactive box tool, server side: render the view, GrabCut, optional model prior.
+
+Synchronous in the web request (see docs/prelabel.md for why): decoded panoramas and the
+project model are cached per process, so a request costs a view render plus GrabCut.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+import cv2
+import numpy as np
+
+from annotations.models import Panorama
+from label360.sphere import View
+from inference.models import ModelWeights
+
+from .contract import load_model
+from .grabcut import InteractiveResult, segment_box
+from .predict import SemanticPredictor, view_image
+
+_LOCK = threading.Lock()
+_PIXELS: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_MODELS: OrderedDict[tuple, SemanticPredictor] = OrderedDict()
+PIXEL_CACHE_SIZE = 3
+MODEL_CACHE_SIZE = 2
+
+
+def cached_rgb(panorama: Panorama) -> np.ndarray:
+    """The panorama's uint8 RGB pixels, decoded once per process (small LRU)."""
+    from .jobs import panorama_rgb
+
+    key = (panorama.pk, panorama.sha256)
+    with _LOCK:
+        if key in _PIXELS:
+            _PIXELS.move_to_end(key)
+            return _PIXELS[key]
+    rgb = panorama_rgb(panorama)
+    with _LOCK:
+        _PIXELS[key] = rgb
+        while len(_PIXELS) > PIXEL_CACHE_SIZE:
+            _PIXELS.popitem(last=False)
+    return rgb
+
+
+def cached_predictor(weights: ModelWeights) -> SemanticPredictor:
+    key = (weights.pk, weights.version, weights.file.name)
+    with _LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+    with weights.file.open("rb") as handle:
+        module = load_model(handle.read())
+    predictor = SemanticPredictor(module, list(weights.class_names), weights.input_size)
+    with _LOCK:
+        _MODELS[key] = predictor
+        while len(_MODELS) > MODEL_CACHE_SIZE:
+            _MODELS.popitem(last=False)
+    return predictor
+
+
+def model_prior(
+    predictor: SemanticPredictor, image: np.ndarray, box, class_name: str, max_side: int = 192
+) -> np.ndarray | None:
+    """Probability of ``class_name`` over the box region (+25 %) of a view; 0 elsewhere."""
+    if class_name not in predictor.class_names:
+        return None
+    c = predictor.class_names.index(class_name)
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = box
+    mx, my = 0.25 * (x1 - x0) + 8, 0.25 * (y1 - y0) + 8
+    rx0, ry0 = max(0, int(x0 - mx)), max(0, int(y0 - my))
+    rx1, ry1 = min(w, int(x1 + mx) + 1), min(h, int(y1 + my) + 1)
+    crop = image[ry0:ry1, rx0:rx1]
+    scale = max_side / max(crop.shape[:2])
+    sw = max(32, int(round(crop.shape[1] * scale / 8)) * 8)
+    sh = max(32, int(round(crop.shape[0] * scale / 8)) * 8)
+    small = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
+    probs = predictor.probabilities(small[None])[0][..., c]
+    prior = np.zeros((h, w), np.float32)
+    prior[ry0:ry1, rx0:rx1] = cv2.resize(probs, (rx1 - rx0, ry1 - ry0), cv2.INTER_LINEAR)
+    return prior
+
+
+def suggest(
+    panorama: Panorama,
+    view: View,
+    box: tuple[float, float, float, float],
+    positive=(),
+    negative=(),
+    class_name: str | None = None,
+    weights: ModelWeights | None = None,
+    tolerance_deg: float = 0.2,
+) -> tuple[InteractiveResult, dict]:
+    """Segment ``box`` of ``view`` of the panorama; returns (result, timings in ms)."""
+    t0 = time.perf_counter()
+    rgb = cached_rgb(panorama)
+    t1 = time.perf_counter()
+    image = view_image(rgb, view)
+    t2 = time.perf_counter()
+    prior = None
+    if weights is not None and class_name:
+        prior = model_prior(cached_predictor(weights), image, box, class_name)
+    t3 = time.perf_counter()
+    result = segment_box(
+        image, view, box, positive, negative, prior=prior, tolerance_deg=tolerance_deg
+    )
+    t4 = time.perf_counter()
+    timings = {
+        "pixels_ms": round(1000 * (t1 - t0), 1),
+        "view_ms": round(1000 * (t2 - t1), 1),
+        "model_ms": round(1000 * (t3 - t2), 1),
+        "grabcut_ms": round(1000 * (t4 - t3), 1),
+        "total_ms": round(1000 * (t4 - t0), 1),
+        "refined_by_model": prior is not None,
+    }
+    return result, timings

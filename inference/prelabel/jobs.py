@@ -1,0 +1,283 @@
+"""Job kinds of pre-labelling (batch queue: they never block annotators).
+
+* ``prelabel_train`` (project): trains the project model on the project's approved and
+  submitted panoramas (or the job's panoramas), reports loss and validation spherical mIoU
+  as progress, stores TorchScript weights as a ``ModelWeights`` row (task
+  ``semantic_segmentation``) and makes it the project's model.
+* ``prelabel`` (per panorama, or all panoramas of the job's project): predicts with the
+  project model or an uploaded instance-segmentation model (``params.weights``) and stores
+  the result as suggestions, replacing earlier unaccepted suggestions only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django import forms
+from django.core.files.base import ContentFile
+
+from annotations.imaging import load_pixels, tonemap_to_uint8
+from annotations.models import Instance, LabelClass, Panorama
+from inference.models import ModelWeights
+from inference.registry import JobError, ParamsError, job_kind
+
+from .contract import ContractError, InstancePredictor, load_model
+from .predict import SemanticPredictor, prelabel_instances, prelabel_semantic
+from .samples import IGNORE, LabelledPanorama
+from .store import class_mapping, project_model, set_project_model, store_suggestions
+from .training import TrainConfig, train_project_model
+
+TRAIN_STATUSES = ("approved", "submitted")
+MAX_TRAIN_WIDTH = 2048
+
+
+# -- params ---------------------------------------------------------------------------------
+def _number(params: dict, key: str, kind: type, low: float, high: float) -> None:
+    if key in params and params[key] is not None:
+        try:
+            value = kind(params[key])
+        except (TypeError, ValueError) as exc:
+            raise ParamsError(f"{key} must be a number") from exc
+        if not low <= value <= high:
+            raise ParamsError(f"{key} must be between {low} and {high}")
+        params[key] = value
+
+
+def validate_train_params(params: dict) -> dict:
+    allowed = {"iterations", "views_per_panorama", "view_size", "width", "seed", "panorama_width"}
+    unknown = set(params) - allowed
+    if unknown:
+        raise ParamsError(f"unknown params: {', '.join(sorted(unknown))}")
+    _number(params, "iterations", int, 10, 100000)
+    _number(params, "views_per_panorama", int, 1, 1000)
+    _number(params, "view_size", int, 32, 512)
+    _number(params, "width", int, 4, 64)
+    _number(params, "seed", int, 0, 2**31)
+    _number(params, "panorama_width", int, 128, 8192)
+    if params.get("view_size", 96) % 8:
+        raise ParamsError("view_size must be a multiple of 8")
+    return params
+
+
+def validate_prelabel_params(params: dict) -> dict:
+    allowed = {"weights", "min_score", "tolerance_deg", "view_size", "grid_width"}
+    unknown = set(params) - allowed
+    if unknown:
+        raise ParamsError(f"unknown params: {', '.join(sorted(unknown))}")
+    _number(params, "weights", int, 1, 2**62)
+    _number(params, "min_score", float, 0.0, 1.0)
+    _number(params, "tolerance_deg", float, 0.01, 5.0)
+    _number(params, "view_size", int, 32, 1024)
+    _number(params, "grid_width", int, 128, 8192)
+    return params
+
+
+class TrainForm(forms.Form):
+    iterations = forms.IntegerField(required=False, min_value=10, initial=600)
+    views_per_panorama = forms.IntegerField(required=False, min_value=1, initial=32)
+
+
+class PrelabelForm(forms.Form):
+    weights = forms.IntegerField(
+        required=False, help_text="ModelWeights id (default: the project model)"
+    )
+    min_score = forms.FloatField(required=False, min_value=0.0, max_value=1.0, initial=0.0)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def panorama_rgb(panorama: Panorama, max_width: int | None = None) -> np.ndarray:
+    """uint8 RGB equirect pixels of a panorama (tone-mapped; optionally downsized)."""
+    import cv2
+
+    rgb = tonemap_to_uint8(load_pixels(panorama))
+    if max_width and rgb.shape[1] > max_width:
+        rgb = cv2.resize(rgb, (max_width, max_width // 2), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb)
+
+
+def model_classes(project) -> list[str]:
+    """Trained class names: background first, then the project's non-ignore classes."""
+    names = LabelClass.objects.filter(project=project, is_ignore=False).values_list(
+        "name", flat=True
+    )
+    return ["background", *names]
+
+
+def labelled(panorama: Panorama, class_names: list[str], width: int | None):
+    """(LabelledPanorama for training, truth items for validation) of one panorama."""
+    index = {name: k for k, name in enumerate(class_names)}
+    items, truth = [], []
+    for inst in (
+        Instance.objects.filter(panorama=panorama, is_suggestion=False)
+        .select_related("label_class")
+        .order_by("order", "id")
+    ):
+        if inst.label_class.is_ignore:
+            items.append((IGNORE, inst.geometry))
+        elif inst.label_class.name in index:
+            items.append((index[inst.label_class.name], inst.geometry))
+            truth.append((inst.label_class.name, inst.geometry))
+    rgb = panorama_rgb(panorama, width)
+    return LabelledPanorama(rgb, items), (rgb, truth)
+
+
+def _targets(job) -> list[Panorama]:
+    panoramas = list(job.panoramas.all().order_by("id"))
+    if not panoramas and job.project_id:
+        panoramas = list(Panorama.objects.filter(project_id=job.project_id).order_by("id"))
+    return panoramas
+
+
+# -- job kinds ------------------------------------------------------------------------------
+@job_kind(
+    "prelabel_train",
+    queue="batch",
+    label="Train the pre-labelling model",
+    validate=validate_train_params,
+    admin_form=TrainForm,
+    admin_targets=("project",),
+    per_panorama=False,
+)
+def train_job(job, ctx) -> dict:
+    """Train the project's pre-labelling model on approved/submitted panoramas."""
+    project = job.project
+    if project is None:
+        raise JobError("prelabel_train needs a project")
+    panoramas = list(job.panoramas.all().order_by("id")) or list(
+        Panorama.objects.filter(project=project, status__in=TRAIN_STATUSES).order_by("id")
+    )
+    panoramas = [p for p in panoramas if p.instances.filter(is_suggestion=False).exists()]
+    if not panoramas:
+        raise JobError("no approved or submitted panoramas with annotations to train on")
+    class_names = model_classes(project)
+    if len(class_names) < 2:
+        raise JobError("the project has no (non-ignore) label classes")
+    width = min(int(job.params.get("panorama_width", 1024)), MAX_TRAIN_WIDTH)
+    data = [labelled(p, class_names, width) for p in panoramas]
+    n_val = len(data) // 10 if len(data) >= 5 else 0
+    train = [d[0] for d in data[: len(data) - n_val]]
+    val = [d[1] for d in data[len(data) - n_val :]] if n_val else [data[-1][1]]
+    params = {k: v for k, v in job.params.items() if k != "panorama_width"}
+    config = TrainConfig.from_params(params)
+    result = train_project_model(train, class_names, val, config, report=ctx.progress)
+    ctx.check_cancelled()
+    version = f"p{project.pk}-j{job.pk}"
+    weights = ModelWeights(
+        name=f"{project.name} pre-label",
+        task="semantic_segmentation",
+        input_size=config.predict_view_size,
+        mean=[],
+        std=[],
+        class_names=class_names,
+        output="inverse",
+        version=version,
+    )
+    weights.file.save(f"prelabel-{version}.pt", ContentFile(result.torchscript), save=False)
+    weights.save()
+    set_project_model(project, weights)
+    return {
+        "weights": weights.pk,
+        "version": version,
+        "panoramas": len(train),
+        "validation_panoramas": n_val or 1,
+        "val_miou": result.val_miou,
+        "val_iou": result.val_iou,
+        "history": result.history[-20:],
+        "seconds": round(result.seconds, 1),
+    }
+
+
+def build_predictor(weights: ModelWeights, project, params: dict):
+    """A predictor for the weights, checked against its contract (JobError if broken)."""
+    try:
+        with weights.file.open("rb") as handle:
+            module = load_model(handle.read())
+    except OSError as exc:
+        raise JobError(f"the weights file of {weights} cannot be read: {exc}") from exc
+    except ContractError as exc:
+        raise JobError(f"{weights}: {exc}") from exc
+    names = list(weights.class_names or [])
+    if weights.task == "semantic_segmentation":
+        size = int(params.get("view_size") or weights.input_size)
+        size -= size % 8
+        predictor = SemanticPredictor(module, names, size)
+        try:
+            probs = predictor.probabilities(np.zeros((1, size, size, 3), np.uint8))
+        except Exception as exc:
+            raise JobError(f"{weights}: the model failed on a {size}² view: {exc}") from exc
+        if probs.shape != (1, size, size, len(names)):
+            raise JobError(
+                f"{weights}: output {probs.shape[1:]} does not match the contract "
+                f"(logits (1, {len(names)}, {size}, {size}) for its {len(names)} class_names)"
+            )
+        return predictor
+    if weights.task == "instance_segmentation":
+        mapping = class_mapping(project, weights)
+        if not mapping:
+            raise JobError(f"{weights}: no class mapping to project {project} is saved")
+        predictor = InstancePredictor(
+            module,
+            names,
+            mapping,
+            view_size=int(params.get("view_size") or weights.input_size),
+            mean=tuple(weights.mean) or None,
+            std=tuple(weights.std) or None,
+            min_score=float(params.get("min_score", 0.3)),
+        )
+        try:
+            predictor.check()
+        except ContractError as exc:
+            raise JobError(f"{weights}: {exc}") from exc
+        return predictor
+    raise JobError(f"{weights}: task {weights.task!r} cannot pre-label")
+
+
+@job_kind(
+    "prelabel",
+    queue="batch",
+    label="Pre-label",
+    validate=validate_prelabel_params,
+    admin_form=PrelabelForm,
+)
+def prelabel_job(job, ctx) -> dict:
+    """Pre-label panoramas: model suggestions replace earlier unaccepted suggestions."""
+    panoramas = _targets(job)
+    if not panoramas:
+        raise JobError("no panoramas to pre-label")
+    project = panoramas[0].project
+    params = job.params
+    if params.get("weights"):
+        weights = ModelWeights.objects.filter(pk=params["weights"]).first()
+        if weights is None:
+            raise JobError(f"model weights #{params['weights']} do not exist")
+    else:
+        weights = project_model(project)
+        if weights is None:
+            raise JobError("the project has no trained model yet: run prelabel_train first")
+    predictor = build_predictor(weights, project, params)
+    version = f"{weights.name} v{weights.version}"
+    tolerance = float(params.get("tolerance_deg", 0.3))
+    results = []
+    for k, pano in enumerate(panoramas):
+        ctx.check_cancelled()
+        rgb = panorama_rgb(pano, MAX_TRAIN_WIDTH)
+
+        def progress(f: float, k: int = k) -> None:
+            ctx.progress((k + 0.9 * f) / len(panoramas), f"panorama {k + 1}/{len(panoramas)}")
+
+        try:
+            if isinstance(predictor, SemanticPredictor):
+                suggestions = prelabel_semantic(
+                    rgb,
+                    predictor,
+                    grid_width=params.get("grid_width"),
+                    tolerance_deg=tolerance,
+                    min_score=float(params.get("min_score", 0.0)),
+                    progress=progress,
+                )
+            else:
+                suggestions = prelabel_instances(rgb, predictor, tolerance, progress=progress)
+        except ContractError as exc:
+            raise JobError(f"{weights}: {exc}") from exc
+        results.append(store_suggestions(pano, suggestions, version))
+        ctx.progress((k + 1) / len(panoramas), f"{k + 1}/{len(panoramas)} panoramas")
+    return {"model": version, "weights": weights.pk, "panoramas": results}
