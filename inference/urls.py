@@ -10,3 +10,4 @@ router.register("assets", DerivedAssetViewSet, basename="derived-asset")
 router.register("models", ModelWeightsViewSet, basename="model-weights")
 
 urlpatterns = router.urls
+urlpatterns += __import__("inference.prelabel.urls", fromlist=["urlpatterns"]).urlpatterns

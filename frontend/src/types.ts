@@ -78,3 +78,16 @@ export interface ReviewEvent {
   revision: number;
   created_at: string;
 }
+
+/** A file derived from a panorama (GET /api/assets/?panorama=ID&kind=depth). */
+export interface DerivedAsset {
+  id: number;
+  panorama: number;
+  job: number | null;
+  kind: string;
+  params: Record<string, unknown>;
+  version: number;
+  size_bytes: number;
+  created_at: string;
+  download_url: string;
+}

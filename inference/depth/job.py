@@ -166,9 +166,9 @@ def run_depth(job: Job, ctx: JobContext) -> dict:
         }
         assets = {}
         assets["depth"] = ctx.save_asset(panorama, "depth", "depth.npy", npy_bytes(distance), meta)
-        exr = exr_bytes(distance)
-        if exr is not None:
-            assets["depth_exr"] = ctx.save_asset(panorama, "depth_exr", "depth.exr", exr, meta)
+        assets["depth_exr"] = ctx.save_asset(
+            panorama, "depth_exr", "depth.exr", exr_bytes(distance), meta
+        )
         assets["depth_preview"] = ctx.save_asset(
             panorama, "depth_preview", "depth_preview.png", preview_png(distance), meta
         )

@@ -9,7 +9,6 @@ known up to one scale for the whole panorama; the geometric prior is in metres).
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 
@@ -47,16 +46,15 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def exr_bytes(distance: np.ndarray) -> bytes | None:
-    """Single-channel float32 EXR, or None when this OpenCV build cannot write EXR."""
-    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
-    import cv2
+def exr_bytes(distance: np.ndarray) -> bytes:
+    """Single-channel (``Y``) float32 ZIP-compressed EXR via :mod:`label360.exr`.
 
-    try:
-        ok, encoded = cv2.imencode(".exr", distance.astype(np.float32))
-    except cv2.error:
-        return None
-    return encoded.tobytes() if ok else None
+    OpenCV 5 wheels are built without OpenEXR, so this does not go through ``cv2``;
+    ``label360.exr.read_exr`` reads it back bit-exactly (H, W) float32.
+    """
+    from label360.exr import write_exr
+
+    return write_exr(np.asarray(distance, dtype=np.float32))
 
 
 def _turbo(t: np.ndarray) -> np.ndarray:

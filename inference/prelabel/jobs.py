@@ -43,6 +43,7 @@ def _number(params: dict, key: str, kind: type, low: float, high: float) -> None
 
 
 def validate_train_params(params: dict) -> dict:
+    params = {k: v for k, v in params.items() if v is not None}  # empty admin form fields
     allowed = {"iterations", "views_per_panorama", "view_size", "width", "seed", "panorama_width"}
     unknown = set(params) - allowed
     if unknown:
@@ -59,6 +60,7 @@ def validate_train_params(params: dict) -> dict:
 
 
 def validate_prelabel_params(params: dict) -> dict:
+    params = {k: v for k, v in params.items() if v is not None}
     allowed = {"weights", "min_score", "tolerance_deg", "view_size", "grid_width"}
     unknown = set(params) - allowed
     if unknown:
@@ -142,10 +144,12 @@ def train_job(job, ctx) -> dict:
     project = job.project
     if project is None:
         raise JobError("prelabel_train needs a project")
-    panoramas = list(job.panoramas.all().order_by("id")) or list(
-        Panorama.objects.filter(project=project, status__in=TRAIN_STATUSES).order_by("id")
-    )
-    panoramas = [p for p in panoramas if p.instances.filter(is_suggestion=False).exists()]
+    chosen = job.panoramas.all() if job.panoramas.exists() else project.panoramas.all()
+    panoramas = [
+        p
+        for p in chosen.filter(status__in=TRAIN_STATUSES).order_by("id")
+        if p.instances.filter(is_suggestion=False).exists()
+    ]
     if not panoramas:
         raise JobError("no approved or submitted panoramas with annotations to train on")
     class_names = model_classes(project)

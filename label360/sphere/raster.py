@@ -189,11 +189,13 @@ def column_intervals(geometry: Any, width: int, height: int) -> NDArray[np.int64
 
 
 def _fill(buf_t: NDArray, runs: NDArray[np.int64], value: Any) -> None:
-    flat = buf_t.reshape(-1)  # buf_t is C-contiguous (W, H): a column run is a flat slice
+    """Write `value` into runs of a C-contiguous (W, H) buffer: each run is one contiguous
+    slice (a memset).  (A broadcast fill of the bounding box measured ~5x slower.)"""
+    flat = buf_t.reshape(-1)
     h = buf_t.shape[1]
     base = runs[:, 0] * h
-    for s, e in zip((base + runs[:, 1]).tolist(), (base + runs[:, 2]).tolist(), strict=True):
-        flat[s:e] = value
+    for a, b in zip((base + runs[:, 1]).tolist(), (base + runs[:, 2]).tolist(), strict=True):
+        flat[a:b] = value
 
 
 def rasterize(geometry: Any, width: int, height: int) -> NDArray[np.bool_]:

@@ -12,8 +12,10 @@ import { PanoramaRenderer, loadImage } from "../render/panorama_gl";
 import { drawDraft, drawHandles, drawInstances } from "../render/overlay";
 import { Saver, readPending, readStash, reapply, restorePending, sameContent, clearStash } from "../saver";
 import { Inst, Store } from "../store";
-import type { Panorama, Project, InstancesResponse } from "../types";
+import type { Panorama, Project, InstancesResponse, DerivedAsset, Page } from "../types";
 import { helpOverlay } from "../ui/help";
+import { ReviewPanel } from "../ui/review";
+import { DepthMap, SurfaceCursor, drawSurfaceCursor, fetchNpy, surfaceCursor } from "../render/depth";
 
 interface Ctx {
   panoramaId: number;
@@ -37,6 +39,7 @@ class Workspace {
   saver: Saver;
   classes: ClassPanel;
   instancesPanel: InstancePanel;
+  review: ReviewPanel;
   renderer: PanoramaRenderer | null = null;
   equirect!: EquirectViewer;
   cubemap!: CubemapViewer;
@@ -54,6 +57,14 @@ class Workspace {
   workflow!: HTMLElement;
   statusHost!: HTMLElement;
   cubeHost!: HTMLElement;
+  eqModeHost!: HTMLElement;
+  depthLegend!: HTMLElement;
+  // depth (issue 6)
+  depth: DepthMap | null = null;
+  depthState: "none" | "loading" | "ready" | "error" = "none";
+  depthMessage = "";
+  surfaceCursorOn = true;
+  lastCursor: SurfaceCursor | null = null;
   // render state
   private needs = { gl: true, overlay: true, side: true };
   viewW = 0;
@@ -75,6 +86,7 @@ class Workspace {
     this.saver = new Saver(this.store, pano.id, this.canEdit);
     this.classes = new ClassPanel(pano.project, ["admin", "manager"].includes(this.role));
     this.instancesPanel = new InstancePanel(this.store, this.classes, this.canEdit);
+    this.review = new ReviewPanel(pano.id);
     this.camera.faceFov = project.default_fov || 100;
   }
 
@@ -119,6 +131,11 @@ class Workspace {
     this.renderSaveState();
     this.refreshPanels();
     this.loop();
+    // secondary data after the first frame: on a busy server they would delay the imagery
+    void this.afterFirstFrame().then(() => {
+      void this.review.load(this.pano.status);
+      void this.loadDepth();
+    });
   }
 
   /** Adopt the server's instance set. */
@@ -175,13 +192,15 @@ class Workspace {
 
     this.toolbar = h("nav", { class: "toolbar", id: "toolbar" });
     const side = h("aside", { class: "sidebar" });
-    const eqHost = h("section", { class: "panel viewer-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Equirectangular"), h("span", { class: "muted" }, `${p.width}×${p.height}`)));
+    this.eqModeHost = h("span", { class: "seg", id: "equirect-mode" });
+    const eqHost = h("section", { class: "panel viewer-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Equirectangular"), h("span", { class: "muted" }, `${p.width}×${p.height}`), this.eqModeHost));
     const eqCanvasHost = h("div", { class: "equirect-host", id: "equirect" });
-    eqHost.appendChild(eqCanvasHost);
+    this.depthLegend = h("div", { class: "depth-legend", id: "depth-legend", hidden: true }, h("span", {}, "near"), h("i", { class: "depth-ramp" }), h("span", {}, "far"));
+    eqHost.append(eqCanvasHost, this.depthLegend);
     this.cubeHost = h("section", { class: "panel viewer-panel", id: "cubemap-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Cubemap"), h("span", { class: "legend" }, h("i", { class: "lg lg-yellow" }), "current ", h("i", { class: "lg lg-green" }), "annotated ", h("i", { class: "lg lg-red" }), "empty")));
     const cubeCanvasHost = h("div", { class: "cubemap-host", id: "cubemap" });
     this.cubeHost.appendChild(cubeCanvasHost);
-    side.append(eqHost, this.cubeHost, this.classes.el, this.instancesPanel.el);
+    side.append(eqHost, this.cubeHost, this.classes.el, this.review.el, this.instancesPanel.el);
 
     const main = h("div", { class: "workspace" }, this.toolbar, this.stage, side);
     this.root.replaceChildren(header, main);
@@ -206,6 +225,9 @@ class Workspace {
       look: (dx, dy) => this.look(dx, dy),
       zoom: (f) => this.zoom(f),
       request: () => this.request(),
+      requestOverlay: () => {
+        this.needs.overlay = true;
+      },
       isNfov: () => this.camera.mode === "nfov",
     });
     this.interaction.setTool(this.canEdit ? "draw" : "pan");
@@ -213,6 +235,7 @@ class Workspace {
     this.renderToolbar();
     this.renderStatus();
     this.renderWorkflow();
+    this.renderEquirectMode();
     document.addEventListener("keydown", (e) => this.onKey(e));
   }
 
@@ -234,9 +257,85 @@ class Workspace {
       h("hr"),
       tb("mode-nfov", "◎", "NFOV", "N", () => this.setMode("nfov"), this.camera.mode === "nfov"),
       tb("mode-cubemap", "⬒", "Cubemap", "C", () => this.setMode("cubemap"), this.camera.mode === "cubemap"),
+      this.depth ? tb("tool-surface", "◍", "Surface", "S", () => this.toggleSurfaceCursor(), this.surfaceCursorOn) : null,
       h("span", { class: "grow" }),
       tb("tool-help", "?", "Help", "?", () => helpOverlay()),
     );
+  }
+
+  toggleSurfaceCursor(): void {
+    if (!this.depth) return;
+    this.surfaceCursorOn = !this.surfaceCursorOn;
+    this.renderToolbar();
+    this.needs.overlay = true;
+  }
+
+  /** Colour / Depth switch of the equirect viewer (Depth only when a depth map exists). */
+  renderEquirectMode(): void {
+    const mode = this.equirect.mode;
+    const hasDepth = this.equirect.hasDepth();
+    const titles: Record<string, string> = {
+      none: "No depth map for this panorama (a manager can run the depth job)",
+      loading: "Loading the depth map…",
+      error: `Depth map not available: ${this.depthMessage}`,
+      ready: "Show the colourised depth (near = warm)",
+    };
+    const seg = (id: string, label: string, value: "color" | "depth", disabled: boolean, title: string) =>
+      h("button", { class: `seg-btn${mode === value ? " active" : ""}`, id, disabled, title, "aria-pressed": String(mode === value),
+        onclick: () => this.setEquirectMode(value) }, label);
+    this.eqModeHost.dataset.depth = this.depthState;
+    this.eqModeHost.replaceChildren(
+      seg("equirect-color", "Colour", "color", false, "Show the panorama"),
+      seg("equirect-depth", this.depthState === "loading" ? "Depth…" : "Depth", "depth", !hasDepth, titles[this.depthState]),
+    );
+    this.depthLegend.hidden = mode !== "depth";
+  }
+
+  setEquirectMode(mode: "color" | "depth"): void {
+    this.equirect.setMode(mode);
+    this.renderEquirectMode();
+    this.needs.overlay = true;
+  }
+
+  /** Resolves once the first frame with imagery is on screen. */
+  afterFirstFrame(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wait = () => (this.firstFrameAt !== null ? resolve() : window.setTimeout(wait, 20));
+      wait();
+    });
+  }
+
+  /** The panorama's depth map (and normals when small enough), if the depth job has run. */
+  async loadDepth(): Promise<void> {
+    const id = this.pano.id;
+    const latest = (page: Page<DerivedAsset>) => page.results.reduce<DerivedAsset | null>((a, b) => (!a || b.version > a.version ? b : a), null);
+    try {
+      const [depthPage, normalPage] = await Promise.all([
+        api<Page<DerivedAsset>>("GET", `/api/assets/?panorama=${id}&kind=depth`),
+        api<Page<DerivedAsset>>("GET", `/api/assets/?panorama=${id}&kind=normals`),
+      ]);
+      const depthAsset = latest(depthPage);
+      if (!depthAsset) return;
+      this.depthState = "loading";
+      this.renderEquirectMode();
+      const normalAsset = latest(normalPage);
+      // normals are 3× the depth's size; above 64 MiB they are derived from the depth instead
+      const wantNormals = normalAsset && normalAsset.size_bytes <= 64 * 1024 * 1024;
+      const [depth, normals] = await Promise.all([
+        fetchNpy(depthAsset.download_url),
+        wantNormals ? fetchNpy(normalAsset.download_url).catch(() => null) : Promise.resolve(null),
+      ]);
+      this.depth = DepthMap.fromNpy(depth, normals);
+      this.equirect.setDepthImage(this.depth.colorize(1024));
+      this.depthState = "ready";
+      this.marks.depthLoaded = performance.now();
+    } catch (err) {
+      this.depthState = "error";
+      this.depthMessage = (err as Error).message;
+    }
+    this.renderEquirectMode();
+    this.renderToolbar();
+    this.needs.overlay = true;
   }
 
   renderStatus(): void {
@@ -269,6 +368,7 @@ class Workspace {
       this.pano = { ...this.pano, status: updated.status };
       this.renderStatus();
       this.renderWorkflow();
+      void this.review.load(updated.status);
       toast(`Panorama ${updated.status.replace("_", " ")}.`);
     } catch (err) {
       toast((err as Error).message, "error");
@@ -361,10 +461,7 @@ class Workspace {
     }
     if (p.width <= 2048 || !this.renderer) return;
     // full-resolution tiles only after the first frame is on screen (uploads block the main thread)
-    await new Promise<void>((resolve) => {
-      const wait = () => (this.firstFrameAt !== null ? resolve() : window.setTimeout(wait, 20));
-      wait();
-    });
+    await this.afterFirstFrame();
     this.marks.tilesStart = performance.now();
     const { cols, rows, size, url_template } = p.tiles;
     const jobs: Promise<void>[] = [];
@@ -511,6 +608,10 @@ class Workspace {
       case "n":
       case "N":
         this.setMode("nfov");
+        break;
+      case "s":
+      case "S":
+        this.toggleSurfaceCursor();
         break;
       case "h":
       case "H":
@@ -670,6 +771,14 @@ class Workspace {
       ctx.strokeRect(cx - half, cy - half, 2 * half, 2 * half);
       ctx.setLineDash([]);
     }
+    this.lastCursor = null;
+    if (this.depth && this.surfaceCursorOn && it.hover) {
+      const c = surfaceCursor(view, this.depth, it.hover[0], it.hover[1]);
+      if (c) {
+        drawSurfaceCursor(ctx, c);
+        this.lastCursor = c;
+      }
+    }
     if (it.draft.length) {
       const cls = this.classes.byId(this.classes.current ?? -1);
       drawDraft(ctx, view, { points: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b" });
@@ -682,6 +791,7 @@ class Workspace {
       this.hud.replaceChildren(
         h("span", { class: "hud-item" }, h("b", {}, `Face ${FACE_NAMES[c.face]}`)),
         h("span", { class: "hud-item" }, `FOV ${c.faceFov.toFixed(0)}° (face 90° outlined)`),
+        this.lastCursor ? h("span", { class: "hud-item", id: "hud-depth" }, `surface ${this.lastCursor.distance.toFixed(2)}`) : null,
       );
       return;
     }
@@ -693,6 +803,7 @@ class Workspace {
       h("span", { class: "hud-item" }, `pitch ${c.pitch.toFixed(1)}°`),
       h("span", { class: "hud-item" }, `FOV ${c.hfov.toFixed(0)}°`),
       h("span", { class: "hud-item muted" }, `centre ${lon.toFixed(1)}°, ${lat.toFixed(1)}°`),
+      this.lastCursor ? h("span", { class: "hud-item", id: "hud-depth", title: "Distance of the surface under the cursor" }, `surface ${this.lastCursor.distance.toFixed(2)}`) : null,
     );
   }
 
@@ -726,7 +837,14 @@ class Workspace {
           marks: { start: self.t0, ...self.marks },
           tilesLoaded: self.tilesLoaded,
           mode: self.camera.mode,
+          depth: self.depthState,
+          equirectMode: self.equirect.mode,
+          review: self.review.loaded ? self.review.events.length : null,
         };
+      },
+      surfaceCursor() {
+        const c = self.lastCursor;
+        return c ? { centre: c.centre, major: c.major, minor: c.minor, distance: c.distance, normal: c.normal, radius: c.radius } : null;
       },
       frameTimes() {
         return self.frameTimes.slice();

@@ -22,7 +22,10 @@ function pathsOf(geometry: Geometry): EquirectPath[][] {
 export class EquirectViewer {
   readonly canvas: HTMLCanvasElement;
   private layer: HTMLCanvasElement; // cached instance layer
-  private image: HTMLImageElement | null = null;
+  private image: CanvasImageSource | null = null;
+  private depthImage: HTMLCanvasElement | null = null;
+  /** What the viewer shows under the instances: the colour panorama or the colourised depth. */
+  mode: "color" | "depth" = "color";
   private layerValid = false;
   width = 0;
   height = 0;
@@ -31,6 +34,7 @@ export class EquirectViewer {
   constructor(readonly host: HTMLElement) {
     this.canvas = document.createElement("canvas");
     this.canvas.className = "equirect-canvas";
+    this.canvas.dataset.mode = "color";
     host.appendChild(this.canvas);
     this.layer = document.createElement("canvas");
     this.canvas.addEventListener("click", (e) => {
@@ -41,8 +45,29 @@ export class EquirectViewer {
     });
   }
 
-  setImage(img: HTMLImageElement): void {
+  setImage(img: CanvasImageSource): void {
     this.image = img;
+    this.layerValid = false;
+  }
+
+  /** The colourised depth (any resolution; drawn stretched to the viewer). */
+  setDepthImage(data: ImageData): void {
+    const c = document.createElement("canvas");
+    c.width = data.width;
+    c.height = data.height;
+    c.getContext("2d")!.putImageData(data, 0, 0);
+    this.depthImage = c;
+    this.layerValid = false;
+  }
+
+  hasDepth(): boolean {
+    return this.depthImage !== null;
+  }
+
+  setMode(mode: "color" | "depth"): void {
+    if (mode === "depth" && !this.depthImage) return;
+    this.mode = mode;
+    this.canvas.dataset.mode = mode;
     this.layerValid = false;
   }
 
@@ -72,7 +97,11 @@ export class EquirectViewer {
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, this.width, this.height);
-    if (this.image) ctx.drawImage(this.image, 0, 0, this.width, this.height);
+    const base = this.mode === "depth" && this.depthImage ? this.depthImage : this.image;
+    if (base) {
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(base, 0, 0, this.width, this.height);
+    }
     else {
       ctx.fillStyle = "#1b1f27";
       ctx.fillRect(0, 0, this.width, this.height);

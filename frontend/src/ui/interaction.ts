@@ -18,6 +18,8 @@ export interface Host {
   look(dx: number, dy: number): void;
   zoom(factor: number): void;
   request(): void;
+  /** Redraw the overlay only (cursor moves): the WebGL view is unchanged. */
+  requestOverlay(): void;
   isNfov(): boolean;
 }
 
@@ -30,6 +32,8 @@ export class Interaction {
   addPart = false;
   draft: LonLat[] = [];
   cursor: LonLat | null = null;
+  /** Pixel under the mouse (any tool), null when it is outside the canvas or dragging. */
+  hover: [number, number] | null = null;
   /** Geometry shown instead of the stored one while a vertex is dragged. */
   preview: { uid: string; geometry: Geometry } | null = null;
   private down: { x: number; y: number; moved: boolean; kind: "look" | "vertex" | "click"; ref?: VertexRef; uid?: string } | null = null;
@@ -51,6 +55,10 @@ export class Interaction {
       this.host.zoom(Math.exp(e.deltaY * 0.0015));
     }, { passive: false });
     canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+    canvas.addEventListener("pointerleave", () => {
+      this.hover = null;
+      this.host.requestOverlay();
+    });
   }
 
   /** Convention pixel coordinates (centre of pixel x at x) of a mouse event. */
@@ -107,10 +115,9 @@ export class Interaction {
   private onMove(e: PointerEvent): void {
     const [x, y] = this.pixel(e);
     const view = this.host.view();
-    if (this.tool === "draw") {
-      this.cursor = view.pixelToLonlat(x, y);
-      this.host.request();
-    }
+    this.hover = this.down?.moved ? null : [x, y];
+    if (this.tool === "draw") this.cursor = view.pixelToLonlat(x, y);
+    this.host.requestOverlay();
     const d = this.down;
     if (!d) return;
     if (!d.moved && Math.hypot(x - d.x, y - d.y) > CLICK_SLOP) {
