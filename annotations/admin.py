@@ -82,7 +82,15 @@ class PanoramaAdmin(admin.ModelAdmin):
 
 @admin.register(Instance)
 class InstanceAdmin(admin.ModelAdmin):
-    list_display = ["id", "panorama", "label_class", "source", "is_suggestion", "score", "updated_at"]
+    list_display = [
+        "id",
+        "panorama",
+        "label_class",
+        "source",
+        "is_suggestion",
+        "score",
+        "updated_at",
+    ]
     list_filter = ["source", "is_suggestion", "label_class__project", "label_class"]
     search_fields = ["panorama__original_name", "label_class__name", "model_version"]
     raw_id_fields = ["panorama"]

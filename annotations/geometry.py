@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 
 
-
-
 def geometry_errors(geometry: object) -> list[str]:
     """All problems of a multipolygon, each naming its part and ring; [] when valid."""
     if not isinstance(geometry, list) or not geometry:

@@ -138,7 +138,9 @@ def decode(data: bytes, header: ImageHeader) -> np.ndarray:
         if array is None:
             raise ImageFormatError(f"corrupt or truncated {header.format.upper()} file")
         if array.ndim == 3 and array.shape[2] >= 3:
-            array = cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+            array = cv2.cvtColor(
+                array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB
+            )
         if header.format == "hdr" and _radiance_is_truncated(data, array):
             raise ImageFormatError("truncated HDR file")
         return array.astype(np.float32, copy=False)

@@ -42,7 +42,9 @@ def label_map_png(panorama: Panorama, width: int, by: str = "instance") -> tuple
     geometries = [i.geometry for i in instances]
     labels = sphere.label_map(geometries, width, width // 2)
     if by == "class":
-        class_ids = list(panorama.project.classes.order_by("order", "name").values_list("id", flat=True))
+        class_ids = list(
+            panorama.project.classes.order_by("order", "name").values_list("id", flat=True)
+        )
         value_of_class = {cid: k + 1 for k, cid in enumerate(class_ids)}
         lookup = np.zeros(len(instances) + 1, np.int32)
         for k, instance in enumerate(instances):

@@ -234,7 +234,9 @@ class BulkInstanceSerializer(serializers.Serializer):
     id = serializers.IntegerField(required=False, allow_null=True)
     label_class = serializers.IntegerField()
     geometry = serializers.JSONField()
-    source = serializers.ChoiceField(choices=Instance._meta.get_field("source").choices, default="manual")
+    source = serializers.ChoiceField(
+        choices=Instance._meta.get_field("source").choices, default="manual"
+    )
     is_suggestion = serializers.BooleanField(default=False)
     score = serializers.FloatField(required=False, allow_null=True)
     model_version = serializers.CharField(required=False, allow_blank=True, default="")

@@ -51,9 +51,7 @@ def write_annotations(
         new_revision = locked.bump_revision()
         if locked.status == "new":
             Panorama.objects.filter(pk=locked.pk).update(status="in_progress")
-        transaction.on_commit(
-            lambda: signals.annotations_changed.send(Panorama, panorama=locked)
-        )
+        transaction.on_commit(lambda: signals.annotations_changed.send(Panorama, panorama=locked))
     panorama.revision = new_revision
     return result, new_revision
 

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import imaging, masks
-from .models import Instance, LabelClass, Membership, Panorama, Project, ReviewEvent
+from .models import Instance, LabelClass, Membership, Panorama, Project
 from .permissions import (
     ProjectRolePermission,
     can_edit_annotations,
@@ -65,7 +65,7 @@ def base_revision(request: Request) -> int | None:
     header = request.headers.get("If-Match")
     if header:
         try:
-            return int(header.strip().strip('W/').strip('"'))
+            return int(header.strip().strip("W/").strip('"'))
         except ValueError as exc:
             raise ValidationError({"If-Match": "must be the panorama revision number"}) from exc
     value = request.data.get("revision") if hasattr(request.data, "get") else None
@@ -404,7 +404,9 @@ class PanoramaViewSet(ProjectScopedViewSet):
         except WorkflowError as exc:
             if exc.kind == "forbidden":
                 raise PermissionDenied(str(exc)) from exc
-            code = status.HTTP_400_BAD_REQUEST if exc.kind == "invalid" else status.HTTP_409_CONFLICT
+            code = (
+                status.HTTP_400_BAD_REQUEST if exc.kind == "invalid" else status.HTTP_409_CONFLICT
+            )
             return Response({"detail": str(exc)}, status=code)
         panorama.refresh_from_db()
         return Response(PanoramaSerializer(panorama, context={"request": request}).data)
@@ -476,7 +478,9 @@ class InstanceViewSet(
         instance = self.get_object()
         width = _positive_int(request.query_params.get("width"), "width")
         width = width or instance.panorama.width
-        return HttpResponse(masks.instance_mask_png(instance, width - width % 2), content_type="image/png")
+        return HttpResponse(
+            masks.instance_mask_png(instance, width - width % 2), content_type="image/png"
+        )
 
     def _respond(self, instance: Instance | None, revision: int, code: int) -> Response:
         body = InstanceSerializer(instance).data if instance is not None else {}
@@ -527,7 +531,8 @@ class InstanceViewSet(
         except RevisionConflict as exc:
             return conflict_response(exc)
         return Response(
-            {"revision": new_revision}, status=status.HTTP_200_OK,
+            {"revision": new_revision},
+            status=status.HTTP_200_OK,
             headers={"ETag": f'"{new_revision}"'},
         )
 

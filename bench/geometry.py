@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -230,6 +231,7 @@ def main():
     row("rasterise 20-gon 8192x4096", t_ours, t_fill, 3.0)
 
     print(f"cv2 {cv2.__version__}, numpy {np.__version__}, py360convert {py360convert.__version__}")
+    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (medians; compare ratios)")
     print(f"{'case':32s} {'ours ms':>9s} {'base ms':>9s} {'ratio':>7s} {'target':>7s}")
     for name, o, b, r, t in rows:
         print(f"{name:32s} {o:9.2f} {b:9.2f} {r:6.2f}x {('>=' + format(t, '.1f') + 'x'):>7s}")

@@ -112,11 +112,18 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--vertices", type=int, default=20)
+    parser.add_argument(
+        "--data-dir",
+        help="keep the seeded database and media here and reuse them on the next run "
+        "(default: a new temporary directory)",
+    )
+    parser.add_argument("--opens-only", action="store_true", help="only time the first frames")
     args = parser.parse_args()
     if not (REPO / "static" / "dist" / "label360.js").exists():
         print("build the UI first: npm run --prefix frontend build", file=sys.stderr)
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="label360-bench-"))
+    tmp = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="label360-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "label360.settings",
@@ -127,7 +134,15 @@ def main() -> int:
     }
     os.environ.update(env)
     sys.path.insert(0, str(REPO))
-    pano_id = seed(args.instances, args.vertices)
+    marker = tmp / "panorama_id"
+    if marker.exists():
+        import django
+
+        django.setup()
+        pano_id = int(marker.read_text())
+    else:
+        pano_id = seed(args.instances, args.vertices)
+        marker.write_text(str(pano_id))
     port = free_port()
     server = subprocess.Popen(
         [
@@ -151,7 +166,7 @@ def main() -> int:
                 break
             except Exception:
                 time.sleep(0.2)
-        results = run_browser(base, pano_id)
+        results = run_browser(base, pano_id, args.opens_only)
     finally:
         server.terminate()
         server.wait(10)
@@ -159,7 +174,7 @@ def main() -> int:
     return 0
 
 
-def run_browser(base: str, pano_id: int) -> dict:
+def run_browser(base: str, pano_id: int, opens_only: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
@@ -179,6 +194,16 @@ def run_browser(base: str, pano_id: int) -> dict:
         out[f"first_frame_ms_{label}"] = round(
             page.evaluate("window.label360.state().firstFrameMs"), 1
         )
+        out[f"marks_{label}"] = {
+            k: round(v, 1) for k, v in page.evaluate("window.label360.state().marks").items()
+        }
+        out[f"requests_{label}"] = page.evaluate("""() => performance.getEntriesByType('resource')
+            .filter((e) => e.startTime < window.label360.state().firstFrameMs + 50)
+            .map((e) => `${e.name.replace(location.origin, '')} ${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`)""")
+    if opens_only:
+        browser.close()
+        pw.stop()
+        return out
     # wait for the full-resolution tiles, then drag the camera
     page.wait_for_function("window.label360.state().tilesLoaded >= 2", timeout=120000)
     page.evaluate("window.label360.setCamera({yaw: 0, pitch: 0, hfov: 90})")

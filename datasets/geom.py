@@ -12,6 +12,7 @@ import numpy as np
 
 from .rle import Runs, runs_from_intervals
 
+
 def sphere():
     """The geometry core (imported on first use: it is heavy)."""
     from label360 import sphere as core

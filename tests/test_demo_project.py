@@ -20,4 +20,8 @@ def test_demo_project_loads_once(db):
     assert annotated.instances.count() > 5 and annotated.status == "approved"
     assert Instance.objects.exclude(panorama=annotated).count() == 0
     call_command("load_demo", width=256)
-    assert (Panorama.objects.count(), Instance.objects.count(), LabelClass.objects.count()) == counts
+    assert (
+        Panorama.objects.count(),
+        Instance.objects.count(),
+        LabelClass.objects.count(),
+    ) == counts

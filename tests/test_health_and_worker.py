@@ -48,10 +48,27 @@ def test_real_worker_runs_a_task_end_to_end(tmp_path):
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "label360", "worker", "-Q", queue, "-c", "1",
-         "--pool=solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "label360",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "1",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         result = ping.apply_async(args=["hello from the test"], queue=queue)

@@ -98,6 +98,28 @@ def ring_vectors(ring: NDArray[np.float64]) -> NDArray[np.float64]:
     return lonlat_to_vec(ring[:, 0], ring[:, 1])
 
 
+def arc_normals(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """2 (a x b) computed as (a + b) x (b - a): full relative precision for short arcs
+    (the difference b - a is nearly exact, whereas a x b of nearly parallel unit vectors
+    loses all digits below 1e-16 absolute)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return cross3(a + b, b - a)
+
+
+def point_arc_distance(p: NDArray, a: NDArray, b: NDArray) -> NDArray[np.float64]:
+    """Angular distance (radians, broadcasting over (..., 3)) from points p to minor arcs a-b:
+    the distance to the great circle where p projects inside the arc, else to the nearer end."""
+    n = arc_normals(a, b)
+    nn = np.linalg.norm(n, axis=-1)
+    n = n / np.where(nn > 0, nn, 1.0)[..., None]
+    s = np.sum(n * p, axis=-1)
+    inside = (np.sum(cross3(a, p) * n, axis=-1) >= 0) & (np.sum(cross3(p, b) * n, axis=-1) >= 0)
+    da = 2 * np.arcsin(np.clip(0.5 * np.linalg.norm(p - a, axis=-1), 0, 1))
+    db = 2 * np.arcsin(np.clip(0.5 * np.linalg.norm(p - b, axis=-1), 0, 1))
+    return np.where(inside, np.abs(np.arcsin(np.clip(s, -1, 1))), np.minimum(da, db))
+
+
 def arcs_cross(a: NDArray, b: NDArray, c: NDArray, d: NDArray) -> NDArray[np.bool_]:
     """Do minor arcs a-b and c-d cross at an interior point?  (broadcasting, (..., 3) arrays)
 
@@ -105,8 +127,8 @@ def arcs_cross(a: NDArray, b: NDArray, c: NDArray, d: NDArray) -> NDArray[np.boo
     circle, and the two crossing points are the same one of the antipodal pair (a point of a
     minor arc has a positive dot product with the arc's chord midpoint a + b).
     """
-    n1 = cross3(a, b)
-    n2 = cross3(c, d)
+    n1 = arc_normals(a, b)
+    n2 = arc_normals(c, d)
     s1 = np.sum(n1 * c, axis=-1) * np.sum(n1 * d, axis=-1)
     s2 = np.sum(n2 * a, axis=-1) * np.sum(n2 * b, axis=-1)
     p = cross3(n1, n2)
@@ -139,6 +161,41 @@ def ring_signed_area(v: NDArray[np.float64]) -> float:
 def oriented_ring(v: NDArray[np.float64]) -> NDArray[np.float64]:
     """The ring's vectors ordered counter-clockwise around its (smaller) interior."""
     return v if ring_signed_area(v) >= 0 else v[::-1].copy()
+
+
+def _ring_touch(v: NDArray, n: int) -> tuple[int, str] | None:
+    """(vertex, reason) where a ring touches itself without crossing: a vertex repeated at a
+    non-adjacent position, a vertex lying on a non-adjacent edge, or two non-adjacent edges
+    overlapping along the same great circle (then an end of one lies on the other)."""
+    if n < 4:
+        return None
+    w = np.roll(v, -1, axis=0)
+    d = point_arc_distance(v[:, None], v[None], w[None])  # (vertex k, edge i)
+    k = np.arange(n)
+    d[k, k] = np.inf  # edges incident to vertex k: k-1 -> k and k -> k+1
+    d[k, (k - 1) % n] = np.inf
+    hit = np.argwhere(d < DUPLICATE_EPS)
+    if len(hit) == 0:
+        return None
+    kk, i = (int(x) for x in hit[0])
+    j = (i + 1) % n
+    dup = [m for m in (i, j) if _angle(v[kk], v[m]) < DUPLICATE_EPS]
+    if dup:
+        return kk, f"ring touches itself: vertex {kk} repeats vertex {dup[0]}"
+    # an incident edge of kk along edge i's great circle: overlapping collinear edges
+    ni = arc_normals(v[i], w[i])
+    ni = ni / np.linalg.norm(ni)
+    for other in ((kk - 1) % n, (kk + 1) % n):
+        if abs(float(ni @ v[other])) < DUPLICATE_EPS:
+            e = min(kk, other) if abs(kk - other) == 1 else n - 1
+            return kk, (
+                f"edges {e}->{(e + 1) % n} and {i}->{j} overlap along the same great circle"
+            )
+    return kk, f"ring touches itself: vertex {kk} lies on edge {i}->{j}"
+
+
+def _angle(a: NDArray, b: NDArray) -> float:
+    return float(2 * np.arcsin(min(1.0, 0.5 * float(np.linalg.norm(a - b)))))
 
 
 def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
@@ -188,9 +245,13 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
         i, j = i[keep], j[keep]
         hit = arcs_cross(v[i], w[i], v[j], w[j])
         for a, b in zip(i[hit], j[hit], strict=True):
-            add(f"ring crosses itself: edge {a} crosses edge {b}", int(a))
+            add(f"ring crosses itself: edge {a}->{(a + 1) % n} crosses edge {b}->{(b + 1) % n}", int(a))
             break
     if probs:
+        return probs
+    touch = _ring_touch(v, n)
+    if touch is not None:
+        add(touch[1], touch[0])
         return probs
     s = ring_signed_area(v)
     if abs(s) > 2 * math.pi - 1e-9:
@@ -214,21 +275,73 @@ def geometry_problems(geometry: Any) -> list[Problem]:
             probs.extend(rp)
         if ring_probs[0] or len(part) == 1:
             continue
-        outer = oriented_ring(ring_vectors(part[0]))
-        for ri, hole in enumerate(part[1:], start=1):
-            if ring_probs[ri]:
-                continue
-            hv = ring_vectors(hole)
-            inside = _contains_ring(outer, hv)
-            if not inside.all():
-                k = int(np.argmin(inside))
-                probs.append(Problem(pi, ri, k, "hole vertex lies outside the outer ring"))
-                continue
-            crosses = arcs_cross(
-                outer[:, None], np.roll(outer, -1, 0)[:, None], hv[None], np.roll(hv, -1, 0)[None]
-            )
-            if crosses.any():
-                probs.append(Problem(pi, ri, None, "hole crosses the outer ring"))
+        probs.extend(_hole_problems(part, ring_probs, pi))
+    return probs
+
+
+def _touches(p: NDArray, q: NDArray) -> tuple[int, int] | None:
+    """First (vertex of ring p, edge of ring q) with the vertex within DUPLICATE_EPS of the
+    edge's arc, or None."""
+    d = point_arc_distance(p[:, None], q[None], np.roll(q, -1, axis=0)[None])
+    hit = np.argwhere(d < DUPLICATE_EPS)
+    return None if len(hit) == 0 else (int(hit[0, 0]), int(hit[0, 1]))
+
+
+def _rings_meet(p: NDArray, q: NDArray, name_p: str, name_q: str) -> tuple[int, str] | None:
+    """(vertex of p, reason) if rings p and q (vectors) cross or touch, else None."""
+    np_, nq = len(p), len(q)
+    cr = arcs_cross(p[:, None], np.roll(p, -1, 0)[:, None], q[None], np.roll(q, -1, 0)[None])
+    if cr.any():
+        i, j = (int(x) for x in np.argwhere(cr)[0])
+        return i, (
+            f"{name_p} crosses {name_q}: edge {i}->{(i + 1) % np_} crosses edge {j}->{(j + 1) % nq}"
+        )
+    t = _touches(p, q)
+    if t is not None:
+        return t[0], f"{name_p} touches {name_q}: vertex {t[0]} lies on edge {t[1]}->{(t[1] + 1) % nq}"
+    t = _touches(q, p)
+    if t is not None:
+        i = t[1]
+        return i, (
+            f"{name_p} touches {name_q}: edge {i}->{(i + 1) % np_} passes through its vertex {t[0]}"
+        )
+    return None
+
+
+def _hole_problems(part: list, ring_probs: list, pi: int) -> list[Problem]:
+    """Holes must lie strictly inside the outer ring and strictly outside each other (no
+    crossing, no touching at a point, no nesting)."""
+    probs: list[Problem] = []
+    outer = oriented_ring(ring_vectors(part[0]))
+    good: list[tuple[int, NDArray]] = []
+    for ri, hole in enumerate(part[1:], start=1):
+        if ring_probs[ri]:
+            continue
+        hv = ring_vectors(hole)
+        meet = _rings_meet(hv, outer, "hole", "the outer ring")
+        if meet is not None:
+            probs.append(Problem(pi, ri, meet[0], meet[1]))
+            continue
+        inside = _contains_ring(outer, hv)
+        if not inside.all():
+            k = int(np.argmin(inside))
+            probs.append(Problem(pi, ri, k, "hole vertex lies outside the outer ring"))
+            continue
+        hv = oriented_ring(hv)
+        bad = False
+        for rj, other in good:
+            meet = _rings_meet(hv, other, "hole", f"hole {rj}")
+            if meet is None:
+                if _contains_ring(other, hv[:1])[0]:
+                    meet = (0, f"hole lies inside hole {rj}")
+                elif _contains_ring(hv, other[:1])[0]:
+                    meet = (None, f"hole contains hole {rj}")
+            if meet is not None:
+                probs.append(Problem(pi, ri, meet[0], meet[1]))
+                bad = True
+                break
+        if not bad:
+            good.append((ri, hv))
     return probs
 
 
@@ -277,29 +390,65 @@ def centroid(geometry: Any) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
+#: Walk targets tried by the point-in-polygon walk: (rank of the edge by midpoint distance,
+#: fraction along the edge).  The first that is not degenerate is used.
+_WALK_TARGETS = ((0, 0.5), (1, 0.5), (0, 0.3125), (2, 0.5), (0, 0.6875), (1, 0.3125))
+#: A walk passing closer than this (radians) to a vertex, or starting this close to the
+#: target edge's great circle, is degenerate and another target is tried.
+WALK_EPS = 1e-12
+
+
 def _contains_ring(ring_ccw: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Points p (N, 3) strictly inside a counter-clockwise ring (interior on the left).
 
-    Walk the minor arc from p to the midpoint m of the ring edge nearest to p.  Just before m
-    the walk is inside iff p is on the interior (+n) side of that edge's plane; every crossing
-    of another edge on the way flips the state.  Exact up to floating-point at the boundary.
+    Walk the minor arc from p to a point m inside a ring edge e (first the midpoint of the
+    edge with the nearest midpoint).  Just before m the walk is inside iff p is on the
+    interior (+n) side of e's plane (a minor arc meets a great circle at most once); every
+    crossing of another edge on the way flips the state.  The walk is degenerate when p lies
+    on e's great circle (e.g. the north pole and a meridian edge) or the walk passes through a
+    vertex (touching, not crossing); then the next target of ``_WALK_TARGETS`` is used.  Only
+    points within ~WALK_EPS of the boundary itself (genuine ties) may go either way.
     """
-    a = ring_canon = ring_ccw
-    b = np.roll(ring_canon, -1, axis=0)
+    a = ring_ccw
+    b = np.roll(a, -1, axis=0)
+    nv = len(a)
+    nrm = arc_normals(a, b)
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
     mid = a + b
     mid /= np.linalg.norm(mid, axis=1, keepdims=True)
     p = np.atleast_2d(p)
     out = np.empty(len(p), dtype=bool)
-    step = max(1, 2_000_000 // max(1, len(a) ** 2))
+    step = max(1, 1_000_000 // max(1, nv * nv))
+    targets = [(r, f) for r, f in _WALK_TARGETS if r < nv]
     for s in range(0, len(p), step):
         q = p[s : s + step]
-        e = np.argmax(q @ mid.T, axis=1)  # nearest edge midpoint: arc q->m is minor
-        m = mid[e]
-        n = cross3(a[e], b[e])
-        side = np.einsum("ij,ij->i", n, q) > 0
-        cross = arcs_cross(q[:, None], m[:, None], a[None], b[None])
-        cross[np.arange(len(q)), e] = False
-        out[s : s + step] = side ^ (cross.sum(axis=1) % 2 == 1)
+        near = q @ mid.T
+        rank = np.argsort(-near, axis=1)[:, : min(3, nv)] if nv > 1 else np.zeros((len(q), 1), int)
+        todo = np.arange(len(q))
+        res = np.zeros(len(q), dtype=bool)
+        for t, (r, f) in enumerate(targets):
+            qq = q[todo]
+            e = rank[todo, r]
+            m = (1.0 - f) * a[e] + f * b[e]
+            m /= np.linalg.norm(m, axis=1, keepdims=True)
+            side = np.einsum("ij,ij->i", nrm[e], qq)
+            cross = arcs_cross(qq[:, None], m[:, None], a[None], b[None])
+            cross[np.arange(len(qq)), e] = False
+            res[todo] = (side > 0) ^ (cross.sum(axis=1) % 2 == 1)
+            if t == len(targets) - 1:
+                break
+            # degenerate walks: start on e's great circle, or a vertex (nearly) on the walk
+            w = arc_normals(qq, m)
+            wn = np.linalg.norm(w, axis=1)
+            bad = (np.abs(side) < WALK_EPS) | (wn < WALK_EPS)
+            w /= np.where(wn > 0, wn, 1.0)[:, None]
+            on_circle = np.abs(w @ a.T) < WALK_EPS  # (N, nv)
+            ahead = (a @ (qq + m).T).T > 0  # in the hemisphere of the walk (conservative)
+            bad |= (on_circle & ahead).any(axis=1)
+            todo = todo[bad]
+            if len(todo) == 0:
+                break
+        out[s : s + step] = res
     return out
 
 

@@ -69,12 +69,16 @@ def test_single_instance_writes_need_and_check_the_revision(panorama, project, u
     assert created.status_code == 201 and created.json()["revision"] == 1
     instance_id = created.json()["id"]
     stale = client.patch(
-        f"/api/instances/{instance_id}/", {"geometry": square_geometry(5, 5)}, format="json",
+        f"/api/instances/{instance_id}/",
+        {"geometry": square_geometry(5, 5)},
+        format="json",
         HTTP_IF_MATCH='"0"',
     )
     assert stale.status_code == 409
     fresh = client.patch(
-        f"/api/instances/{instance_id}/", {"geometry": square_geometry(5, 5)}, format="json",
+        f"/api/instances/{instance_id}/",
+        {"geometry": square_geometry(5, 5)},
+        format="json",
         HTTP_IF_MATCH='"1"',
     )
     assert fresh.status_code == 200 and fresh.json()["revision"] == 2
@@ -212,7 +216,9 @@ def test_mask_and_label_pngs_are_exact_rasterisations(panorama, project, users, 
     writer = client_for(users["annotator"])
     car, building = project.classes.all()
     seam = [[[[170, -10], [-170, -10], [-170, 10], [170, 10]]]]
-    saved = bulk(writer, panorama, [item(car, seam), item(building, square_geometry(-175, 0, 8))], 0)
+    saved = bulk(
+        writer, panorama, [item(car, seam), item(building, square_geometry(-175, 0, 8))], 0
+    )
     ids = [i["id"] for i in saved.json()["instances"]]
     response = client.get(f"/api/instances/{ids[0]}/mask/?width=256")
     mask = np.asarray(Image.open(io.BytesIO(response.content)))

@@ -7,8 +7,8 @@ role but admin gets 404, so nothing about other projects leaks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
@@ -150,7 +150,9 @@ CASES = [
         None,
         only({"manager": 204, "admin": 204}),
     ),
-    Case("panorama image", "get", lambda w: f"/api/panoramas/{w.panorama.pk}/image/", None, ALL_200),
+    Case(
+        "panorama image", "get", lambda w: f"/api/panoramas/{w.panorama.pk}/image/", None, ALL_200
+    ),
     Case(
         "panorama thumbnail",
         "get",
@@ -213,7 +215,9 @@ CASES = [
         lambda w: {},
         only({"manager": 409, "reviewer": 409, "admin": 409}),
     ),
-    Case("panorama events", "get", lambda w: f"/api/panoramas/{w.panorama.pk}/events/", None, ALL_200),
+    Case(
+        "panorama events", "get", lambda w: f"/api/panoramas/{w.panorama.pk}/events/", None, ALL_200
+    ),
 ]
 
 
@@ -306,6 +310,8 @@ def test_anonymous_is_refused(url, client_for, db):
 
 
 def test_only_admin_creates_projects(role_users, client_for):
-    assert client_for(role_users["manager"]).post("/api/projects/", {"name": "x"}).status_code == 403
+    assert (
+        client_for(role_users["manager"]).post("/api/projects/", {"name": "x"}).status_code == 403
+    )
     response = client_for(role_users["admin"]).post("/api/projects/", {"name": "x"})
     assert response.status_code == 201

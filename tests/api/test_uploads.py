@@ -18,7 +18,6 @@ from label360.exr import write_exr
 
 from ..factories import panorama_bytes
 
-
 DATA = Path(__file__).resolve().parents[2] / "data" / "polyhaven"
 
 
@@ -43,7 +42,9 @@ def png_with_header(width: int, height: int) -> bytes:
     """A PNG whose IHDR claims width×height but carries almost no data (a bomb header)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -178,7 +179,9 @@ def test_display_and_thumbnail_of_hdr_are_8bit_jpegs(project, users, client_for)
     pano_id = upload(client, project, SimpleUploadedFile("r.hdr", data)).json()["created"][0]["id"]
     thumb = client.get(f"/api/panoramas/{pano_id}/thumbnail/")
     assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
-    image = Image.open(io.BytesIO(b"".join(thumb.streaming_content) if thumb.streaming else thumb.content))
+    image = Image.open(
+        io.BytesIO(b"".join(thumb.streaming_content) if thumb.streaming else thumb.content)
+    )
     assert image.size == (512, 256) and image.mode == "RGB"
     assert 20 < np.asarray(image).mean() < 235  # tone-mapped, neither black nor blown out
     tile = client.get(f"/api/panoramas/{pano_id}/tiles/0/0/")

@@ -327,3 +327,111 @@ def test_failed_saves_are_retried(scene, signed_in, live_server):
     wait_saved(page)
     assert len(server_instances(pano)) == 1
     assert page.evaluate(f"localStorage.getItem('label360:pending:{pano.pk}')") is None
+
+
+# ----------------------------------------------------------------------------- depth, review
+def floor_depth(width: int, height: int, camera_height: float = 1.6):
+    """Distance map and normals of a camera above a flat floor, far field (50 m) above it."""
+    lat = np.radians(90 - (np.arange(height) + 0.5) / height * 180)
+    dist = np.where(lat < -0.01, np.minimum(50.0, camera_height / np.sin(-np.minimum(lat, -1e-6))), 50.0)
+    depth = np.repeat(dist[:, None], width, axis=1).astype(np.float32)
+    lon = np.radians((np.arange(width) + 0.5) / width * 360 - 180)
+    rays = np.stack(
+        np.broadcast_arrays(
+            np.cos(lat)[:, None] * np.sin(lon)[None, :],
+            np.sin(lat)[:, None],
+            np.cos(lat)[:, None] * np.cos(lon)[None, :],
+        ),
+        -1,
+    )
+    floor = (lat < -0.01) & (dist < 50.0)
+    normals = np.where(floor[:, None, None], np.array([0.0, 1.0, 0.0]), -rays).astype(np.float32)
+    return depth, normals
+
+
+def add_asset(pano, kind: str, array) -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from inference.models import DerivedAsset
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array))
+    data = buf.getvalue()
+    name = default_storage.save(f"derived/{pano.project_id}/{pano.pk}/{kind}/t-{kind}.npy", ContentFile(data))
+    DerivedAsset.objects.create(panorama=pano, kind=kind, file=name, size_bytes=len(data))
+
+
+def equirect_pixels(page):
+    shot = page.locator(".equirect-canvas").screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(float)
+
+
+def test_depth_view_and_surface_cursor(scene, signed_in, live_server, artifacts):
+    pano = scene["panorama"]
+    depth, normals = floor_depth(512, 256)
+    add_asset(pano, "depth", depth)
+    add_asset(pano, "normals", normals)
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    page.wait_for_function("window.label360.state().depth === 'ready'")
+
+    # the equirect viewer switches between the colour panorama and the colourised depth
+    colour = equirect_pixels(page)
+    page.click("#equirect-depth")
+    page.wait_for_function("document.querySelector('.equirect-canvas').dataset.mode === 'depth'")
+    page.wait_for_timeout(100)
+    shown = equirect_pixels(page)
+    assert page.is_visible("#depth-legend")
+    assert np.abs(shown - colour).mean() > 20, "the depth view looks like the colour view"
+    h = shown.shape[0]
+    sky, ground = shown[int(h * 0.1)], shown[int(h * 0.9)]
+    assert sky.std(axis=0).max() < 25, "far field: one colour along a row"
+    assert np.abs(sky.mean(0) - ground.mean(0)).sum() > 60, "near floor and far field differ"
+    page.screenshot(path=str(artifacts / "depth_view.png"))
+    page.click("#equirect-color")
+    page.wait_for_function("document.querySelector('.equirect-canvas').dataset.mode === 'color'")
+
+    # the cursor is a disc lying on the floor: an ellipse flattened by the oblique view
+    set_camera(page, 20, -40, 90)
+    page.keyboard.press("v")
+    box = canvas_box(page)
+    before = np.asarray(Image.open(io.BytesIO(page.locator("#stage").screenshot())).convert("RGB")).astype(float)
+    page.mouse.move(box["left"] + box["width"] / 2, box["top"] + box["height"] / 2)
+    page.wait_for_function("window.label360.surfaceCursor() !== null")
+    cur = page.evaluate("window.label360.surfaceCursor()")
+    assert cur["normal"][1] > 0.99, cur
+    assert abs(cur["distance"] - 1.6 / np.sin(np.radians(40))) < 0.1, cur
+    assert 0.4 < cur["minor"] / cur["major"] < 0.9, cur
+    assert page.is_visible("#hud-depth")
+    page.wait_for_timeout(100)
+    after = np.asarray(Image.open(io.BytesIO(page.locator("#stage").screenshot())).convert("RGB")).astype(float)
+    assert np.abs(after - before).max(axis=2).__gt__(60).sum() > 100, "no cursor drawn"
+    page.screenshot(path=str(artifacts / "depth_cursor.png"))
+    # S hides it
+    page.keyboard.press("s")
+    page.wait_for_function("window.label360.surfaceCursor() === null")
+
+
+def test_rejection_comment_reaches_the_annotator(scene, signed_in, live_server, artifacts):
+    from annotations.workflow import transition
+
+    pano = scene["panorama"]
+    transition(pano, "submit", scene["users"]["annotator"])
+    reviewer = signed_in(scene["users"]["reviewer"])
+    open_workspace(reviewer, live_server, pano)
+    reviewer.wait_for_function("window.label360.state().review === 1")
+    reviewer.click("#wf-reject")
+    reviewer.fill(".modal-text", "The bus on the left is missing.")
+    reviewer.click(".modal .btn-primary")
+    reviewer.wait_for_function("window.label360.state().review === 2")
+    assert "The bus on the left is missing." in reviewer.inner_text("#review-list")
+
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    callout = page.wait_for_selector("#review-rejection")
+    assert callout.is_visible()  # the panel opens by itself on a rejected panorama
+    text = callout.inner_text()
+    assert "reviewer" in text and "The bus on the left is missing." in text
+    assert page.locator("#review-list [data-action]").count() == 2
+    page.screenshot(path=str(artifacts / "review_history.png"))

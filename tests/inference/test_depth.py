@@ -95,3 +95,32 @@ def test_wall_normals_within_3_degrees(scenes):
     assert np.median(angles) < 3.0, np.percentile(angles, [50, 90])
     # KNOWN GAP: the tail is wider (90th percentile ~6° at 512×256), see docs/jobs.md
     assert np.median(fused_vs_ref) < 3.0 and np.percentile(fused_vs_ref, 90) < 8.0
+
+
+def test_exr_bytes_round_trip():
+    from inference.depth.outputs import exr_bytes
+    from label360.exr import read_exr
+
+    rng = np.random.default_rng(0)
+    distance = rng.uniform(0.5, 80.0, (16, 32)).astype(np.float32)
+    back = read_exr(exr_bytes(distance))
+    assert back.dtype == np.float32 and back.shape == distance.shape
+    assert np.array_equal(back, distance)
+
+
+@pytest.mark.django_db
+def test_depth_job_stores_an_exr_asset_that_round_trips(users, project):
+    from inference.models import DerivedAsset, Job, JobStatus
+    from inference.runner import execute
+    from inference.services import submit_job
+    from label360.exr import read_exr
+    from tests.factories import make_panorama
+
+    pano = make_panorama(project, seed=3, width=128)
+    job = submit_job("depth", users["manager"], project, [pano], {"view_size": 48})
+    assert execute(job.pk) == JobStatus.SUCCEEDED, Job.objects.get(pk=job.pk).error
+    depth = np.load(DerivedAsset.objects.get(panorama=pano, kind="depth").file.open("rb"))
+    with DerivedAsset.objects.get(panorama=pano, kind="depth_exr").file.open("rb") as handle:
+        exr = read_exr(handle.read())
+    assert exr.shape == depth.shape == (64, 128) and exr.dtype == np.float32
+    assert np.array_equal(exr, depth)

@@ -50,18 +50,24 @@ class Command(BaseCommand):
 
         project, created = Project.objects.get_or_create(
             name=PROJECT_NAME,
-            defaults={"description": "Synthetic scenes with exact ground truth and real CC0 HDRIs."},
+            defaults={
+                "description": "Synthetic scenes with exact ground truth and real CC0 HDRIs."
+            },
         )
         classes = {}
         for order, (name, color, ignore) in enumerate(CLASSES):
             classes[name], _ = LabelClass.objects.get_or_create(
-                project=project, name=name, defaults={"color": color, "order": order, "is_ignore": ignore}
+                project=project,
+                name=name,
+                defaults={"color": color, "order": order, "is_ignore": ignore},
             )
         added = 0
         for kind, seed in tqdm(SYNTHETIC, desc="Synthetic panoramas", disable=None):
             name = f"synthetic_{kind}_{seed}.png"
             existing = project.panoramas.filter(original_name=name).first()
-            if existing is not None and (existing.instances.exists() or (kind, seed) != PRE_ANNOTATED):
+            if existing is not None and (
+                existing.instances.exists() or (kind, seed) != PRE_ANNOTATED
+            ):
                 continue  # already loaded; rendering again would only find the duplicate
             result = render(kind, seed, width)
             panorama = self._store(project, name, _png(result.rgb))
@@ -73,7 +79,9 @@ class Command(BaseCommand):
             for path in tqdm(sorted(REAL_DIR.glob("*.hdr")), desc="Real panoramas", disable=None):
                 added += self._store(project, path.name, path.read_bytes()) is not None
         verb = "Created" if created else "Updated"
-        self.stdout.write(self.style.SUCCESS(f"{verb} demo project '{project.name}': {added} new panoramas."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} demo project '{project.name}': {added} new panoramas.")
+        )
 
     def _store(self, project, name, data):
         try:

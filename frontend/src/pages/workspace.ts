@@ -1,6 +1,6 @@
 /** The annotation workspace: NFOV and cubemap drawing on one instance set, viewers, panels, saving. */
-import { api, apiAll } from "../api";
-import { FACE_NAMES, View, faceOf, lonlatToVec, vecToLonlat } from "../sphere";
+import { ApiError, api, apiAll } from "../api";
+import { FACE_NAMES, View, ViewParams, faceOf, lonlatToVec, vecToLonlat } from "../sphere";
 import { Camera, heading } from "../ui/camera";
 import { ClassPanel } from "../ui/classes";
 import { CubemapViewer } from "../ui/cubemap";
@@ -11,7 +11,7 @@ import { Interaction, Tool } from "../ui/interaction";
 import { PanoramaRenderer, loadImage } from "../render/panorama_gl";
 import { drawDraft, drawHandles, drawInstances } from "../render/overlay";
 import { Saver, readPending, readStash, reapply, restorePending, sameContent, clearStash } from "../saver";
-import { Inst, Store } from "../store";
+import { Inst, Store, newUid } from "../store";
 import type { Panorama, Project, InstancesResponse, DerivedAsset, Page } from "../types";
 import { helpOverlay } from "../ui/help";
 import { ReviewPanel } from "../ui/review";
@@ -39,7 +39,7 @@ class Workspace {
   saver: Saver;
   classes: ClassPanel;
   instancesPanel: InstancePanel;
-  review: ReviewPanel;
+  reviewPanel: ReviewPanel;
   renderer: PanoramaRenderer | null = null;
   equirect!: EquirectViewer;
   cubemap!: CubemapViewer;
@@ -65,6 +65,17 @@ class Workspace {
   depthMessage = "";
   surfaceCursorOn = true;
   lastCursor: SurfaceCursor | null = null;
+  // interactive box tool (issue 7): the request and its returned polygon, not yet in the set
+  interactive: {
+    view: ViewParams;
+    box: [number, number, number, number];
+    positive: [number, number][];
+    negative: [number, number][];
+    result: Inst | null;
+    busy: boolean;
+    seq: number;
+  } | null = null;
+  boxCard!: HTMLElement;
   // render state
   private needs = { gl: true, overlay: true, side: true };
   viewW = 0;
@@ -86,12 +97,12 @@ class Workspace {
     this.saver = new Saver(this.store, pano.id, this.canEdit);
     this.classes = new ClassPanel(pano.project, ["admin", "manager"].includes(this.role));
     this.instancesPanel = new InstancePanel(this.store, this.classes, this.canEdit);
-    this.review = new ReviewPanel(pano.id);
+    this.reviewPanel = new ReviewPanel(pano.id);
     this.camera.faceFov = project.default_fov || 100;
   }
 
   async start(data: InstancesResponse): Promise<void> {
-    this.layout();
+    this.timed("layout", () => this.layout());
     this.store.on((kind) => {
       if (kind !== "selection") this.equirect.invalidate();
       if (kind === "selection") this.equirect.invalidate();
@@ -117,8 +128,9 @@ class Workspace {
       if (cascaded) void this.reloadFromServer(false);
     };
     await this.classes.load();
-    this.adopt(data);
-    this.restoreLocal();
+    this.marks.classesLoaded = performance.now();
+    this.timed("adopt", () => this.adopt(data));
+    this.timed("restoreLocal", () => this.restoreLocal());
     this.loadImagery();
     this.installHook();
     window.addEventListener("resize", () => this.request(true));
@@ -133,7 +145,7 @@ class Workspace {
     this.loop();
     // secondary data after the first frame: on a busy server they would delay the imagery
     void this.afterFirstFrame().then(() => {
-      void this.review.load(this.pano.status);
+      void this.reviewPanel.load(this.pano.status);
       void this.loadDepth();
     });
   }
@@ -187,8 +199,9 @@ class Workspace {
     this.overlay = h("canvas", { class: "overlay-canvas", id: "draw-canvas", tabindex: 0 });
     this.hud = h("div", { class: "hud", id: "hud" });
     this.banner = h("div", { class: "banner", id: "banner", hidden: true });
+    this.boxCard = h("div", { class: "box-card", id: "box-suggestion", hidden: true });
     const stageInner = h("div", { class: "stage-inner" }, this.glCanvas, this.overlay);
-    this.stage = h("div", { class: "stage", id: "stage" }, stageInner, this.hud, this.banner);
+    this.stage = h("div", { class: "stage", id: "stage" }, stageInner, this.hud, this.banner, this.boxCard);
 
     this.toolbar = h("nav", { class: "toolbar", id: "toolbar" });
     const side = h("aside", { class: "sidebar" });
@@ -200,7 +213,7 @@ class Workspace {
     this.cubeHost = h("section", { class: "panel viewer-panel", id: "cubemap-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Cubemap"), h("span", { class: "legend" }, h("i", { class: "lg lg-yellow" }), "current ", h("i", { class: "lg lg-green" }), "annotated ", h("i", { class: "lg lg-red" }), "empty")));
     const cubeCanvasHost = h("div", { class: "cubemap-host", id: "cubemap" });
     this.cubeHost.appendChild(cubeCanvasHost);
-    side.append(eqHost, this.cubeHost, this.classes.el, this.review.el, this.instancesPanel.el);
+    side.append(eqHost, this.cubeHost, this.classes.el, this.reviewPanel.el, this.instancesPanel.el);
 
     const main = h("div", { class: "workspace" }, this.toolbar, this.stage, side);
     this.root.replaceChildren(header, main);
@@ -229,9 +242,13 @@ class Workspace {
         this.needs.overlay = true;
       },
       isNfov: () => this.camera.mode === "nfov",
+      onBox: (box) => this.startInteractive(box),
+      onBoxPoint: (x, y, positive) => this.addInteractivePoint(x, y, positive),
     });
     this.interaction.setTool(this.canEdit ? "draw" : "pan");
     this.instancesPanel.onFocus = (inst) => this.focusInstance(inst);
+    this.instancesPanel.onDecide = (action, insts) => void this.decideSuggestions(action, { insts });
+    this.instancesPanel.onAcceptAbove = (minScore) => void this.decideSuggestions("accept", { minScore });
     this.renderToolbar();
     this.renderStatus();
     this.renderWorkflow();
@@ -249,6 +266,7 @@ class Workspace {
       tb("tool-draw", "✎", "Draw", "D", () => this.setTool("draw"), it.tool === "draw", ro),
       tb("tool-edit", "⬚", "Edit", "E", () => this.setTool("edit"), it.tool === "edit", ro),
       tb("tool-pan", "✥", "Pan", "V", () => this.setTool("pan"), it.tool === "pan"),
+      tb("tool-box", "⊡", "Box AI", "B", () => this.setTool("box"), it.tool === "box", ro),
       h("hr"),
       tb("tool-part", "⊕", "Add part", "A", () => this.startAddPart(), it.addPart, ro || !this.store.selected),
       tb("tool-undo", "↶", "Undo", "Ctrl+Z", () => this.store.undo(), false, ro || !this.store.canUndo()),
@@ -257,7 +275,7 @@ class Workspace {
       h("hr"),
       tb("mode-nfov", "◎", "NFOV", "N", () => this.setMode("nfov"), this.camera.mode === "nfov"),
       tb("mode-cubemap", "⬒", "Cubemap", "C", () => this.setMode("cubemap"), this.camera.mode === "cubemap"),
-      this.depth ? tb("tool-surface", "◍", "Surface", "S", () => this.toggleSurfaceCursor(), this.surfaceCursorOn) : null,
+      ...(this.depth ? [tb("tool-surface", "◍", "Surface", "S", () => this.toggleSurfaceCursor(), this.surfaceCursorOn)] : []),
       h("span", { class: "grow" }),
       tb("tool-help", "?", "Help", "?", () => helpOverlay()),
     );
@@ -368,7 +386,7 @@ class Workspace {
       this.pano = { ...this.pano, status: updated.status };
       this.renderStatus();
       this.renderWorkflow();
-      void this.review.load(updated.status);
+      void this.reviewPanel.load(updated.status);
       toast(`Panorama ${updated.status.replace("_", " ")}.`);
     } catch (err) {
       toast((err as Error).message, "error");
@@ -435,7 +453,166 @@ class Workspace {
     toast("Your edits were re-applied on top of the latest version.");
   }
 
+  // ------------------------------------------------------------------ interactive box tool
+  private sameView(a: ViewParams, b: ViewParams): boolean {
+    return a.yaw === b.yaw && a.pitch === b.pitch && a.roll === b.roll && a.hfov === b.hfov && a.width === b.width && a.height === b.height;
+  }
+
+  startInteractive(box: [number, number, number, number]): void {
+    if (!this.canEdit) return;
+    this.interactive = { view: this.view().params(), box, positive: [], negative: [], result: null, busy: false, seq: 0 };
+    void this.runInteractive();
+  }
+
+  addInteractivePoint(x: number, y: number, positive: boolean): void {
+    const ia = this.interactive;
+    if (!ia || !this.sameView(ia.view, this.view().params())) {
+      toast("Drag a box around the object first (the camera moved since the last box).");
+      return;
+    }
+    (positive ? ia.positive : ia.negative).push([x, y]);
+    void this.runInteractive();
+  }
+
+  /** POST /api/prelabel/interactive/ with the view, box and clicks; the reply is a suggestion. */
+  async runInteractive(): Promise<void> {
+    const ia = this.interactive;
+    if (!ia) return;
+    const seq = ++ia.seq;
+    ia.busy = true;
+    this.renderBoxCard();
+    this.needs.overlay = true;
+    const cls = this.classes.current;
+    try {
+      const res = await api<{ geometry: Inst["geometry"]; score: number | null; label_class: number | null }>("POST", "/api/prelabel/interactive/", {
+        panorama: this.pano.id,
+        view: ia.view,
+        box: ia.box,
+        positive: ia.positive,
+        negative: ia.negative,
+        ...(cls !== null ? { label_class: cls } : {}),
+      });
+      if (this.interactive !== ia || ia.seq !== seq) return; // superseded
+      ia.result = {
+        uid: "interactive",
+        label_class: res.label_class ?? cls ?? this.classes.classes[0]?.id ?? 0,
+        geometry: res.geometry,
+        source: "model",
+        is_suggestion: true,
+        score: res.score ?? null,
+        model_version: "interactive",
+        attributes: {},
+      };
+    } catch (err) {
+      if (this.interactive === ia && ia.seq === seq) toast(`Box tool: ${(err as Error).message}`, "error");
+    } finally {
+      if (this.interactive === ia && ia.seq === seq) ia.busy = false;
+      this.renderBoxCard();
+      this.needs.overlay = true;
+    }
+  }
+
+  /** The returned polygon joins the set as an ordinary (accepted) instance; autosave writes it. */
+  acceptInteractive(): boolean {
+    const res = this.interactive?.result;
+    if (!res || !this.canEdit) return false;
+    this.store.add({ ...res, uid: newUid(), is_suggestion: false });
+    this.interactive = null;
+    this.renderBoxCard();
+    this.request();
+    return true;
+  }
+
+  discardInteractive(): boolean {
+    if (!this.interactive) return false;
+    this.interactive = null;
+    this.renderBoxCard();
+    this.request();
+    return true;
+  }
+
+  renderBoxCard(): void {
+    const ia = this.interactive;
+    const card = this.boxCard;
+    card.hidden = !ia;
+    if (!ia) return;
+    const r = ia.result;
+    card.dataset.state = ia.busy ? "busy" : r ? "ready" : "empty";
+    card.replaceChildren(
+      h("strong", {}, ia.busy ? "Segmenting…" : r ? `Suggestion${r.score != null ? ` ${Math.round(r.score * 100)}%` : ""}` : "No suggestion"),
+      h("span", { class: "muted" }, `+${ia.positive.length} / −${ia.negative.length} clicks · click: add, Shift/right-click: remove`),
+      h("button", { class: "btn btn-small btn-success", id: "box-accept", disabled: !r || ia.busy, onclick: () => this.acceptInteractive() }, "Accept ↵"),
+      h("button", { class: "btn btn-small", id: "box-discard", onclick: () => this.discardInteractive() }, "Discard Esc"),
+    );
+  }
+
+  /** Wait until the local set is on the server; false when it cannot be (conflict, error…). */
+  async flushSaves(timeoutMs = 15000): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    while (performance.now() < end) {
+      const st = this.saver.state;
+      if (st === "conflict" || st === "error" || st === "readonly") return false;
+      if (!this.saver.dirty() && st !== "saving" && st !== "pending") return true;
+      await this.saver.save();
+      await new Promise((r) => window.setTimeout(r, 80));
+    }
+    return false;
+  }
+
+  /**
+   * Accept or reject model suggestions on the server (POST /api/prelabel/suggestions/accept|reject/,
+   * revision-checked, see docs/prelabel.md). Local edits are saved first so the decision is based
+   * on the current revision; afterwards the server's set is adopted. A 409 (someone else saved in
+   * between) loads the latest set and asks to decide again — there are no local edits to lose.
+   */
+  async decideSuggestions(action: "accept" | "reject", opts: { insts?: Inst[]; minScore?: number }): Promise<void> {
+    if (!this.canEdit || this.instancesPanel.busy) return;
+    const panel = this.instancesPanel;
+    panel.busy = true;
+    panel.render();
+    try {
+      if (!(await this.flushSaves())) {
+        toast("Your edits are not saved yet (see the banner); decide on suggestions after that.", "error");
+        return;
+      }
+      const body: Record<string, unknown> = { panorama: this.pano.id, revision: this.saver.revision };
+      if (opts.insts) {
+        const ids = opts.insts.map((i) => this.saver.serverIds.get(i.uid)).filter((id): id is number => id !== undefined);
+        if (!ids.length) return;
+        body.ids = ids;
+      } else body.min_score = opts.minScore ?? 0;
+      const result = await api<{ accepted?: number[]; rejected?: number[]; revision: number }>("POST", `/api/prelabel/suggestions/${action}/`, body);
+      const n = (action === "accept" ? result.accepted : result.rejected)?.length ?? 0;
+      await this.reloadFromServer(false);
+      toast(`${n} suggestion${n === 1 ? "" : "s"} ${action === "accept" ? "accepted" : "rejected"}.`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        await this.reloadFromServer(false);
+        toast("Someone else changed this panorama meanwhile; the latest version is loaded — please decide again.", "error");
+      } else toast((err as Error).message, "error");
+    } finally {
+      panel.busy = false;
+      panel.render();
+    }
+  }
+
+  /** Run fn; until the first frame, add its duration to marks[name + "Ms"] (profiling the load). */
+  timed<T>(name: string, fn: () => T): T {
+    if (this.firstFrameAt !== null) return fn();
+    const t = performance.now();
+    try {
+      return fn();
+    } finally {
+      const key = `${name}Ms`;
+      this.marks[key] = (this.marks[key] ?? 0) + performance.now() - t;
+    }
+  }
+
   refreshPanels(): void {
+    this.timed("panels", () => this.renderPanels());
+  }
+
+  private renderPanels(): void {
     const counts = new Map<number, number>();
     for (const i of this.store.instances) counts.set(i.label_class, (counts.get(i.label_class) ?? 0) + 1);
     this.classes.counts = counts;
@@ -452,7 +629,7 @@ class Workspace {
       this.marks.previewStart = performance.now();
       const preview = await loadImage(`${p.display_url}?width=${Math.min(2048, p.width)}`);
       this.marks.previewLoaded = performance.now();
-      this.renderer?.addTile(preview, [0, 0, 1, 1], 1);
+      this.timed("previewUpload", () => this.renderer?.addTile(preview, [0, 0, 1, 1], 1));
       this.equirect.setImage(preview);
       this.cubemap.setImage(preview);
       this.request(true);
@@ -571,9 +748,11 @@ class Workspace {
     if (mod) return;
     switch (key) {
       case "Enter":
+        if (!it.draft.length && this.acceptInteractive()) break;
         it.finish();
         break;
       case "Escape":
+        if (!it.draft.length && this.discardInteractive()) break;
         if (it.draft.length) it.cancel();
         else this.store.select(null);
         this.renderToolbar();
@@ -596,6 +775,10 @@ class Workspace {
       case "v":
       case "V":
         this.setTool("pan");
+        break;
+      case "b":
+      case "B":
+        if (this.canEdit) this.setTool("box");
         break;
       case "a":
       case "A":
@@ -712,7 +895,7 @@ class Workspace {
       const drew = this.needs.gl || this.needs.overlay;
       const view = this.view();
       if (this.needs.gl && this.renderer) {
-        this.renderer.draw(new View({ ...view.params(), width: this.glCanvas.width, height: this.glCanvas.height }));
+        this.timed("glDraw", () => this.renderer!.draw(new View({ ...view.params(), width: this.glCanvas.width, height: this.glCanvas.height })));
         if (this.renderer.hasTiles() && this.firstFrameAt === null) {
           this.firstFrameAt = performance.now(); // since navigation start
           document.body.dataset.firstFrame = "1";
@@ -720,10 +903,10 @@ class Workspace {
         this.needs.gl = false;
       }
       if (this.needs.overlay) {
-        this.drawOverlay(view);
+        this.timed("overlay", () => this.drawOverlay(view));
         this.drawHud(view);
         this.equirect.resize();
-        this.equirect.draw(this.store.instances, this.classes.colors(), this.store.hidden, this.store.selected, view);
+        this.timed("equirect", () => this.equirect.draw(this.store.instances, this.classes.colors(), this.store.hidden, this.store.selected, view));
         this.needs.overlay = false;
       }
       if (this.needs.side) {
@@ -752,6 +935,8 @@ class Workspace {
       instances = instances.map((i) => (i.uid === pv.uid ? { ...i, geometry: pv.geometry } : i));
     }
     const colors = this.classes.colors();
+    const ia = this.interactive;
+    if (ia?.result) instances = [...instances, ia.result];
     drawInstances(ctx, view, instances, { colors, selected: this.store.selected, selectedVertex: this.store.selectedVertex, hidden: this.store.hidden, fillAlpha: 0.28 });
     const sel = this.store.selected ? instances.find((i) => i.uid === this.store.selected) : undefined;
     if (sel && it.tool === "edit" && !this.store.hidden.has(sel.uid)) drawHandles(ctx, view, sel, this.store.selectedVertex);
@@ -771,6 +956,23 @@ class Workspace {
       ctx.strokeRect(cx - half, cy - half, 2 * half, 2 * half);
       ctx.setLineDash([]);
     }
+    if (it.boxDrag) drawBox(ctx, it.boxDrag, "#ffd43b");
+    if (ia && this.sameView(ia.view, view.params())) {
+      drawBox(ctx, ia.box, ia.busy ? "#8ab4ff" : "#ffd43b");
+      for (const [pts, color, sign] of [[ia.positive, "#2fbf71", "+"], [ia.negative, "#e5484d", "−"]] as const) {
+        for (const [x, y] of pts) {
+          ctx.fillStyle = color;
+          ctx.beginPath();
+          ctx.arc(x, y, 6, 0, 2 * Math.PI);
+          ctx.fill();
+          ctx.fillStyle = "#fff";
+          ctx.font = "bold 11px sans-serif";
+          ctx.textAlign = "center";
+          ctx.textBaseline = "middle";
+          ctx.fillText(sign, x, y + 0.5);
+        }
+      }
+    }
     this.lastCursor = null;
     if (this.depth && this.surfaceCursorOn && it.hover) {
       const c = surfaceCursor(view, this.depth, it.hover[0], it.hover[1]);
@@ -785,13 +987,18 @@ class Workspace {
     }
   }
 
+  private depthHud(): HTMLElement[] {
+    const c = this.lastCursor;
+    return c ? [h("span", { class: "hud-item", id: "hud-depth", title: "Distance of the surface under the cursor (depth map units)" }, `surface ${c.distance.toFixed(2)}`)] : [];
+  }
+
   private drawHud(view: View): void {
     const c = this.camera;
     if (c.mode === "cubemap") {
       this.hud.replaceChildren(
         h("span", { class: "hud-item" }, h("b", {}, `Face ${FACE_NAMES[c.face]}`)),
         h("span", { class: "hud-item" }, `FOV ${c.faceFov.toFixed(0)}° (face 90° outlined)`),
-        this.lastCursor ? h("span", { class: "hud-item", id: "hud-depth" }, `surface ${this.lastCursor.distance.toFixed(2)}`) : null,
+        ...this.depthHud(),
       );
       return;
     }
@@ -803,7 +1010,7 @@ class Workspace {
       h("span", { class: "hud-item" }, `pitch ${c.pitch.toFixed(1)}°`),
       h("span", { class: "hud-item" }, `FOV ${c.hfov.toFixed(0)}°`),
       h("span", { class: "hud-item muted" }, `centre ${lon.toFixed(1)}°, ${lat.toFixed(1)}°`),
-      this.lastCursor ? h("span", { class: "hud-item", id: "hud-depth", title: "Distance of the surface under the cursor" }, `surface ${this.lastCursor.distance.toFixed(2)}`) : null,
+      ...this.depthHud(),
     );
   }
 
@@ -839,7 +1046,8 @@ class Workspace {
           mode: self.camera.mode,
           depth: self.depthState,
           equirectMode: self.equirect.mode,
-          review: self.review.loaded ? self.review.events.length : null,
+          review: self.reviewPanel.loaded ? self.reviewPanel.events.length : null,
+          interactive: self.interactive ? { busy: self.interactive.busy, result: self.interactive.result, box: self.interactive.box } : null,
         };
       },
       surfaceCursor() {
@@ -855,6 +1063,18 @@ class Workspace {
     };
     document.body.dataset.ready = "1";
   }
+}
+
+function drawBox(ctx: CanvasRenderingContext2D, b: [number, number, number, number], color: string): void {
+  ctx.save();
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = "rgba(0,0,0,0.5)";
+  ctx.strokeRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = color;
+  ctx.setLineDash([6, 4]);
+  ctx.strokeRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+  ctx.restore();
 }
 
 function faceFromLonLat(lon: number, lat: number): number {

@@ -1,4 +1,7 @@
-/** Data panel: the instances (class colour, parts/vertices, source), select, hide/show, delete, change class. */
+/**
+ * Data panel: the instances (class colour, parts/vertices, source), select, hide/show, delete,
+ * change class; model suggestions (dashed) get accept / reject, and "accept all ≥ score".
+ */
 import type { Inst, Store } from "../store";
 import { vertexCount } from "../store";
 import type { ClassPanel } from "./classes";
@@ -8,7 +11,13 @@ export class InstancePanel {
   readonly el: HTMLElement;
   private list: HTMLElement;
   private title: HTMLElement;
+  private bar: HTMLElement;
   onFocus: ((inst: Inst) => void) | null = null;
+  /** Accept / reject these suggestions (the workspace writes them to the server). */
+  onDecide: ((action: "accept" | "reject", insts: Inst[]) => void) | null = null;
+  onAcceptAbove: ((minScore: number) => void) | null = null;
+  minScore = 0.5;
+  busy = false;
 
   constructor(
     readonly store: Store,
@@ -17,13 +26,15 @@ export class InstancePanel {
   ) {
     this.title = h("h2", {}, "Instances");
     this.list = h("ul", { class: "inst-list", id: "instance-list" });
-    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.list);
+    this.bar = h("div", { class: "suggestion-bar", id: "suggestion-bar", hidden: true });
+    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.bar, this.list);
   }
 
   render(): void {
     const store = this.store;
     clear(this.list);
     this.title.textContent = `Instances (${store.instances.length})`;
+    this.renderBar();
     if (!store.instances.length) {
       this.list.appendChild(h("li", { class: "empty" }, "No instances yet. Press D and click on the image to draw a polygon."));
       return;
@@ -49,6 +60,8 @@ export class InstancePanel {
           h("span", { class: "inst-title" }, `#${k + 1} `, select),
           h("span", { class: "inst-meta" }, `${parts} part${parts === 1 ? "" : "s"} · ${vertexCount(inst.geometry)} vertices · `,
             h("span", { class: `source source-${inst.is_suggestion ? "suggestion" : inst.source}` }, inst.is_suggestion ? `suggestion${inst.score != null ? ` ${Math.round(inst.score * 100)}%` : ""}` : inst.source))),
+        inst.is_suggestion && this.canEdit && h("button", { class: "icon-btn accept", title: "Accept this suggestion", "data-testid": "accept-suggestion", disabled: this.busy, onclick: (e: Event) => (e.stopPropagation(), this.onDecide?.("accept", [inst])) }, "✓"),
+        inst.is_suggestion && this.canEdit && h("button", { class: "icon-btn danger", title: "Reject this suggestion", "data-testid": "reject-suggestion", disabled: this.busy, onclick: (e: Event) => (e.stopPropagation(), this.onDecide?.("reject", [inst])) }, "⊘"),
         h("button", { class: "icon-btn", title: hidden ? "Show" : "Hide", "data-testid": "toggle-visibility", onclick: (e: Event) => (e.stopPropagation(), store.toggleHidden(inst.uid)) }, hidden ? "◌" : "◉"),
         this.canEdit && h("button", { class: "icon-btn danger", title: "Delete instance", "data-testid": "delete-instance", onclick: (e: Event) => (e.stopPropagation(), store.remove(inst.uid)) }, "✕"),
       );
@@ -56,5 +69,26 @@ export class InstancePanel {
     });
     const sel = this.list.querySelector(".selected");
     if (sel && "scrollIntoView" in sel) (sel as HTMLElement).scrollIntoView({ block: "nearest" });
+  }
+
+  /** "N suggestions · accept all ≥ [score] · accept all / reject all" (editors only). */
+  private renderBar(): void {
+    const sugg = this.store.instances.filter((i) => i.is_suggestion);
+    this.bar.hidden = !sugg.length || !this.canEdit;
+    if (this.bar.hidden) return;
+    const input = h("input", { type: "number", id: "accept-min-score", class: "score-input", min: "0", max: "1", step: "0.05", value: String(this.minScore), title: "Minimum score",
+      onchange: (e: Event) => {
+        const v = Number((e.target as HTMLInputElement).value);
+        if (Number.isFinite(v)) this.minScore = Math.max(0, Math.min(1, v));
+        this.renderBar();
+      } });
+    const above = sugg.filter((i) => (i.score ?? 0) >= this.minScore).length;
+    this.bar.replaceChildren(
+      h("span", { class: "suggestion-count" }, `${sugg.length} suggestion${sugg.length === 1 ? "" : "s"}`),
+      h("span", { class: "grow" }),
+      h("label", { class: "muted" }, "score ≥ ", input),
+      h("button", { class: "btn btn-small btn-success", id: "accept-above", disabled: this.busy || !above, title: "Accept every suggestion with at least this score",
+        onclick: () => this.onAcceptAbove?.(this.minScore) }, `Accept ${above}`),
+    );
   }
 }

@@ -8,7 +8,7 @@ import { Inst, Store, VertexRef, deleteVertex, insertVertex, moveVertex, newUid 
 import { prepare } from "../render/prepared";
 import { projectSegment } from "../render/overlay";
 
-export type Tool = "draw" | "edit" | "pan";
+export type Tool = "draw" | "edit" | "pan" | "box";
 
 export interface Host {
   view(): View;
@@ -21,6 +21,9 @@ export interface Host {
   /** Redraw the overlay only (cursor moves): the WebGL view is unchanged. */
   requestOverlay(): void;
   isNfov(): boolean;
+  /** Box tool: a box was dragged ([x0, y0, x1, y1] view pixels), or a point clicked in it. */
+  onBox?(box: [number, number, number, number]): void;
+  onBoxPoint?(x: number, y: number, positive: boolean): void;
 }
 
 const CLICK_SLOP = 4;
@@ -36,7 +39,9 @@ export class Interaction {
   hover: [number, number] | null = null;
   /** Geometry shown instead of the stored one while a vertex is dragged. */
   preview: { uid: string; geometry: Geometry } | null = null;
-  private down: { x: number; y: number; moved: boolean; kind: "look" | "vertex" | "click"; ref?: VertexRef; uid?: string } | null = null;
+  /** The box being dragged with the box tool (view pixels). */
+  boxDrag: [number, number, number, number] | null = null;
+  private down: { x: number; y: number; moved: boolean; kind: "look" | "vertex" | "click" | "box"; ref?: VertexRef; uid?: string } | null = null;
   private last = { x: 0, y: 0 };
 
   constructor(
@@ -108,7 +113,7 @@ export class Interaction {
         }
       }
     }
-    const kind = this.tool === "pan" || e.button === 2 ? "look" : "click";
+    const kind = this.tool === "pan" || e.button === 2 ? "look" : this.tool === "box" && this.host.canEdit ? "box" : "click";
     this.down = { x, y, moved: false, kind };
   }
 
@@ -125,7 +130,10 @@ export class Interaction {
       if (d.kind === "click") d.kind = "look";
     }
     if (!d.moved) return;
-    if (d.kind === "look") {
+    if (d.kind === "box") {
+      this.boxDrag = [d.x, d.y, x, y];
+      this.host.requestOverlay();
+    } else if (d.kind === "look") {
       this.host.look(e.clientX - this.last.x, e.clientY - this.last.y);
     } else if (d.kind === "vertex" && d.ref && d.uid) {
       const inst = this.host.store.get(d.uid);
@@ -144,6 +152,15 @@ export class Interaction {
       if (d.moved && this.preview) this.host.store.setGeometry(this.preview.uid, this.preview.geometry);
       this.preview = null;
       this.host.request();
+      return;
+    }
+    if (d.kind === "box" || (this.tool === "box" && e.button === 2 && !d.moved)) {
+      this.boxDrag = null;
+      if (d.moved) {
+        const box: [number, number, number, number] = [Math.min(d.x, x), Math.min(d.y, y), Math.max(d.x, x), Math.max(d.y, y)];
+        if (box[2] - box[0] >= 6 && box[3] - box[1] >= 6) this.host.onBox?.(box);
+      } else this.host.onBoxPoint?.(x, y, e.button === 0 && !e.shiftKey && !e.altKey);
+      this.host.requestOverlay();
       return;
     }
     if (d.moved || e.button !== 0) return;
