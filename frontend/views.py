@@ -21,4 +21,18 @@ def navigator(request, project_id: int):
 @login_required
 @ensure_csrf_cookie
 def workspace(request, panorama_id: int):
-    return render(request, "frontend/app.html", {"page": "workspace", "panorama_id": panorama_id})
+    # the project id lets the page ask for the project and its classes in parallel with the
+    # panorama (first frame); only for panoramas the user may see
+    from annotations.models import Panorama
+    from annotations.permissions import visible_projects
+
+    project_id = (
+        Panorama.objects.filter(pk=panorama_id, project__in=visible_projects(request.user))
+        .values_list("project_id", flat=True)
+        .first()
+    )
+    return render(
+        request,
+        "frontend/app.html",
+        {"page": "workspace", "panorama_id": panorama_id, "project_id": project_id},
+    )

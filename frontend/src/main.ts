@@ -12,7 +12,7 @@ async function boot(): Promise<void> {
   try {
     if (d.page === "projects") await projectsPage(root, username);
     else if (d.page === "navigator") await navigatorPage(root, Number(d.project), username);
-    else if (d.page === "workspace") await workspacePage(root, { panoramaId: Number(d.panorama), username });
+    else if (d.page === "workspace") await workspacePage(root, { panoramaId: Number(d.panorama), projectId: d.project ? Number(d.project) : null, username });
   } catch (err) {
     console.error(err);
     root.replaceChildren(h("div", { class: "fatal" }, h("h2", {}, "Something went wrong"), h("p", {}, String((err as Error).message || err)), h("a", { href: "/" }, "Back to projects")));

@@ -27,7 +27,7 @@ class DepthOptions:
     align_width: int = 512
     fusion: str = "poisson"
     coarse_width: int = 512
-    refine_iterations: int = 40
+    refine_iterations: int = 10
 
 
 @dataclass

@@ -162,8 +162,10 @@ def grid_pcg(
     x0: np.ndarray,
     maxiter: int = 20,
     rtol: float = 1e-6,
+    preconditioner: str = "jacobi",
 ) -> tuple[np.ndarray, SolveInfo]:
-    """Jacobi-preconditioned CG on a :class:`GridOperator` (float32, preallocated buffers).
+    """CG on a :class:`GridOperator` (float32, preallocated buffers), Jacobi-preconditioned
+    (``"jacobi"``) or not (``"none"``, a baseline).
 
     ``SolveInfo.residual`` is the final relative residual ‖b − A x‖ / ‖b‖.
     """
@@ -171,7 +173,9 @@ def grid_pcg(
     f32 = np.float32
     x = np.array(x0, dtype=f32, copy=True).reshape(op.shape)
     b = np.asarray(b, f32).reshape(op.shape)
-    inv = (1.0 / op.diag).astype(f32)
+    if preconditioner not in ("jacobi", "none"):
+        raise ValueError(f"unknown preconditioner {preconditioner!r}")
+    inv = (1.0 / op.diag).astype(f32) if preconditioner == "jacobi" else np.ones_like(x)
     r = np.empty_like(x)
     q = np.empty_like(x)
     tmp = np.empty_like(x)
@@ -201,4 +205,6 @@ def grid_pcg(
     # the recurrence residual drifts in float32: report the true one
     op.matvec(x, q, tmp)
     res = float(np.linalg.norm((b - q).ravel())) / b_norm
-    return x, SolveInfo("jacobi (matrix-free)", iterations, time.perf_counter() - t0, setup, res)
+    return x, SolveInfo(
+        f"{preconditioner} (matrix-free)", iterations, time.perf_counter() - t0, setup, res
+    )

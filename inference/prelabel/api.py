@@ -34,7 +34,9 @@ def _int(data, key: str, required: bool = True) -> int | None:
 
 def _panorama(request, pk: int) -> Panorama:
     return get_object_or_404(
-        Panorama.objects.select_related("project"), pk=pk, project__in=visible_projects(request.user)
+        Panorama.objects.select_related("project"),
+        pk=pk,
+        project__in=visible_projects(request.user),
     )
 
 
@@ -167,7 +169,9 @@ class TrainView(APIView):
         if not can_manage(request.user, project):
             raise PermissionDenied("Only managers train the project model.")
         params = {k: v for k, v in request.data.items() if k != "project"}
-        return _job_response("prelabel_train", requester=request.user, project=project, params=params)
+        return _job_response(
+            "prelabel_train", requester=request.user, project=project, params=params
+        )
 
 
 class SuggestionsView(APIView):
@@ -264,7 +268,9 @@ class MappingView(APIView):
         try:
             mapping = store.save_class_mapping(project, weights, request.data.get("mapping"))
         except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+            raise ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            ) from exc
         return Response({"project": project.pk, "weights": weights.pk, "mapping": mapping})
 
 

@@ -55,11 +55,15 @@ def _unwrap(output: object) -> dict:
         )
     missing = [k for k in KEYS if k not in output]
     if missing:
-        raise ContractError(f"the model output lacks {', '.join(missing)} (needs {', '.join(KEYS)})")
+        raise ContractError(
+            f"the model output lacks {', '.join(missing)} (needs {', '.join(KEYS)})"
+        )
     return output
 
 
-def parse_output(output: object, size: int, num_classes: int) -> list[tuple[int, float, np.ndarray]]:
+def parse_output(
+    output: object, size: int, num_classes: int
+) -> list[tuple[int, float, np.ndarray]]:
     """Check an output against the contract; (label index, score, bool mask (S, S)) per object."""
     out = _unwrap(output)
     for key in KEYS:

@@ -107,7 +107,9 @@ def segment_box(
     except cv2.error:  # degenerate colour models (e.g. a flat region): keep the seed
         pass
     fg_small = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    fg_small = _keep_main(fg_small, [((px - rx0) * scale, (py - ry0) * scale) for px, py in positive])
+    fg_small = _keep_main(
+        fg_small, [((px - rx0) * scale, (py - ry0) * scale) for px, py in positive]
+    )
     fg_crop = (
         cv2.resize(fg_small.astype(np.uint8), (crop.shape[1], crop.shape[0]), cv2.INTER_LINEAR) > 0
         if scale < 1.0

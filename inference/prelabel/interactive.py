@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 
 from annotations.models import Panorama
-from label360.sphere import View
 from inference.models import ModelWeights
+from label360.sphere import View
 
 from .contract import load_model
 from .grabcut import InteractiveResult, segment_box

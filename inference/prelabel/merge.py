@@ -25,13 +25,12 @@ from label360.sphere import (
     View,
     area,
     centroid,
+    geometry_problems,
     intersection,
     iou,
     mask_to_geometry,
     view_to_equirect,
 )
-
-from label360.sphere import geometry_problems
 from label360.sphere.contours import _pixel_ring_to_vec, simplify_ring_vectors
 
 from .coverage import angle_from_centre, centre_weight

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from label360.sphere import area, arc_points, contains, iou, lonlat_to_vec, rasterize
+from label360.sphere import arc_points, area, contains, iou, lonlat_to_vec, rasterize
 
 from .merge import pixel_solid_angles
 

@@ -140,7 +140,7 @@ CASES = [
         "panorama assign",
         "patch",
         lambda w: f"/api/panoramas/{w.panorama.pk}/",
-        lambda w: {"assignees": ["annotator"]},
+        lambda w: {"assignees": [u.username for u in w.panorama.assignees.all()]},
         only({"manager": 200, "admin": 200}),
     ),
     Case(

@@ -57,8 +57,14 @@ def test_components_join_across_the_seam():
 
 
 def _square(lon, lat, half):
-    return [[[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
-             [lon - half, lat + half]]]
+    return [
+        [
+            [lon - half, lat - half],
+            [lon + half, lat - half],
+            [lon + half, lat + half],
+            [lon - half, lat + half],
+        ]
+    ]
 
 
 def test_duplicates_merge_by_spherical_iou_most_trusted_wins():

@@ -98,11 +98,16 @@ def test_mapping_to_a_missing_class_is_rejected(project, client_for, users):
         format="json",
     )
     assert ok.status_code == 200 and ok.json()["mapping"] == {"auto": "car"}
-    assert client_for(users["annotator"]).put(
-        "/api/prelabel/mappings/",
-        {"project": project.pk, "weights": weights.pk, "mapping": {"auto": "car"}},
-        format="json",
-    ).status_code == 403
+    assert (
+        client_for(users["annotator"])
+        .put(
+            "/api/prelabel/mappings/",
+            {"project": project.pk, "weights": weights.pk, "mapping": {"auto": "car"}},
+            format="json",
+        )
+        .status_code
+        == 403
+    )
 
 
 @pytest.mark.django_db

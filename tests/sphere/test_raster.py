@@ -78,3 +78,107 @@ def test_label_map_order():
     assert (lm[rb] == 2).all()
     assert (lm[ra & ~rb] == 1).all()
     assert (lm[~ra & ~rb] == 0).all()
+
+
+# --- degenerate geometry: meridian edges, pixel-centre coordinates, seam, poles ------------
+
+from hypothesis import assume  # noqa: E402
+
+from label360.sphere import contains, geometry_problems  # noqa: E402
+from label360.sphere.raster import row_intervals  # noqa: E402
+
+from .conftest import (  # noqa: E402
+    meridian_boxes,
+    near_arcs,
+    polar_caps,
+    reference_mask_east,
+    ulps,
+)
+
+GRID = st.sampled_from([(64, 32), (200, 100), (361, 180), (512, 256)])
+
+
+def check_east_rule(geometry, w, h):
+    """rasterize == east-shifted brute force except centres within 1e-9 rad of a non-meridian
+    edge; contains() == brute force away from every edge; column/row intervals agree."""
+    got = rasterize(geometry, w, h)
+    expect = reference_mask_east(geometry, w, h)
+    near = near_arcs(geometry, w, h)
+    diff = (got != expect) & ~near
+    assert diff.sum() == 0, f"{diff.sum()} wrong pixels at {np.argwhere(diff)[:5].tolist()}"
+    assert (rasterize(geometry, w, h, validate=False) == got).all()
+    lon2, lat2 = pixel_centres(w, h)
+    away = ~near_boundary(geometry, lon2, lat2, 1e-9)
+    inside = contains(geometry, lon2, lat2)
+    assert ((inside != expect) & away).sum() == 0
+    rows = row_intervals(geometry, w, h)
+    rebuilt = np.zeros((h, w), dtype=bool)
+    for r, s, e in rows:
+        rebuilt[r, s:e] = True
+    assert (rebuilt == got).all()
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.data(), GRID)
+def test_meridian_boxes(data, size):
+    w, h = size
+    ring = data.draw(meridian_boxes(w, h))
+    assume(not geometry_problems(ring))
+    check_east_rule([[ring]], w, h)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), GRID)
+def test_polar_caps(data, size):
+    w, h = size
+    ring = data.draw(polar_caps(w, h))
+    assume(not geometry_problems(ring))
+    check_east_rule([[ring]], w, h)
+    for lat in (90.0, -90.0):  # the pole itself, against the reference
+        lon2, lat2 = np.array([[0.0]]), np.array([[lat]])
+        if not near_boundary([[ring]], lon2, lat2, 1e-9).any():
+            v = np.array(ring)
+            from .conftest import reference_inside
+
+            c = (0.0, 90.0 if v[:, 1].mean() > 0 else -90.0)
+            assert contains(ring, 0.0, lat) == reference_inside([ring], c, lon2, lat2)[0, 0]
+
+
+def test_meridian_regressions():
+    # a level-camera box edge: two vertices with exactly equal longitude (north pole test
+    # walked along the meridian edge's great circle and gave the whole sphere)
+    ring = [
+        [171.3211858589848, -2.9227558599071153],
+        [171.69957084142203, -2.9255865543221455],
+        [172.58326219894258, -2.6111935454615196],
+        [172.58326219894258, -2.2548565092290627],
+    ]
+    assert rasterize([[ring]], 512, 256).sum() == 0
+    assert not contains(ring, 0, 90) and not contains(ring, 0, -90)
+    # longitudes one ulp apart (the seam-wrap test rounded their difference to 0 and counted
+    # the edge as crossing all columns)
+    a, b = 16.11462977298381, 16.114629772983815
+    assert ulps(a, 1) == b
+    box = [[a, -10.0], [20.0, -10.0], [20.0, 10.0], [b, 10.0]]
+    for w, h in ((512, 256), (4096, 2048)):
+        got = rasterize(box, w, h)
+        expect = reference_mask_east([[box]], w, h)
+        assert ((got != expect) & ~near_arcs([[box]], w, h)).sum() == 0
+        assert abs(int(got.sum()) - int(expect.sum())) <= h // 8
+
+
+def test_meridian_tie_rule():
+    # box with both meridian edges exactly on pixel-centre longitudes and its corners exactly
+    # on pixel centres: the west edge's centres are in, the east edge's out (east rule)
+    w, h = 360, 180
+    lon = lambda c: (c + 0.5) / w * 360 - 180  # noqa: E731
+    lat = lambda r: 90 - (r + 0.5) / h * 180  # noqa: E731
+    ring = [[lon(100), lat(95)], [lon(110), lat(95)], [lon(110), lat(85)], [lon(100), lat(85)]]
+    m = rasterize(ring, w, h)
+    assert m[86:95, 100].all() and not m[:, 110].any()
+    assert m[:, 101:110].any(axis=0).all()
+    # a corner exactly at a pixel centre: the crossing counts as above the row (south rule);
+    # the top edge bulges north, so (col 100, row 85) is on the boundary and counts as inside
+    assert m[85, 100] and not m[84, 100]
+    # bottom corner: the pixel at the corner's row is below the crossing -> outside
+    assert not m[95, 100]

@@ -12,25 +12,37 @@ import { PanoramaRenderer, loadImage } from "../render/panorama_gl";
 import { drawDraft, drawHandles, drawInstances } from "../render/overlay";
 import { Saver, readPending, readStash, reapply, restorePending, sameContent, clearStash } from "../saver";
 import { Inst, Store, newUid } from "../store";
-import type { Panorama, Project, InstancesResponse, DerivedAsset, Page } from "../types";
+import type { Panorama, Project, InstancesResponse, DerivedAsset, LabelClass, Page } from "../types";
 import { helpOverlay } from "../ui/help";
 import { ReviewPanel } from "../ui/review";
 import { DepthMap, SurfaceCursor, drawSurfaceCursor, fetchNpy, surfaceCursor } from "../render/depth";
 
 interface Ctx {
   panoramaId: number;
+  /** From the page (data-project): lets the project and classes load in parallel. */
+  projectId?: number | null;
   username: string;
+}
+
+/** The first image: the same URL as the page's <link rel="preload">, so it is already coming. */
+export function previewUrl(panoramaId: number): string {
+  return `/api/panoramas/${panoramaId}/display/?width=2048`;
 }
 
 export async function workspacePage(root: HTMLElement, ctx: Ctx): Promise<void> {
   const t0 = performance.now();
-  const pano = await api<Panorama>("GET", `/api/panoramas/${ctx.panoramaId}/`);
-  const [project, data] = await Promise.all([
-    api<Project>("GET", `/api/projects/${pano.project}/`),
-    api<InstancesResponse>("GET", `/api/panoramas/${pano.id}/instances/`),
-  ]);
+  // everything the first frame needs is requested at once (the preview was preloaded by the page)
+  const preview = loadImage(previewUrl(ctx.panoramaId));
+  preview.catch(() => undefined);
+  const panoP = api<Panorama>("GET", `/api/panoramas/${ctx.panoramaId}/`);
+  const instancesP = api<InstancesResponse>("GET", `/api/panoramas/${ctx.panoramaId}/instances/`);
+  const projectId = ctx.projectId ?? (await panoP).project;
+  const projectP = api<Project>("GET", `/api/projects/${projectId}/`);
+  const classesP = api<LabelClass[]>("GET", `/api/classes/?project=${projectId}`);
+  for (const p of [instancesP, projectP, classesP]) p.catch(() => undefined);
+  const [pano, project] = await Promise.all([panoP, projectP]);
   const ws = new Workspace(root, ctx, pano, project, t0);
-  await ws.start(data);
+  await ws.start(instancesP, classesP, preview);
 }
 
 class Workspace {
@@ -101,8 +113,11 @@ class Workspace {
     this.camera.faceFov = project.default_fov || 100;
   }
 
-  async start(data: InstancesResponse): Promise<void> {
+  async start(dataP: Promise<InstancesResponse>, classesP: Promise<LabelClass[]>, preview: Promise<HTMLImageElement>): Promise<void> {
     this.timed("layout", () => this.layout());
+    // imagery first: the first frame needs only the preview and the layout
+    void this.loadImagery(preview);
+    this.loop();
     this.store.on((kind) => {
       if (kind !== "selection") this.equirect.invalidate();
       if (kind === "selection") this.equirect.invalidate();
@@ -127,11 +142,10 @@ class Workspace {
     this.classes.onDeleted = (_cls, cascaded) => {
       if (cascaded) void this.reloadFromServer(false);
     };
-    await this.classes.load();
-    this.marks.classesLoaded = performance.now();
+    const [data] = await Promise.all([dataP, this.classes.load(classesP)]);
+    this.marks.dataLoaded = performance.now();
     this.timed("adopt", () => this.adopt(data));
     this.timed("restoreLocal", () => this.restoreLocal());
-    this.loadImagery();
     this.installHook();
     window.addEventListener("resize", () => this.request(true));
     window.addEventListener("beforeunload", (e) => {
@@ -142,7 +156,7 @@ class Workspace {
     });
     this.renderSaveState();
     this.refreshPanels();
-    this.loop();
+    this.needs.overlay = true;
     // secondary data after the first frame: on a busy server they would delay the imagery
     void this.afterFirstFrame().then(() => {
       void this.reviewPanel.load(this.pano.status);
@@ -493,6 +507,11 @@ class Workspace {
         ...(cls !== null ? { label_class: cls } : {}),
       });
       if (this.interactive !== ia || ia.seq !== seq) return; // superseded
+      if (!res.geometry?.length) {
+        ia.result = null;
+        toast("Nothing found in the box; add a positive click on the object or draw a tighter box.");
+        return;
+      }
       ia.result = {
         uid: "interactive",
         label_class: res.label_class ?? cls ?? this.classes.classes[0]?.id ?? 0,
@@ -500,7 +519,7 @@ class Workspace {
         source: "model",
         is_suggestion: true,
         score: res.score ?? null,
-        model_version: "interactive",
+        model_version: "interactive box",
         attributes: {},
       };
     } catch (err) {
@@ -622,12 +641,12 @@ class Workspace {
   }
 
   // ------------------------------------------------------------------ imagery
-  async loadImagery(): Promise<void> {
+  async loadImagery(previewP: Promise<HTMLImageElement>): Promise<void> {
     const p = this.pano;
     // a fast preview first (also feeds the equirect and cubemap viewers), then full-resolution tiles
     try {
       this.marks.previewStart = performance.now();
-      const preview = await loadImage(`${p.display_url}?width=${Math.min(2048, p.width)}`);
+      const preview = await previewP;
       this.marks.previewLoaded = performance.now();
       this.timed("previewUpload", () => this.renderer?.addTile(preview, [0, 0, 1, 1], 1));
       this.equirect.setImage(preview);

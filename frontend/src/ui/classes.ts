@@ -19,8 +19,9 @@ export class ClassPanel {
     this.el = h("section", { class: "panel", id: "class-panel" });
   }
 
-  async load(): Promise<void> {
-    this.classes = await api<LabelClass[]>("GET", `/api/classes/?project=${this.project}`);
+  /** Load the classes (or adopt a request already under way). */
+  async load(prefetched?: Promise<LabelClass[]>): Promise<void> {
+    this.classes = await (prefetched ?? api<LabelClass[]>("GET", `/api/classes/?project=${this.project}`));
     this.classes.sort((a, b) => a.order - b.order || a.id - b.id);
     if (this.current === null || !this.classes.some((c) => c.id === this.current)) this.current = this.classes[0]?.id ?? null;
     this.render();
