@@ -6,11 +6,13 @@ against NAMED BASELINES measured in the same run on the same data:
 * ``previous project+accumulate``: every view resampled over the whole sphere through
   ``project_prediction`` (bilinear + nearest remaps of 4 channels) and accumulated in
   float64 — the code before the footprint bands;
-* ``previous full-res solve``: assembled scipy CSR matrix (float64) + Jacobi-CG from the
-  same start, 40 iterations — the previous refine;
-* ``unpreconditioned CG``: matrix-free CG without preconditioner from the feathered mean,
-  capped at the iterations that fit in 3× the new fusion's solve time, with the residual
-  it reaches (vs the new path's residual).
+* ``previous full-res refine``: assembled scipy CSR matrix (float64) + Jacobi-CG, 40
+  iterations, from the same upsampled coarse start as the new matrix-free refine;
+* ``unpreconditioned CG``: matrix-free CG without preconditioner on the full-resolution
+  system from the feathered mean, capped at the iterations that fit in ~3× the new solve
+  time (coarse + refine), with the residual it reaches (vs the new path's residual);
+* wall normals: the previous central-difference derivation vs the plane fit, on the fused
+  and on the true depth.
 
     .venv/bin/python bench/depth.py [--width 4096]
 """
@@ -119,33 +121,78 @@ def main() -> None:
         for v in views
     ]
     alignment = res.alignment
+    fused = fuse_mod.fuse(views, preds, alignment, w, h)  # for the refine's start
+    t_coarse = sum(v for k, v in warm.timings.items() if "coarse" in k)
     new_acc = warm.timings["  fuse: project+accumulate"]
+    t_new = sum(v for k, v in warm.timings.items() if "full" in k)
+    new_res = warm.info["solves"][-1]["residual"]
     acc, old_acc = timed(lambda: legacy_accumulate(views, preds, alignment, w, h))
+    (a, b), t_asm = timed(lambda: fuse_mod._system(acc, 90.0))
+    x_old, info = poisson.solve(a, b, x0=fused.start.ravel(), preconditioner="jacobi", maxiter=40)
+    t_old = t_asm + info.seconds
+    old_distance = np.exp(x_old.reshape(h, w)).astype(np.float32)
     print("\n| baseline (same run, same data) | baseline s | new s | ratio |\n|---|---|---|---|")
     print(f"| previous project+accumulate (whole sphere, float64) vs footprint bands (warm) "
           f"| {old_acc:.2f} | {new_acc:.2f} | {old_acc / new_acc:.1f}x |")  # fmt: skip
-    x0 = fuse_mod._fill(acc.mean).ravel()
-    (a, b), t_asm = timed(lambda: fuse_mod._system(acc, 90.0))
-    (_, info), _ = timed(lambda: poisson.solve(a, b, x0=x0, preconditioner="jacobi", maxiter=40))
-    t_old = t_asm + info.seconds
-    keys = [k for k in warm.timings if "full" in k or "coarse" in k]
-    t_new = sum(warm.timings[k] for k in keys)
-    new_res = warm.info["solves"][-1]["residual"]
-    print(f"| previous full-res solve: CSR assemble {t_asm:.1f} s + Jacobi-CG 40 it "
-          f"(residual {info.residual:.1e}) vs coarse AMG + matrix-free refine "
-          f"(residual {new_res:.1e}) | {t_old:.2f} | {t_new:.2f} | {t_old / t_new:.1f}x |")  # fmt: skip
-    op, bg = fuse_mod._grid_system(acc, 90.0, fuse_mod._fill(acc.mean))
+    print(f"| previous full-res refine: CSR assemble {t_asm:.1f} s + Jacobi-CG 40 it "
+          f"(residual {info.residual:.1e}) vs matrix-free system + Jacobi-CG 10 it "
+          f"(residual {new_res:.1e}), same coarse start | {t_old:.2f} | {t_new:.2f} "
+          f"| {t_old / t_new:.1f}x |")  # fmt: skip
+    x0 = fuse_mod._fill(acc.mean)
+    op, bg = fuse_mod._grid_system(acc, 90.0, x0)
     probe = poisson.grid_pcg(op, bg, x0, maxiter=5, preconditioner="none")[1]
     per_it = max(probe.seconds - probe.setup_seconds, 1e-6) / max(probe.iterations, 1)
-    cap = max(5, int(3 * t_new / per_it))
+    t_solve = t_coarse + t_new
+    cap = max(5, int(3 * t_solve / per_it))
     _, info = poisson.grid_pcg(op, bg, x0, maxiter=cap, preconditioner="none")
-    print(f"| unpreconditioned CG (matrix-free, from the feathered mean), capped at {cap} it = "
-          f"3x the new solve time: residual {info.residual:.1e} vs new {new_res:.1e} "
-          f"| {info.seconds:.2f} | {t_new:.2f} | {info.seconds / t_new:.1f}x |")  # fmt: skip
-    fusion_old = old_acc + t_old
-    print(f"| fusion total: previous accumulate + previous solve vs new fuse (warm) "
-          f"| {fusion_old:.2f} | {warm.timings['fuse']:.2f} "
+    print(f"| unpreconditioned CG (matrix-free, full res, from the feathered mean), capped at "
+          f"{cap} it ~ 3x the new solve time: residual {info.residual:.1e} vs new "
+          f"{new_res:.1e} | {info.seconds:.2f} | {t_solve:.2f} | "
+          f"{info.seconds / t_solve:.1f}x |")  # fmt: skip
+    fusion_old = old_acc + t_coarse + t_old
+    print(f"| fusion total: previous (accumulate + coarse + CSR/Jacobi refine) vs new fuse "
+          f"(warm) | {fusion_old:.2f} | {warm.timings['fuse']:.2f} "
           f"| {fusion_old / warm.timings['fuse']:.1f}x |")  # fmt: skip
+    diff = np.abs(np.log(old_distance) - np.log(res.distance))
+    print(f"\nprevious path: AbsRel {abs_rel(old_distance, r.depth, mask):.4f} (new "
+          f"{abs_rel(res.distance, r.depth, mask):.4f}); |new - previous| log-distance: "
+          f"median {np.median(diff):.1e}, p99 {np.percentile(diff, 99):.1e}")  # fmt: skip
+    normals_report(r, res.distance)
+
+
+def central_difference_normals(distance: np.ndarray) -> np.ndarray:
+    """The previous derivation (baseline): cross product of central differences of P."""
+    from inference.depth.outputs import points
+
+    p = points(distance).astype(np.float64)
+    d_lon = np.roll(p, -1, axis=1) - np.roll(p, 1, axis=1)
+    d_lat = np.empty_like(p)
+    d_lat[1:-1] = p[2:] - p[:-2]
+    d_lat[0], d_lat[-1] = p[1] - p[0], p[-1] - p[-2]
+    n = np.cross(d_lon, d_lat)
+    n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-30)
+    return np.where(np.sum(n * p, axis=-1, keepdims=True) > 0, -n, n).astype(np.float32)
+
+
+def normals_report(r, distance: np.ndarray) -> None:
+    from inference.depth.outputs import normals_from_distance
+    from label360.synthetic import CLASS_IDS
+
+    truth = r.normals @ r.camera.rotation()
+    wall = (r.class_ids == CLASS_IDS["wall"]) & smooth_mask(r.depth, margin=3)
+    lat = 90 - (np.arange(r.height) + 0.5) * 180 / r.height
+    wall &= (np.abs(lat) < 60)[:, None]
+    true_d = np.where(np.isfinite(r.depth), r.depth, 1e3).astype(np.float32)
+    print(
+        "\n| wall normals vs truth (deg) | p50 | p90 | p95 | p99 | seconds |\n|---|---|---|---|---|---|"
+    )
+    for name, fn in (("plane fit (new)", None), ("central differences (previous)", 1)):
+        for what, d in (("fused", distance), ("true depth", true_d)):
+            f = central_difference_normals if fn else normals_from_distance
+            n, secs = timed(lambda f=f, d=d: f(d))
+            cos = np.clip(np.sum(n[wall] * truth[wall], -1), -1, 1)
+            p = np.percentile(np.degrees(np.arccos(cos)), [50, 90, 95, 99])
+            print(f"| {name}, {what} | " + " | ".join(f"{v:.2f}" for v in p) + f" | {secs:.2f} |")
 
 
 if __name__ == "__main__":

@@ -32,10 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from label360.sphere import (  # noqa: E402
     MAP_CACHE,
     View,
+    area,
+    column_intervals,
     cubemap_to_equirect,
     equirect_to_cubemap,
     equirect_to_view,
     rasterize,
+    validate_geometry,
 )
 from label360.sphere.vectors import lonlat_to_vec, rot_x, rot_y, vec_to_lonlat  # noqa: E402
 
@@ -217,18 +220,34 @@ def main():
     clear_p360()
     err_p360 = float(np.abs(p360_out - p360_ref).mean())
 
-    # rasterisation: 20-vertex polygon at 8192x4096
+    # rasterisation: 20-vertex polygon at 8192x4096 (star, radius 18-30 deg around (30, 20))
     w, h = 8192, 4096
     centre = (30.0, 20.0)
     ring = star_ring(*centre, 20, 30.0, seed=1)
     geom = [[ring.tolist()]]
     rasterize(geom, w, h)
-    t_ours = median_ms(lambda: rasterize(geom, w, h), max(rep, 21))
-    t_fill = median_ms(lambda: densify_fillpoly(ring, w, h), max(rep, 21))
+    nrep = max(rep, 31)
+    t_ours = median_ms(lambda: rasterize(geom, w, h), nrep)
+    t_fill = median_ms(lambda: densify_fillpoly(ring, w, h), nrep)
+    t_nov = median_ms(lambda: rasterize(geom, w, h, validate=False), nrep)
+    t_fill2 = median_ms(lambda: densify_fillpoly(ring, w, h), nrep)
     inside, near = brute_force(ring, centre, w, h)
-    wrong_ours = int(((rasterize(geom, w, h) != inside) & ~near).sum())
+    mask = rasterize(geom, w, h)
+    wrong_ours = int(((mask != inside) & ~near).sum())
     wrong_fill = int(((densify_fillpoly(ring, w, h) != inside) & ~near).sum())
+    bbox = np.nonzero(mask.any(axis=0))[0], np.nonzero(mask.any(axis=1))[0]
+    size = (
+        f"{int(mask.sum())} px, bbox {len(bbox[0])}x{len(bbox[1])} px, "
+        f"{area(geom) / (4 * math.pi) * 100:.2f}% of the sphere"
+    )
     row("rasterise 20-gon 8192x4096", t_ours, t_fill, 3.0)
+    row("rasterise ... validate=False", t_nov, t_fill2, 3.0)
+    # COCO exporter: column_intervals per stored instance at 4096x2048 (validated geometry)
+    ring4 = star_ring(-40.0, 5.0, 20, 12.0, seed=2)
+    g4 = [[ring4.tolist()]]
+    t_ci = median_ms(lambda: column_intervals(g4, 4096, 2048), nrep)
+    t_ci_nov = median_ms(lambda: column_intervals(g4, 4096, 2048, validate=False), nrep)
+    t_val = median_ms(lambda: validate_geometry(geom), nrep)
 
     print(f"cv2 {cv2.__version__}, numpy {np.__version__}, py360convert {py360convert.__version__}")
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (medians; compare ratios)")
@@ -241,7 +260,13 @@ def main():
         f"accuracy e2p (mean |err| vs exact bilinear, uint8 noise): ours {err_ours:.4f}, py360convert {err_p360:.4f}"
     )
     print(f"raster wrong pixels vs brute force: ours {wrong_ours}, densify+fillPoly {wrong_fill}")
-    print(f"raster: ours {t_ours:.2f} ms (target <= 3 ms), baseline is densify+cv2.fillPoly")
+    print(f"raster polygon: 20 vertices, {size}")
+    print(f"raster: ours {t_ours:.2f} ms, validate=False {t_nov:.2f} ms (target <= 3 ms)")
+    print(f"validate_geometry(20-gon) {t_val:.2f} ms")
+    print(
+        f"column_intervals 20-gon (r 7-12 deg) at 4096x2048: {t_ci:.2f} ms, "
+        f"validate=False {t_ci_nov:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

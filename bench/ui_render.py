@@ -191,6 +191,15 @@ def run_browser(base: str, pano_id: int, opens_only: bool = False) -> dict:
     for label in ("first_open", "second_open"):
         page.goto(f"{base}/panoramas/{pano_id}/")
         page.wait_for_function("document.body.dataset.firstFrame === '1'")
+        out[f"first_frame_presented_ms_{label}"] = round(
+            page.wait_for_function("window.label360.state().firstFramePresentedMs").json_value(), 1
+        )
+        nav = page.evaluate("""() => { const n = performance.getEntriesByType('navigation')[0];
+            return {unload: n.unloadEventEnd, fetch: n.fetchStart, request: n.requestStart,
+                    response: n.responseEnd, domInteractive: n.domInteractive}; }""")
+        out[f"navigation_{label}"] = {k: round(v, 1) for k, v in nav.items()}
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        out[f"ready_ms_{label}"] = round(page.evaluate("window.label360.state().marks.dataLoaded"), 1)
         out[f"first_frame_ms_{label}"] = round(
             page.evaluate("window.label360.state().firstFrameMs"), 1
         )
@@ -200,6 +209,13 @@ def run_browser(base: str, pano_id: int, opens_only: bool = False) -> dict:
         out[f"requests_{label}"] = page.evaluate("""() => performance.getEntriesByType('resource')
             .filter((e) => e.startTime < window.label360.state().firstFrameMs + 50)
             .map((e) => `${e.name.replace(location.origin, '')} ${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`)""")
+        # a user opens the next panorama after working on this one: let its tiles finish first
+        # (navigating away during a 4096² texture upload waits for that upload)
+        page.wait_for_function(
+            "window.label360.state().tilesLoaded >= window.label360.workspace.pano.tiles.cols"
+            " * window.label360.workspace.pano.tiles.rows",
+            timeout=120000,
+        )
     if opens_only:
         browser.close()
         pw.stop()

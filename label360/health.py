@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import JsonResponse
+from kombu import Connection
 
 from .celery import app as celery_app
 
@@ -19,8 +20,14 @@ def _database() -> tuple[bool, str]:
 
 
 def _broker() -> tuple[bool, str]:
+    # A fresh connection from the configured URL: a pooled one could hide an outage.
+    conf = celery_app.conf
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(
+            conf.broker_url,
+            connect_timeout=2,
+            transport_options=conf.broker_transport_options or {},
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             return True, conn.as_uri()
     except Exception as exc:

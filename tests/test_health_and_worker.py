@@ -23,6 +23,8 @@ def test_healthz_reports_database_and_broker(client, db):
 def test_healthz_reports_an_unreachable_broker(client, db, monkeypatch):
     from label360.celery import app
 
+    # Celery prefers the CELERY_BROKER_URL variable over its configuration: set both.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 503

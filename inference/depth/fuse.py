@@ -12,10 +12,17 @@ weight ``f_i`` (1 at its centre, 0 at its border). Accumulated over views:
 
 * ``"poisson"`` — gradient-domain fusion: screened Poisson solve (see ``poisson``); pixels no
   view sees are filled harmonically (smoothest continuation — the fill strategy for holes at
-  the poles of a ring without caps). Above ``coarse_width`` it solves at that width (AMG-CG)
-  and refines at full resolution with Jacobi-CG started from the upsampled solution.
+  the poles of a ring without caps). Above ``coarse_width`` it solves at that width (AMG-CG
+  on the assembled matrix), upsamples the correction (wrapping at the seam) and refines at
+  full resolution with a few iterations of MATRIX-FREE Jacobi-CG in float32
+  (:class:`.poisson.GridOperator`; no full-size sparse matrix is ever assembled).
 * ``"average"`` — the feathered mean ``ℓ̄`` (baseline, no gradient domain).
 * ``"nearest"`` — each pixel from the view whose feather is highest (hard stitching baseline).
+
+Back-projection: each view is resampled only on its :class:`Footprint` — the row band ×
+(seam-wrapping) column band of the equirect grid that holds every pixel it covers, with
+cached float32 ``cv2.remap`` maps and analytic ray cosines and feather — and accumulated in
+float32 (a cube face at 110° is ~1/5 of the sphere, not all of it).
 """
 
 from __future__ import annotations
@@ -136,10 +143,29 @@ def _build_footprint(view: View, width: int, height: int) -> Footprint:
 
 
 def footprint(view: View, width: int, height: int) -> Footprint:
-    """The (cached) :class:`Footprint` of ``view`` on the W×H equirect grid."""
-    key = ("depth-footprint", view.yaw, view.pitch, view.roll, view.hfov, view.width,
+    """The :class:`Footprint` of ``view`` on the W×H equirect grid, cached in
+    ``label360.sphere.mapcache.MAP_CACHE`` (stored as a tuple of arrays, so that its LRU
+    bound counts the bytes: ~100 MB for a cube layout at 4096×2048).
+
+    A yaw that is a whole number of equirect columns only shifts the band: views that differ
+    by such a yaw (the four side faces of a cube) share one set of maps.
+    """
+    step = 360.0 / width
+    shift = round(view.yaw / step)
+    if abs(view.yaw / step - shift) > 1e-6:
+        shift = 0
+    yaw = view.yaw - shift * step if shift else view.yaw
+    key = ("depth-footprint", yaw, view.pitch, view.roll, view.hfov, view.width,
            view.height, width, height)  # fmt: skip
-    return MAP_CACHE.get(key, lambda: (_build_footprint(view, width, height),))[0]
+
+    def build():
+        base = View(yaw, view.pitch, view.roll, view.hfov, view.width, view.height)
+        fp = _build_footprint(base, width, height)
+        return (np.array([fp.r0, fp.c0]), fp.px, fp.py, fp.inside, fp.cos, fp.feather)
+
+    origin, px, py, inside, cos, feather = MAP_CACHE.get(key, build)
+    c0 = (int(origin[1]) + shift) % width
+    return Footprint(int(origin[0]), c0, px, py, inside, cos, feather)
 
 
 def _log_distance(kind: str, values, cos, valid, scale: float, shift: float) -> np.ndarray:
@@ -263,8 +289,9 @@ def _weights(acc: Accumulated, data_scale_deg: float):
     h, w = acc.mean.shape
     ex, sy, area = poisson.metric_weights(h)
     # edges no view sees keep their metric weight with gradient 0 (harmonic fill)
-    wx = np.broadcast_to(ex[:, None], (h, w))
-    wy = np.broadcast_to(sy[:, None], (h - 1, w))
+    # (one weight per row: the metric alone; broadcast where a full array is needed)
+    wx = ex[:, None].astype(acc.mean.dtype)
+    wy = sy[:, None].astype(acc.mean.dtype)
     pixel = 2 * np.pi / w
     lam = (pixel / np.radians(data_scale_deg)) ** 2
     seen = np.isfinite(acc.mean)
@@ -275,6 +302,8 @@ def _weights(acc: Accumulated, data_scale_deg: float):
 def _system(acc: Accumulated, data_scale_deg: float):
     """Assembled sparse system (float64) — used below ``coarse_width`` and for baselines."""
     wx, wy, dw = _weights(acc, data_scale_deg)
+    h, w = dw.shape
+    wx, wy = np.broadcast_to(wx, (h, w)), np.broadcast_to(wy, (h - 1, w))
     return poisson.assemble(acc.gx, wx, acc.gy, wy, _fill(acc.mean), dw)
 
 
@@ -289,6 +318,7 @@ class FusionResult:
     log_distance: np.ndarray  # (H, W) float32
     timings: dict[str, float] = field(default_factory=dict)
     solves: list = field(default_factory=list)
+    start: np.ndarray | None = None  # the full-resolution refine's start (coarse-to-fine)
 
 
 def fuse(
@@ -336,6 +366,7 @@ def fuse(
         x0 = filled + up[:, k : k + width]
         op, b = _grid_system(acc, data_scale_deg, filled)
         timings["full system (matrix-free)"] = time.perf_counter() - t
+        result.start = x0
         x, info = poisson.grid_pcg(op, b, x0, maxiter=refine_iterations, rtol=rtol)
         result.solves.append(info)
         timings["full Jacobi-CG refine (matrix-free)"] = info.seconds

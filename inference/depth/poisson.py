@@ -9,8 +9,10 @@ East edges wrap (column W−1 → 0). The edge weights carry the sphere's metric
 the caller's confidence; ``d`` is a weak data term that fixes the constant.
 
 The normal equations are a symmetric positive definite sparse system, solved by conjugate
-gradients preconditioned with classical Ruge-Stuben algebraic multigrid (pyamg); a
-Jacobi-preconditioned CG from a good start refines at full resolution (see ``fuse``).
+gradients preconditioned with classical Ruge-Stuben algebraic multigrid (pyamg) at up to
+512×256 (``assemble`` + ``solve``); at full resolution a matrix-free float32 Jacobi-CG
+(``grid_system`` + ``grid_pcg``: 5-point stencil with slices, the seam wrap included) refines
+the upsampled coarse solution (see ``fuse``).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def solve(
 
         # classical (Ruge-Stuben) AMG copes with the strong east-west coupling near the
         # poles far better than smoothed aggregation (measured: 6 vs 100+ CG iterations)
-        ml = pyamg.ruge_stuben_solver(a, max_coarse=500)
+        ml = pyamg.ruge_stuben_solver(a, max_coarse=500, coarse_solver="splu")
         m = ml.aspreconditioner(cycle="V")
     elif preconditioner == "jacobi":
         inv = 1.0 / a.diagonal()
@@ -110,8 +112,8 @@ class GridOperator:
     the seam; applied with slices (no sparse matrix is ever assembled).
     """
 
-    wx: np.ndarray  # (H, W) east-edge weights (edge p → p+east, the last column wraps)
-    wy: np.ndarray  # (H−1, W) south-edge weights
+    wx: np.ndarray  # (H, W) or (H, 1): east-edge weights (p → p+east, the last column wraps)
+    wy: np.ndarray  # (H−1, W) or (H−1, 1): south-edge weights
     dw: np.ndarray  # (H, W) data weights
     diag: np.ndarray  # (H, W) diagonal of A
 
@@ -122,13 +124,21 @@ class GridOperator:
     def matvec(self, x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
         """``out = A x`` for x (H, W); ``tmp`` is scratch of the same shape."""
         np.multiply(self.diag, x, out=out)
-        # east neighbours: out[:, c] −= wx[:, c] x[:, c+1]; west: out[:, c+1] −= wx[:, c] x[:, c]
-        np.multiply(self.wx[:, :-1], x[:, 1:], out=tmp[:, :-1])
-        np.multiply(self.wx[:, -1], x[:, 0], out=tmp[:, -1])
-        out -= tmp
-        np.multiply(self.wx[:, :-1], x[:, :-1], out=tmp[:, 1:])
-        np.multiply(self.wx[:, -1], x[:, -1], out=tmp[:, 0])
-        out -= tmp
+        wx = self.wx
+        if wx.shape[1] == 1:  # one weight per row: east + west neighbours in one product
+            np.add(x[:, 2:], x[:, :-2], out=tmp[:, 1:-1])
+            np.add(x[:, 1], x[:, -1], out=tmp[:, 0])
+            np.add(x[:, 0], x[:, -2], out=tmp[:, -1])
+            tmp *= wx
+            out -= tmp
+        else:
+            # east: out[:, c] −= wx[:, c] x[:, c+1]; west: out[:, c+1] −= wx[:, c] x[:, c]
+            np.multiply(wx[:, :-1], x[:, 1:], out=tmp[:, :-1])
+            np.multiply(wx[:, -1], x[:, 0], out=tmp[:, -1])
+            out -= tmp
+            np.multiply(wx[:, :-1], x[:, :-1], out=tmp[:, 1:])
+            np.multiply(wx[:, -1], x[:, -1], out=tmp[:, 0])
+            out -= tmp
         t = tmp[:-1]
         np.multiply(self.wy, x[1:], out=t)
         out[:-1] -= t
@@ -140,7 +150,11 @@ class GridOperator:
 def grid_system(
     gx: np.ndarray, wx: np.ndarray, gy: np.ndarray, wy: np.ndarray, target, dw
 ) -> tuple[GridOperator, np.ndarray]:
-    """Matrix-free operator and right-hand side (H, W), float32; same system as ``assemble``."""
+    """Matrix-free operator and right-hand side (H, W), float32; same system as ``assemble``.
+
+    ``wx``/``wy`` may be (H, 1)/(H−1, 1) (one weight per row, the sphere's metric alone):
+    they are then never expanded, and ``matvec`` reads two fewer full-size arrays.
+    """
     f32 = np.float32
     wx = np.ascontiguousarray(wx, dtype=f32)
     wy = np.ascontiguousarray(wy, dtype=f32)

@@ -44,7 +44,15 @@ def _number(params: dict, key: str, kind: type, low: float, high: float) -> None
 
 def validate_train_params(params: dict) -> dict:
     params = {k: v for k, v in params.items() if v is not None}  # empty admin form fields
-    allowed = {"iterations", "views_per_panorama", "view_size", "width", "seed", "panorama_width"}
+    allowed = {
+        "iterations",
+        "views_per_panorama",
+        "view_size",
+        "width",
+        "seed",
+        "panorama_width",
+        "validations",
+    }
     unknown = set(params) - allowed
     if unknown:
         raise ParamsError(f"unknown params: {', '.join(sorted(unknown))}")
@@ -53,6 +61,7 @@ def validate_train_params(params: dict) -> dict:
     _number(params, "view_size", int, 32, 512)
     _number(params, "width", int, 4, 64)
     _number(params, "seed", int, 0, 2**31)
+    _number(params, "validations", int, 1, 100)
     _number(params, "panorama_width", int, 128, 8192)
     if params.get("view_size", 96) % 8:
         raise ParamsError("view_size must be a multiple of 8")

@@ -70,6 +70,23 @@ def _pixel_ring_to_vec(c: NDArray, width: int, height: int) -> NDArray[np.float6
 
 
 def _contours(mask: NDArray[np.uint8]) -> list[tuple[NDArray, list[NDArray]]]:
+    """(outer, [holes]) pixel contours (n, 2) int arrays, one entry per 4-connected component
+    (so that objects touching only at a pixel corner become separate parts instead of one
+    ring touching itself, which validation refuses)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    if n <= 2:
+        return _contours_ccomp(mask)
+    out = []
+    for k in range(1, n):
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        sub = (lab[y : y + h, x : x + w] == k).astype(np.uint8)
+        for outer, holes in _contours_ccomp(sub):
+            off = np.array([x, y])
+            out.append((outer + off, [hh + off for hh in holes]))
+    return out
+
+
+def _contours_ccomp(mask: NDArray[np.uint8]) -> list[tuple[NDArray, list[NDArray]]]:
     """(outer, [holes]) pixel contours (n, 2) int arrays, from cv2 RETR_CCOMP."""
     cs, hier = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hier is None:
@@ -99,7 +116,15 @@ def _finish(rings_v: list[NDArray], tol: float) -> list[list[list[float]]] | Non
         poly = [_to_lonlat(simplify_ring_vectors(r, t)) for r in rings_v]
         if not geometry_problems([poly]):
             return poly
-    return None
+    # Holes touching each other or the outer ring at a pixel corner (pixel-centre contours
+    # share a vertex): shrink every hole by 1e-5 of its size towards its vertex mean.
+    shrunk = [rings_v[0]]
+    for r in rings_v[1:]:
+        c = r.mean(axis=0)
+        r = r + 1e-5 * (c - r)
+        shrunk.append(r / np.linalg.norm(r, axis=1, keepdims=True))
+    poly = [_to_lonlat(r) for r in shrunk]
+    return poly if not geometry_problems([poly]) else None
 
 
 def mask_to_geometry(

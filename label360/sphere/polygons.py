@@ -245,7 +245,10 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
         i, j = i[keep], j[keep]
         hit = arcs_cross(v[i], w[i], v[j], w[j])
         for a, b in zip(i[hit], j[hit], strict=True):
-            add(f"ring crosses itself: edge {a}->{(a + 1) % n} crosses edge {b}->{(b + 1) % n}", int(a))
+            add(
+                f"ring crosses itself: edge {a}->{(a + 1) % n} crosses edge {b}->{(b + 1) % n}",
+                int(a),
+            )
             break
     if probs:
         return probs
@@ -298,7 +301,9 @@ def _rings_meet(p: NDArray, q: NDArray, name_p: str, name_q: str) -> tuple[int, 
         )
     t = _touches(p, q)
     if t is not None:
-        return t[0], f"{name_p} touches {name_q}: vertex {t[0]} lies on edge {t[1]}->{(t[1] + 1) % nq}"
+        return t[
+            0
+        ], f"{name_p} touches {name_q}: vertex {t[0]} lies on edge {t[1]}->{(t[1] + 1) % nq}"
     t = _touches(q, p)
     if t is not None:
         i = t[1]
@@ -390,9 +395,10 @@ def centroid(geometry: Any) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-#: Walk targets tried by the point-in-polygon walk: (rank of the edge by midpoint distance,
-#: fraction along the edge).  The first that is not degenerate is used.
-_WALK_TARGETS = ((0, 0.5), (1, 0.5), (0, 0.3125), (2, 0.5), (0, 0.6875), (1, 0.3125))
+#: Fractions along an edge used as walk targets: first the midpoint of the edge with the
+#: nearest midpoint; if that walk is degenerate, every edge by increasing midpoint distance,
+#: then the same with the other fractions.
+_WALK_FRACTIONS = (0.5, 0.3125, 0.6875)
 #: A walk passing closer than this (radians) to a vertex, or starting this close to the
 #: target edge's great circle, is degenerate and another target is tried.
 WALK_EPS = 1e-12
@@ -406,7 +412,8 @@ def _contains_ring(ring_ccw: NDArray[np.float64], p: NDArray[np.float64]) -> NDA
     interior (+n) side of e's plane (a minor arc meets a great circle at most once); every
     crossing of another edge on the way flips the state.  The walk is degenerate when p lies
     on e's great circle (e.g. the north pole and a meridian edge) or the walk passes through a
-    vertex (touching, not crossing); then the next target of ``_WALK_TARGETS`` is used.  Only
+    vertex (touching, not crossing); then the next target is tried (every edge by midpoint
+    distance, at the fractions ``_WALK_FRACTIONS``).  Only
     points within ~WALK_EPS of the boundary itself (genuine ties) may go either way.
     """
     a = ring_ccw
@@ -419,23 +426,23 @@ def _contains_ring(ring_ccw: NDArray[np.float64], p: NDArray[np.float64]) -> NDA
     p = np.atleast_2d(p)
     out = np.empty(len(p), dtype=bool)
     step = max(1, 1_000_000 // max(1, nv * nv))
-    targets = [(r, f) for r, f in _WALK_TARGETS if r < nv]
     for s in range(0, len(p), step):
         q = p[s : s + step]
         near = q @ mid.T
-        rank = np.argsort(-near, axis=1)[:, : min(3, nv)] if nv > 1 else np.zeros((len(q), 1), int)
         todo = np.arange(len(q))
         res = np.zeros(len(q), dtype=bool)
-        for t, (r, f) in enumerate(targets):
+        rank = np.argmax(near, axis=1)[:, None]
+        tries = [(0, 0.5)] + [(r, f) for f in _WALK_FRACTIONS for r in range(nv)][1:]
+        for t, (r, f) in enumerate(tries):
             qq = q[todo]
-            e = rank[todo, r]
+            e = rank[:, r]
             m = (1.0 - f) * a[e] + f * b[e]
             m /= np.linalg.norm(m, axis=1, keepdims=True)
             side = np.einsum("ij,ij->i", nrm[e], qq)
             cross = arcs_cross(qq[:, None], m[:, None], a[None], b[None])
             cross[np.arange(len(qq)), e] = False
             res[todo] = (side > 0) ^ (cross.sum(axis=1) % 2 == 1)
-            if t == len(targets) - 1:
+            if t == len(tries) - 1:
                 break
             # degenerate walks: start on e's great circle, or a vertex (nearly) on the walk
             w = arc_normals(qq, m)
@@ -445,9 +452,10 @@ def _contains_ring(ring_ccw: NDArray[np.float64], p: NDArray[np.float64]) -> NDA
             on_circle = np.abs(w @ a.T) < WALK_EPS  # (N, nv)
             ahead = (a @ (qq + m).T).T > 0  # in the hemisphere of the walk (conservative)
             bad |= (on_circle & ahead).any(axis=1)
-            todo = todo[bad]
-            if len(todo) == 0:
+            if not bad.any():
                 break
+            todo = todo[bad]
+            rank = np.argsort(-near[todo], axis=1, kind="stable") if t == 0 else rank[bad]
         out[s : s + step] = res
     return out
 

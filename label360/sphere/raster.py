@@ -265,13 +265,38 @@ def column_intervals(
 
 
 def _fill(buf_t: NDArray, col: NDArray, start: NDArray, end: NDArray, value: Any) -> None:
-    """Write `value` into runs of a C-contiguous (W, H) buffer: each run is one contiguous
-    slice (a memset) of the flat buffer."""
-    flat = buf_t.reshape(-1)
-    h = buf_t.shape[1]
-    base = col * h
-    for a, b in zip((base + start).tolist(), (base + end).tolist(), strict=True):
-        flat[a:b] = value
+    """Write `value` into runs of a C-contiguous (W, H) buffer.
+
+    Usually (runs cover at least half of the columns of their bounding box) the bounding box
+    block is built in one go as a run-length decode (np.repeat of alternating False/True over
+    the block's column-major run boundaries) and copied in; otherwise (e.g. an object across
+    the seam, whose bounding box is the full width) each run is one contiguous slice.
+    """
+    if len(col) == 0:
+        return
+    c0, c1 = int(col[0]), int(col[-1]) + 1
+    if 2 * len(col) < c1 - c0:
+        flat = buf_t.reshape(-1)
+        h = buf_t.shape[1]
+        base = col * h
+        for a, b in zip((base + start).tolist(), (base + end).tolist(), strict=True):
+            flat[a:b] = value
+        return
+    r0, r1 = int(start.min()), int(end.max())
+    bh = r1 - r0
+    base = (col - c0) * bh - r0
+    pos = np.empty(2 * len(col) + 2, dtype=np.int64)
+    pos[0] = 0
+    pos[1:-1:2] = base + start
+    pos[2:-1:2] = base + end
+    pos[-1] = (c1 - c0) * bh
+    alt = np.zeros(len(pos) - 1, dtype=bool)
+    alt[1::2] = True
+    block = np.repeat(alt, np.diff(pos)).reshape(c1 - c0, bh)
+    if buf_t.dtype == bool and value is True:
+        buf_t[c0:c1, r0:r1] |= block
+    else:
+        np.copyto(buf_t[c0:c1, r0:r1], value, where=block)
 
 
 def rasterize(
@@ -302,7 +327,9 @@ def row_intervals(
     r0, r1 = int(start.min()), int(end.max())
     block = np.zeros((r1 - r0, c1 - c0 + 2), dtype=np.int8)  # C order, a zero column each side
     mask_t = np.zeros((c1 - c0, r1 - r0), dtype=bool)
-    for c, s, e in zip((col - c0).tolist(), (start - r0).tolist(), (end - r0).tolist(), strict=True):
+    for c, s, e in zip(
+        (col - c0).tolist(), (start - r0).tolist(), (end - r0).tolist(), strict=True
+    ):
         mask_t[c, s:e] = True
     block[:, 1:-1] = mask_t.T
     d = np.diff(block, axis=1)

@@ -435,3 +435,106 @@ def test_rejection_comment_reaches_the_annotator(scene, signed_in, live_server, 
     assert "reviewer" in text and "The bus on the left is missing." in text
     assert page.locator("#review-list [data-action]").count() == 2
     page.screenshot(path=str(artifacts / "review_history.png"))
+
+
+# ----------------------------------------------------------------------------- suggestions
+def test_accept_and_reject_suggestions(scene, signed_in, live_server, artifacts):
+    from tests.factories import square_geometry
+
+    pano = scene["panorama"]
+    car = LabelClass.objects.get(project=scene["project"], name="car")
+    made = {}
+    for name, lon, score in [("a", -60, 0.9), ("b", -20, 0.7), ("c", 20, 0.55), ("d", 60, 0.3)]:
+        made[name] = Instance.objects.create(
+            panorama=pano, label_class=car, geometry=square_geometry(lon, 0, 8),
+            source="model", is_suggestion=True, score=score, model_version="test v1",
+        )
+    pano.bump_revision()
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    assert page.locator("#instance-list .inst-row.suggestion").count() == 4
+    assert "4 suggestions" in page.inner_text("#suggestion-bar")
+
+    def row(name):
+        return f"#instance-list li[data-uid='s{made[name].pk}']"
+
+    def fresh(name):
+        return Instance.objects.filter(pk=made[name].pk).first()
+
+    page.click(f"{row('d')} [data-testid=reject-suggestion]")
+    page.wait_for_function("window.label360.state().instances.length === 3")
+    assert fresh("d") is None
+    page.click(f"{row('b')} [data-testid=accept-suggestion]")
+    page.wait_for_selector(f"{row('b')}:not(.suggestion)")
+    assert fresh("b").is_suggestion is False and fresh("b").source == "model"
+
+    # someone else writes in between: the 409 loads the latest set, nothing is accepted
+    from annotations.models import Panorama
+
+    Panorama.objects.get(pk=pano.pk).bump_revision()
+    page.click(f"{row('c')} [data-testid=accept-suggestion]")
+    page.wait_for_selector(".toast-error >> text=Someone else changed")
+    assert fresh("c").is_suggestion is True
+    page.wait_for_function(
+        f"window.label360.state().revision === {Panorama.objects.get(pk=pano.pk).revision}"
+    )
+
+    # accept everything scoring at least 0.5: a (0.9) and c (0.55)
+    page.fill("#accept-min-score", "0.5")
+    page.dispatch_event("#accept-min-score", "change")
+    assert page.inner_text("#accept-above") == "Accept 2"
+    page.click("#accept-above")
+    page.wait_for_selector("#suggestion-bar", state="hidden")
+    assert not Instance.objects.filter(panorama=pano, is_suggestion=True).exists()
+    assert page.locator("#instance-list .inst-row.suggestion").count() == 0
+    assert page.evaluate("window.label360.state().save") == "saved"
+    page.screenshot(path=str(artifacts / "suggestions.png"))
+
+
+def test_box_tool_suggests_a_polygon(scene, signed_in, live_server, artifacts):
+    from annotations.uploads import store_panorama
+
+    # a bright object (lon ±12°, lat ±8°) on a dark, slightly noisy background
+    w, h = 1024, 512
+    rng = np.random.default_rng(0)
+    img = (30 + rng.integers(0, 12, (h, w, 3))).astype(np.uint8)
+    x0, x1 = int((180 - 12) / 360 * w), int((180 + 12) / 360 * w)
+    y0, y1 = int((90 - 8) / 180 * h), int((90 + 8) / 180 * h)
+    img[y0:y1, x0:x1] = (230, 200, 40)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=95)
+    pano = store_panorama(scene["project"], "object.jpg", buf.getvalue())
+    pano.assignees.add(scene["users"]["annotator"])
+
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, 0, 0, 60)
+    box = canvas_box(page)
+    vw, vh = int(box["width"]), int(box["height"])
+    view = View(0.0, 0.0, 0.0, 60.0, vw, vh)
+    (ax, bx), (ay, by) = view.lonlat_to_pixel(np.array([-16.0, 16.0]), np.array([11.0, -11.0]))
+    page.focus("#draw-canvas")
+    page.keyboard.press("b")
+    page.mouse.move(box["left"] + float(ax), box["top"] + float(ay))
+    page.mouse.down()
+    for k in range(1, 6):
+        page.mouse.move(box["left"] + float(ax) + (float(bx) - float(ax)) * k / 5,
+                        box["top"] + float(ay) + (float(by) - float(ay)) * k / 5)
+    page.mouse.up()
+    page.wait_for_function(
+        "(() => { const i = window.label360.state().interactive;"
+        " return i && !i.busy && i.result; })()", timeout=30000
+    )
+    assert page.is_visible("#box-suggestion")
+    result = page.evaluate("window.label360.state().interactive.result")
+    assert result["is_suggestion"] is True
+    ring = np.array(result["geometry"][0][0])
+    assert -16 < ring[:, 0].min() < -8 and 8 < ring[:, 0].max() < 16, ring
+    assert -11 < ring[:, 1].min() < -5 and 5 < ring[:, 1].max() < 11, ring
+    page.screenshot(path=str(artifacts / "box_tool.png"))
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    saved = server_instances(pano)
+    assert len(saved) == 1
+    assert saved[0].is_suggestion is False and saved[0].source == "model"
+    assert page.is_hidden("#box-suggestion")

@@ -92,9 +92,29 @@ def test_wall_normals_within_3_degrees(scenes):
     fused_vs_ref = np.degrees(
         np.arccos(np.clip(np.sum(normals[wall] * reference[wall], -1), -1, 1))
     )
-    assert np.median(angles) < 3.0, np.percentile(angles, [50, 90])
-    # KNOWN GAP: the tail is wider (90th percentile ~6° at 512×256), see docs/jobs.md
-    assert np.median(fused_vs_ref) < 3.0 and np.percentile(fused_vs_ref, 90) < 8.0
+    stats = np.percentile(angles, [50, 90, 95])
+    # "walls within 3°": 95% of wall pixels away from occlusion edges (measured 0.8/1.8/2.5°)
+    assert stats[0] < 1.5 and stats[2] < 3.0, stats
+    # on the TRUE depth the plane fit is exact, creases and corners included (measured 0°)
+    ref_vs_truth = np.degrees(np.arccos(np.clip(np.sum(reference[wall] * truth[wall], -1), -1, 1)))
+    assert np.percentile(ref_vs_truth, 99) < 0.5, np.percentile(ref_vs_truth, [50, 99])
+    assert np.median(fused_vs_ref) < 1.5 and np.percentile(fused_vs_ref, 95) < 3.0
+
+
+def test_normals_of_a_plane_are_exact_at_every_latitude():
+    from inference.depth.outputs import points
+
+    h, w = 64, 128
+    dirs = points(np.ones((h, w), np.float32))
+    for normal in ([0.0, 1.0, 0.0], [0.6, -0.8, 0.0], [0.0, 0.6, 0.8]):
+        n = np.asarray(normal)
+        facing = dirs @ n  # the plane n·P = 1 is seen where the ray points towards it
+        distance = np.where(facing > 0.05, 1.0 / np.maximum(facing, 1e-6), 1e3).astype(np.float32)
+        got = normals_from_distance(distance)
+        seen = facing > 0.2
+        seen[:3] = seen[-3:] = False
+        cos = got[seen] @ -n
+        assert cos.min() > np.cos(np.radians(0.05)), np.degrees(np.arccos(cos.min()))
 
 
 def test_exr_bytes_round_trip():
@@ -124,3 +144,47 @@ def test_depth_job_stores_an_exr_asset_that_round_trips(users, project):
         exr = read_exr(handle.read())
     assert exr.shape == depth.shape == (64, 128) and exr.dtype == np.float32
     assert np.array_equal(exr, depth)
+
+
+@pytest.mark.parametrize("per_row", [True, False])
+def test_matrix_free_operator_matches_the_assembled_system(per_row):
+    from scipy.sparse.linalg import spsolve
+
+    from inference.depth import poisson
+
+    rng = np.random.default_rng(0)
+    h, w = 16, 32
+    ex, sy, _ = poisson.metric_weights(h)
+    wx, wy = ex[:, None], sy[:, None]
+    if not per_row:
+        wx, wy = wx * rng.uniform(0.5, 1, (h, w)), wy * rng.uniform(0.5, 1, (h - 1, w))
+    gx, gy = rng.normal(size=(h, w)), rng.normal(size=(h - 1, w))
+    target, dw = rng.normal(size=(h, w)), rng.uniform(0, 0.1, (h, w))
+    full_wx, full_wy = np.broadcast_to(wx, (h, w)), np.broadcast_to(wy, (h - 1, w))
+    a, b = poisson.assemble(gx, full_wx, gy, full_wy, target, dw)
+    op, b_free = poisson.grid_system(gx, wx, gy, wy, target, dw)
+    x = rng.normal(size=(h, w)).astype(np.float32)
+    ax = op.matvec(x, np.empty_like(x), np.empty_like(x))
+    assert np.allclose(ax.ravel(), a @ x.ravel(), atol=1e-4 * np.abs(a @ x.ravel()).max())
+    assert np.allclose(b_free.ravel(), b, atol=1e-5 * np.abs(b).max())
+    solution, info = poisson.grid_pcg(op, b_free, np.zeros((h, w)), maxiter=500, rtol=1e-5)
+    assert info.residual < 1e-4
+    exact = spsolve(a.tocsc(), b)
+    assert np.abs(solution.ravel() - exact).max() < 1e-3 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("layout", ["cube", "ring", "icosa"])
+def test_footprint_bands_hold_every_pixel_a_view_covers(layout):
+    from inference.depth.fuse import footprint
+    from inference.depth.layouts import make_views
+    from label360.sphere.projection import view_to_equirect
+
+    w, h = 256, 128
+    for view in make_views(layout, 40):
+        _, valid = view_to_equirect(np.zeros((40, 40), np.float32), view, w, h)
+        fp = footprint(view, w, h)
+        rows, cols = fp.shape
+        band = np.zeros((h, w), bool)
+        band[fp.r0 : fp.r0 + rows, (fp.c0 + np.arange(cols)) % w] = fp.inside
+        assert rows < h or cols < w or layout != "icosa"  # a band, not the whole sphere
+        assert np.array_equal(band, valid), (view, int((band != valid).sum()))

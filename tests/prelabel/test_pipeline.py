@@ -33,7 +33,12 @@ def test_train_then_prelabel_short_version(project):
     job = submit_job(
         "prelabel_train",
         project=project,
-        params={"iterations": 120, "views_per_panorama": 16, "panorama_width": 512},
+        params={
+            "iterations": 120,
+            "views_per_panorama": 16,
+            "panorama_width": 512,
+            "validations": 1,
+        },
     )
     assert execute(job.pk) == "succeeded", job.error
     job.refresh_from_db()

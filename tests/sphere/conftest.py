@@ -204,14 +204,19 @@ def polar_caps(draw, width, height):
 def reference_mask_east(geometry, width, height, shift_deg=1e-11):
     """Independent per-pixel reference with the rasteriser's tie rule for meridian edges:
     each centre is evaluated slightly EAST.  Centre for the gnomonic projection = normalised
-    vertex sum of each outer ring."""
+    vertex sum of each outer ring; None when a ring is not within the open hemisphere around
+    it (the gnomonic reference would be wrong)."""
     lon2, lat2 = pixel_centres(width, height)
     expect = np.zeros((height, width), dtype=bool)
     for poly in as_geometry(geometry):
-        v = lonlat_to_vec(poly[0][:, 0], poly[0][:, 1]).sum(axis=0)
-        lo, la = vec_to_lonlat(v)
-        expect |= reference_inside([r.tolist() for r in poly], (float(lo), float(la)),
-                                   lon2 + shift_deg, lat2)
+        v = lonlat_to_vec(poly[0][:, 0], poly[0][:, 1])
+        c = v.sum(axis=0)
+        c /= np.linalg.norm(c)
+        if (v @ c).min() < 0.05:
+            return None  # not within an open hemisphere around c: no gnomonic reference
+        lo, la = vec_to_lonlat(c)
+        centre = (float(lo), float(la))
+        expect |= reference_inside([r.tolist() for r in poly], centre, lon2 + shift_deg, lat2)
     return expect
 
 

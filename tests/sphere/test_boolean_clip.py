@@ -112,3 +112,17 @@ def test_parity_file(tmp_path):
         assert doc[key]
     v = doc["views"][1]
     assert v["pixel_to_lonlat"][2]["lon"] == pytest.approx(90.0)
+
+
+def test_mask_to_geometry_touching_corners():
+    # objects touching at a pixel corner become two parts; holes touching at a corner survive
+    m = np.zeros((90, 180), bool)
+    m[20:30, 20:30] = True
+    m[30:40, 30:40] = True
+    assert len(mask_to_geometry(m, tolerance_deg=0.05)) == 2
+    m = np.zeros((90, 180), bool)
+    m[20:40, 20:40] = True
+    m[25:30, 25:30] = False
+    m[30:35, 30:35] = False
+    out = mask_to_geometry(m, tolerance_deg=0.05)
+    assert len(out) == 1 and len(out[0]) == 3

@@ -34,15 +34,35 @@ export async function workspacePage(root: HTMLElement, ctx: Ctx): Promise<void> 
   // everything the first frame needs is requested at once (the preview was preloaded by the page)
   const preview = loadImage(previewUrl(ctx.panoramaId));
   preview.catch(() => undefined);
+  // the WebGL context, its shader and the preview texture are made while the API answers
+  const glCanvas = h("canvas", { class: "gl-canvas", id: "gl-canvas" });
+  let renderer: PanoramaRenderer | null = null;
+  let glError = "";
+  try {
+    renderer = new PanoramaRenderer(glCanvas);
+  } catch (err) {
+    glError = (err as Error).message;
+  }
+  const marks: Record<string, number> = {};
+  const uploaded = preview.then((img) => {
+    marks.previewLoaded = performance.now();
+    renderer?.addTile(img, [0, 0, 1, 1], 1);
+    marks.previewUploaded = performance.now();
+    return img;
+  });
+  uploaded.catch(() => undefined);
   const panoP = api<Panorama>("GET", `/api/panoramas/${ctx.panoramaId}/`);
-  const instancesP = api<InstancesResponse>("GET", `/api/panoramas/${ctx.panoramaId}/instances/`);
   const projectId = ctx.projectId ?? (await panoP).project;
   const projectP = api<Project>("GET", `/api/projects/${projectId}/`);
   const classesP = api<LabelClass[]>("GET", `/api/classes/?project=${projectId}`);
-  for (const p of [instancesP, projectP, classesP]) p.catch(() => undefined);
+  for (const p of [projectP, classesP]) p.catch(() => undefined);
   const [pano, project] = await Promise.all([panoP, projectP]);
-  const ws = new Workspace(root, ctx, pano, project, t0);
-  await ws.start(instancesP, classesP, preview);
+  // the instance set (the slowest answer: ~0.5 s for 500 instances) is asked for after the small
+  // requests, so that a one-worker server answers those first and the first frame does not wait
+  const instancesP = api<InstancesResponse>("GET", `/api/panoramas/${ctx.panoramaId}/instances/`);
+  const ws = new Workspace(root, ctx, pano, project, t0, glCanvas, renderer, glError);
+  Object.assign(ws.marks, marks);
+  await ws.start(instancesP, classesP, uploaded);
 }
 
 class Workspace {
@@ -89,7 +109,10 @@ class Workspace {
   } | null = null;
   boxCard!: HTMLElement;
   // render state
-  private needs = { gl: true, overlay: true, side: true };
+  private needs = { gl: true, overlay: true, side: true, panels: false };
+  previewFailed = false;
+  /** The next animation frame after the first frame was submitted (it has been presented). */
+  firstFramePresentedAt: number | null = null;
   viewW = 0;
   viewH = 0;
   frameTimes: number[] = [];
@@ -103,7 +126,12 @@ class Workspace {
     public pano: Panorama,
     readonly project: Project,
     readonly t0: number,
+    glCanvas: HTMLCanvasElement,
+    renderer: PanoramaRenderer | null,
+    readonly glError: string,
   ) {
+    this.glCanvas = glCanvas;
+    this.renderer = renderer;
     this.role = project.role ?? "viewer";
     this.canEdit = ["admin", "manager", "reviewer"].includes(this.role) || (this.role === "annotator" && pano.assignees.includes(ctx.username));
     this.saver = new Saver(this.store, pano.id, this.canEdit);
@@ -116,6 +144,7 @@ class Workspace {
   async start(dataP: Promise<InstancesResponse>, classesP: Promise<LabelClass[]>, preview: Promise<HTMLImageElement>): Promise<void> {
     this.timed("layout", () => this.layout());
     // imagery first: the first frame needs only the preview and the layout
+    this.installHook();
     void this.loadImagery(preview);
     this.loop();
     this.store.on((kind) => {
@@ -146,7 +175,7 @@ class Workspace {
     this.marks.dataLoaded = performance.now();
     this.timed("adopt", () => this.adopt(data));
     this.timed("restoreLocal", () => this.restoreLocal());
-    this.installHook();
+    document.body.dataset.ready = "1"; // the instances and classes are in
     window.addEventListener("resize", () => this.request(true));
     window.addEventListener("beforeunload", (e) => {
       if (this.saver.dirty() && this.canEdit) {
@@ -209,7 +238,6 @@ class Workspace {
       h("span", { class: "user" }, `${this.ctx.username} · ${this.role}`),
       h("a", { class: "btn btn-ghost", href: "/accounts/logout/", onclick: (e: Event) => (e.preventDefault(), logout()) }, "Sign out"));
 
-    this.glCanvas = h("canvas", { class: "gl-canvas", id: "gl-canvas" });
     this.overlay = h("canvas", { class: "overlay-canvas", id: "draw-canvas", tabindex: 0 });
     this.hud = h("div", { class: "hud", id: "hud" });
     this.banner = h("div", { class: "banner", id: "banner", hidden: true });
@@ -238,12 +266,8 @@ class Workspace {
     this.cubemap = new CubemapViewer(cubeCanvasHost);
     this.cubemap.onPick = (face) => this.setFace(face);
 
-    try {
-      this.renderer = new PanoramaRenderer(this.glCanvas);
-      this.renderer.onTextures = () => this.request();
-    } catch (err) {
-      toast(`WebGL unavailable: ${(err as Error).message}`, "error");
-    }
+    if (this.renderer) this.renderer.onTextures = () => this.request();
+    else toast(`WebGL unavailable: ${this.glError}`, "error");
     this.interaction = new Interaction(this.overlay, {
       view: () => this.view(),
       store: this.store,
@@ -332,7 +356,7 @@ class Workspace {
   /** Resolves once the first frame with imagery is on screen. */
   afterFirstFrame(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const wait = () => (this.firstFrameAt !== null ? resolve() : window.setTimeout(wait, 20));
+      const wait = () => (this.firstFrameAt !== null || this.previewFailed ? resolve() : window.setTimeout(wait, 20));
       wait();
     });
   }
@@ -627,8 +651,9 @@ class Workspace {
     }
   }
 
+  /** Re-render the side panels at the next frame (coalesced; after the first frame). */
   refreshPanels(): void {
-    this.timed("panels", () => this.renderPanels());
+    this.needs.panels = true;
   }
 
   private renderPanels(): void {
@@ -646,18 +671,22 @@ class Workspace {
     // a fast preview first (also feeds the equirect and cubemap viewers), then full-resolution tiles
     try {
       this.marks.previewStart = performance.now();
-      const preview = await previewP;
-      this.marks.previewLoaded = performance.now();
-      this.timed("previewUpload", () => this.renderer?.addTile(preview, [0, 0, 1, 1], 1));
+      const preview = await previewP; // decoded and uploaded (workspacePage)
       this.equirect.setImage(preview);
       this.cubemap.setImage(preview);
       this.request(true);
     } catch (err) {
+      this.previewFailed = true;
       toast(`Could not load the panorama preview: ${(err as Error).message}`, "error");
     }
     if (p.width <= 2048 || !this.renderer) return;
     // full-resolution tiles only after the first frame is on screen (uploads block the main thread)
     await this.afterFirstFrame();
+    // …and after the overlays and panels have had their frame (a 4096² upload stalls software GL)
+    await new Promise<void>((resolve) => {
+      const wait = () => (document.body.dataset.ready === "1" && !this.needs.panels && !this.needs.overlay && this.firstFramePresentedAt !== null ? resolve() : window.setTimeout(wait, 30));
+      wait();
+    });
     this.marks.tilesStart = performance.now();
     const { cols, rows, size, url_template } = p.tiles;
     const jobs: Promise<void>[] = [];
@@ -913,22 +942,31 @@ class Workspace {
       this.resize();
       const drew = this.needs.gl || this.needs.overlay;
       const view = this.view();
+      if (this.firstFrameAt !== null && this.firstFramePresentedAt === null) this.firstFramePresentedAt = start;
+      let firstNow = false;
       if (this.needs.gl && this.renderer) {
         this.timed("glDraw", () => this.renderer!.draw(new View({ ...view.params(), width: this.glCanvas.width, height: this.glCanvas.height })));
         if (this.renderer.hasTiles() && this.firstFrameAt === null) {
           this.firstFrameAt = performance.now(); // since navigation start
           document.body.dataset.firstFrame = "1";
+          firstNow = true;
         }
         this.needs.gl = false;
       }
-      if (this.needs.overlay) {
+      // the frame with the first imagery carries nothing else; overlays, viewers and panels follow
+      const early = firstNow || (this.firstFrameAt === null && !!this.renderer && !this.previewFailed);
+      if (this.needs.panels && !early) {
+        this.timed("panels", () => this.renderPanels());
+        this.needs.panels = false;
+      }
+      if (this.needs.overlay && !early) {
         this.timed("overlay", () => this.drawOverlay(view));
         this.drawHud(view);
         this.equirect.resize();
         this.timed("equirect", () => this.equirect.draw(this.store.instances, this.classes.colors(), this.store.hidden, this.store.selected, view));
         this.needs.overlay = false;
       }
-      if (this.needs.side) {
+      if (this.needs.side && !early) {
         this.cubeHost.hidden = this.camera.mode !== "cubemap";
         if (this.camera.mode === "cubemap") this.cubemap.draw(this.store.instances, this.classes.colors(), this.store.hidden, this.store.selected);
         this.needs.side = false;
@@ -1060,6 +1098,7 @@ class Workspace {
           draft: self.interaction.draft,
           framesDrawn: self.renderer?.framesDrawn ?? 0,
           firstFrameMs: self.firstFrameAt,
+          firstFramePresentedMs: self.firstFramePresentedAt,
           marks: { start: self.t0, ...self.marks },
           tilesLoaded: self.tilesLoaded,
           mode: self.camera.mode,
@@ -1080,7 +1119,6 @@ class Workspace {
         return self.saver.save();
       },
     };
-    document.body.dataset.ready = "1";
   }
 }
 

@@ -156,7 +156,8 @@ export function loadImage(url: string): Promise<HTMLImageElement> {
   return new Promise((resolve, reject) => {
     const img = new Image();
     img.decoding = "async";
-    img.onload = () => resolve(img);
+    // decoded off the main thread before use (texImage2D would decode synchronously)
+    img.onload = () => img.decode().then(() => resolve(img), () => resolve(img));
     img.onerror = () => reject(new Error(`could not load ${url}`));
     img.src = url;
   });

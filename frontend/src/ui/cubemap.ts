@@ -39,19 +39,31 @@ export class CubemapViewer {
   }
 
   /** Face pixels from an equirect image (bilinear-free nearest sampling of a small copy). */
+  private image: HTMLImageElement | null = null;
+
+  /** The pixels are read only when the dice is first drawn (cubemap mode): reading back a
+   *  canvas costs ~0.5 s with software GL and would delay the first frame. */
   setImage(img: HTMLImageElement): void {
+    this.image = img;
+    this.source = null;
+    this.faces = [];
+  }
+
+  private readSource(): void {
+    const img = this.image;
+    if (!img) return;
     const w = Math.min(1024, img.naturalWidth);
     const h = Math.round(w / 2);
     const c = document.createElement("canvas");
     c.width = w;
     c.height = h;
-    const ctx = c.getContext("2d")!;
+    const ctx = c.getContext("2d", { willReadFrequently: true })!; // CPU-backed: no GPU readback
     ctx.drawImage(img, 0, 0, w, h);
     this.source = ctx.getImageData(0, 0, w, h);
-    this.faces = [];
   }
 
   private renderFaces(): void {
+    if (!this.source) this.readSource();
     if (!this.source) return;
     const s = this.faceSize;
     const { width: W, height: H, data } = this.source;

@@ -17,6 +17,8 @@ export class InstancePanel {
   onDecide: ((action: "accept" | "reject", insts: Inst[]) => void) | null = null;
   onAcceptAbove: ((minScore: number) => void) | null = null;
   minScore = 0.5;
+  /** Rows rendered (more on request): 500 rows of DOM cost ~0.4 s of style and layout. */
+  shown = 100;
   busy = false;
 
   constructor(
@@ -39,7 +41,9 @@ export class InstancePanel {
       this.list.appendChild(h("li", { class: "empty" }, "No instances yet. Press D and click on the image to draw a polygon."));
       return;
     }
-    store.instances.forEach((inst, k) => {
+    const selIndex = store.selected ? store.instances.findIndex((i) => i.uid === store.selected) : -1;
+    const limit = Math.max(this.shown, selIndex + 1);
+    store.instances.slice(0, limit).forEach((inst, k) => {
       const cls = this.classes.byId(inst.label_class);
       const hidden = store.hidden.has(inst.uid);
       const selected = store.selected === inst.uid;
@@ -67,6 +71,10 @@ export class InstancePanel {
       );
       this.list.appendChild(row);
     });
+    const rest = store.instances.length - limit;
+    if (rest > 0)
+      this.list.appendChild(h("li", { class: "inst-more" },
+        h("button", { class: "btn btn-small btn-ghost", id: "instances-more", onclick: () => ((this.shown = limit + 200), this.render()) }, `Show ${Math.min(200, rest)} more (${rest} not listed)`)));
     const sel = this.list.querySelector(".selected");
     if (sel && "scrollIntoView" in sel) (sel as HTMLElement).scrollIntoView({ block: "nearest" });
   }
