@@ -61,6 +61,10 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=600)
     ap.add_argument("--train-width", type=int, default=512)
     ap.add_argument("--test-width", type=int, default=1024)
+    ap.add_argument("--view-size", type=int, default=96)
+    ap.add_argument("--predict-size", type=int, default=160)
+    ap.add_argument("--hfov", type=float, nargs=2, default=(60.0, 110.0))
+    ap.add_argument("--net-width", type=int, default=8)
     ap.add_argument("--out", default="bench/prelabel_results.md")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -71,7 +75,15 @@ def main() -> None:
         train.append(LabelledPanorama(r.rgb, items))
     val_r = render("street", 999, args.train_width)
     t_render = time.perf_counter() - t0
-    config = TrainConfig(iterations=args.iterations, validations=2)
+    config = TrainConfig(
+        iterations=args.iterations,
+        validations=2,
+        view_size=args.view_size,
+        predict_view_size=args.predict_size,
+        hfov_min=args.hfov[0],
+        hfov_max=args.hfov[1],
+        width=args.net_width,
+    )
     result = train_project_model(
         train,
         NAMES,
@@ -105,10 +117,12 @@ def main() -> None:
         "## Pre-labelling on synthetic streets",
         "",
         f"Train {args.train} panoramas ({args.train_width} px wide, {config.views_per_panorama}"
-        f" views each, {config.view_size}² px), {config.iterations} iterations, width"
+        f" views each, {config.view_size}² px, FOV {config.hfov_min:.0f}–{config.hfov_max:.0f}°),"
+        f" {config.iterations} iterations, width"
         f" {config.width}: {result.seconds:.0f} s training (render {t_render:.0f} s);"
         f" test {args.test} unseen panoramas ({args.test_width} px), pre-label"
-        f" {np.mean(t_pred):.1f} s each (22 views of 160² px, fused on a {args.test_width} grid).",
+        f" {np.mean(t_pred):.1f} s each (22 views of {config.predict_view_size}² px, fused on a"
+        f" {args.test_width} grid).",
         "",
         table("Project model", model_scores),
         "",

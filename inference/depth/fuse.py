@@ -223,8 +223,10 @@ def accumulate(
     alignment: Alignment,
     width: int,
     height: int,
+    nearest: bool = True,
 ) -> Accumulated:
-    """Project every view at width×height and accumulate gradients and means (float32).
+    """Project every view at width×height and accumulate gradients and means (float32);
+    the hard-stitched map ``nearest`` only when asked (all nan otherwise).
 
     Each view is resampled only on its footprint band (cached maps, ``cv2.remap``), not on
     the whole sphere.
@@ -237,6 +239,7 @@ def accumulate(
     s_w = np.zeros((height, width), f32)
     s_wl = np.zeros((height, width), f32)
     best_w = np.zeros((height, width), f32)
+    want_nearest = nearest
     nearest = np.full((height, width), np.nan, f32)
     for i, (view, pred) in enumerate(zip(views, preds, strict=True)):
         fp = footprint(view, width, height)
@@ -268,9 +271,10 @@ def accumulate(
             gx_d[r0:r1, g] += fe[:, b]
             gy_n[ry, g] += gs[:, b]
             gy_d[ry, g] += fs[:, b]
-            take = f[:, b] > best_w[r0:r1, g]
-            best_w[r0:r1, g] = np.where(take, f[:, b], best_w[r0:r1, g])
-            nearest[r0:r1, g] = np.where(take, ell[:, b], nearest[r0:r1, g])
+            if want_nearest:
+                take = f[:, b] > best_w[r0:r1, g]
+                best_w[r0:r1, g] = np.where(take, f[:, b], best_w[r0:r1, g])
+                nearest[r0:r1, g] = np.where(take, ell[:, b], nearest[r0:r1, g])
     with np.errstate(invalid="ignore", divide="ignore"):
         gx = np.where(gx_d > 0, gx_n / gx_d, f32(0))
         gy = np.where(gy_d > 0, gy_n / gy_d, f32(0))
@@ -339,7 +343,7 @@ def fuse(
         raise ValueError(f"fusion must be one of {FUSIONS}")
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    acc = accumulate(views, preds, alignment, width, height)
+    acc = accumulate(views, preds, alignment, width, height, nearest=fusion == "nearest")
     timings["project+accumulate"] = time.perf_counter() - t
     if fusion == "average":
         return FusionResult(_fill(acc.mean).astype(np.float32), timings)
@@ -350,7 +354,7 @@ def fuse(
         cw = coarse_width
         ch = cw // 2
         t = time.perf_counter()
-        cacc = accumulate(views, preds, alignment, cw, ch)
+        cacc = accumulate(views, preds, alignment, cw, ch, nearest=False)
         a, b = _system(cacc, data_scale_deg)
         timings["coarse accumulate+assemble"] = time.perf_counter() - t
         xc, info = poisson.solve(a, b, x0=_fill(cacc.mean).ravel(), preconditioner="amg", rtol=rtol)

@@ -50,8 +50,9 @@ def normals_from_distance(distance: np.ndarray, window: int = NORMAL_WINDOW) -> 
     fit of ``1/d = n·u`` over a (2k+1)² window (k = ``window``) — exact for planes at any
     latitude (no finite-difference metric, no pixel-centre approximation), and averaging the
     per-pixel noise of fused depth. Besides the centred window, the 4 windows that have the
-    pixel in a corner are fitted too and the one with the smallest residual wins, so the fit
-    never straddles an occlusion edge or a crease (the "choose the smoother side" rule).
+    pixel in a corner are fitted too and the one with the smallest residual wins, so near an
+    occlusion edge or a crease the fit uses the side the pixel belongs to (the "choose the
+    smoother side" rule; only features thinner than 4 px leave no clean window).
     Columns wrap at the seam; windows reaching past the poles are not used.
 
     The fit is done in the frame of each window's centre ray, where it is well conditioned,

@@ -99,6 +99,20 @@ def _far_vertices(geometry: list, outline: np.ndarray, tol_deg: float) -> tuple[
     return len(verts), int((cos < np.cos(np.radians(tol_deg))).sum())
 
 
+def _cap(geometry: list) -> tuple[np.ndarray, float]:
+    """A spherical cap (unit centre, angular radius in rad) containing the geometry."""
+    v = np.concatenate(
+        [lonlat_to_vec(np.asarray(p[0])[:, 0], np.asarray(p[0])[:, 1]) for p in geometry]
+    )
+    c = v.sum(axis=0)
+    c = c / max(np.linalg.norm(c), 1e-12)
+    return c, float(np.arccos(np.clip(v @ c, -1.0, 1.0)).max())
+
+
+def _caps_overlap(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> bool:
+    return float(np.arccos(np.clip(a[0] @ b[0], -1.0, 1.0))) <= a[1] + b[1] + 1e-9
+
+
 def score_panorama(
     scores: Scores,
     truth: list[tuple[str, list]],
@@ -118,11 +132,16 @@ def score_panorama(
         p = p if p is not None else np.zeros_like(t)
         scores.inter[name] += float(((t & p) * sr).sum())
         scores.union[name] += float(((t | p) * sr).sum())
+    # caps are a safe pre-filter when both shapes are smaller than a hemisphere's cap
+    p_caps = [_cap(g) for _, g in predicted]
     for name, geometry in truth:
         scores.total[name] += 1
         best, best_iou = None, 0.0
-        for p_name, p_geometry in predicted:
+        t_cap = _cap(geometry)
+        for k, (p_name, p_geometry) in enumerate(predicted):
             if p_name != name:
+                continue
+            if max(t_cap[1], p_caps[k][1]) < np.pi / 2 and not _caps_overlap(t_cap, p_caps[k]):
                 continue
             value = iou(geometry, p_geometry)
             if value > best_iou:

@@ -38,6 +38,8 @@ class TrainConfig:
     validations: int = 3
     val_grid_width: int = 512
     predict_view_size: int = 160
+    hfov_min: float = 60.0
+    hfov_max: float = 110.0
     #: torch CPU threads (0: torch's default). On a shared 2-core machine 1 was fastest.
     threads: int = 1
 
@@ -105,7 +107,7 @@ def train_project_model(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     num_classes = len(class_names)
-    sampler = ViewSampler(size=config.view_size)
+    sampler = ViewSampler(size=config.view_size, hfov_range=(config.hfov_min, config.hfov_max))
     if report:
         report(0.0, f"rendering {len(train) * config.views_per_panorama} training views")
     images, targets = make_samples(train, config.views_per_panorama, sampler, config.seed)

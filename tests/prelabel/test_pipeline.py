@@ -167,3 +167,22 @@ def test_interactive_box_returns_a_spherical_polygon(project, users, client_for)
         .status_code
         == 404
     )
+
+
+@pytest.mark.django_db
+def test_prelabel_kinds_are_submittable_through_the_jobs_api(project, panorama, users, client_for):
+    manager = client_for(users["manager"])
+    answer = manager.post(
+        "/api/jobs/", {"kind": "prelabel", "panoramas": [panorama.pk]}, format="json"
+    )
+    assert answer.status_code in (200, 201, 202), answer.content
+    run = manager.post("/api/prelabel/train/", {"project": project.pk}, format="json")
+    assert run.status_code == 202 and run.json()["kind"] == "prelabel_train"
+    bad = manager.post("/api/prelabel/run/", {"project": project.pk, "min_score": 7}, format="json")
+    assert bad.status_code == 400
+    assert (
+        client_for(users["annotator"])
+        .post("/api/prelabel/train/", {"project": project.pk}, format="json")
+        .status_code
+        == 403
+    )

@@ -13,29 +13,39 @@ varying vec2 vNdc;
 void main() { vNdc = aPos; gl_Position = vec4(aPos, 0.0, 1.0); }
 `;
 
-function fragSource(webgl2: boolean): string {
-  const lodLine = webgl2
-    ? "gl_FragColor = texture2DLodEXT(uTex, local, uLod);"
-    : "gl_FragColor = texture2D(uTex, local);";
+/**
+ * One pass samples up to `n` tiles of one level (the first whose rectangle holds the pixel's
+ * (lon, lat)): the per-pixel ray and atan work is done once, not once per tile — with software
+ * GL (SwiftShader) a full-screen pass is the cost of a frame.
+ */
+function fragSource(lodExt: boolean, n: number): string {
+  const sample = lodExt ? "texture2DLodEXT(uTex[K], local, uLod)" : "texture2D(uTex[K], local)";
+  let branches = "";
+  for (let k = 0; k < n; k++) {
+    branches += `
+  if (uCount > ${k}) {
+    vec2 local = (uv - uTile[${k}].xy) / uTile[${k}].zw;
+    if (local.x >= 0.0 && local.x <= 1.0 && local.y >= 0.0 && local.y <= 1.0) { gl_FragColor = ${sample.replace("K", String(k))}; return; }
+  }`;
+  }
   return `
-${webgl2 ? "#extension GL_EXT_shader_texture_lod : enable" : ""}
+${lodExt ? "#extension GL_EXT_shader_texture_lod : enable" : ""}
 precision highp float;
 varying vec2 vNdc;
 uniform mat3 uRot;       // camera-to-world, column-major as GL expects
 uniform vec2 uHalf;      // (W/2)/f, (H/2)/f : tangent of half-FOVs
-uniform vec4 uTile;      // u0, v0, du, dv of this tile in [0,1] panorama coordinates
+uniform vec4 uTile[${n}];   // u0, v0, du, dv of each tile in [0,1] panorama coordinates
+uniform int uCount;      // tiles bound in this pass
 uniform float uLod;
-uniform sampler2D uTex;
+uniform sampler2D uTex[${n}];
 const float PI = 3.141592653589793;
 void main() {
   vec3 ray = vec3(vNdc.x * uHalf.x, vNdc.y * uHalf.y, 1.0);
   vec3 w = normalize(uRot * ray);
   float lon = atan(w.x, w.z);
   float lat = atan(w.y, length(w.xz));
-  vec2 uv = vec2(lon / (2.0 * PI) + 0.5, 0.5 - lat / PI);
-  vec2 local = (uv - uTile.xy) / uTile.zw;
-  if (local.x < 0.0 || local.x > 1.0 || local.y < 0.0 || local.y > 1.0) discard;
-  ${lodLine}
+  vec2 uv = vec2(lon / (2.0 * PI) + 0.5, 0.5 - lat / PI);${branches}
+  discard;
 }
 `;
 }
@@ -53,6 +63,8 @@ export class PanoramaRenderer {
   private lodExt: boolean;
   private tiles: TileTex[] = [];
   private loc: Record<string, WebGLUniformLocation | null> = {};
+  /** Tiles per pass (texture units available to the fragment shader, at most 8). */
+  readonly perPass: number;
   /** Full panorama width in pixels (for the mip level). */
   panoWidth = 1;
   framesDrawn = 0;
@@ -63,9 +75,11 @@ export class PanoramaRenderer {
     if (!gl) throw new Error("WebGL is not available");
     this.gl = gl;
     this.lodExt = !!gl.getExtension("EXT_shader_texture_lod");
-    this.program = this.link(VERT, fragSource(this.lodExt));
+    this.perPass = Math.max(1, Math.min(8, gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS) as number));
+    this.program = this.link(VERT, fragSource(this.lodExt, this.perPass));
     gl.useProgram(this.program);
-    for (const name of ["uRot", "uHalf", "uTile", "uLod", "uTex"]) this.loc[name] = gl.getUniformLocation(this.program, name);
+    for (const name of ["uRot", "uHalf", "uTile", "uCount", "uLod", "uTex"]) this.loc[name] = gl.getUniformLocation(this.program, name);
+    gl.uniform1iv(this.loc.uTex, Array.from({ length: this.perPass }, (_, k) => k));
     const buf = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, buf);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
@@ -137,16 +151,26 @@ export class PanoramaRenderer {
     const r = view.rotation; // row-major; GL wants column-major
     gl.uniformMatrix3fv(this.loc.uRot, false, new Float32Array([r[0], r[3], r[6], r[1], r[4], r[7], r[2], r[5], r[8]]));
     gl.uniform2f(this.loc.uHalf, view.width / 2 / view.focal, view.height / 2 / view.focal);
-    gl.uniform1i(this.loc.uTex, 0);
-    gl.activeTexture(gl.TEXTURE0);
     const pixelAngle = (2 * Math.atan(view.width / 2 / view.focal)) / view.width;
-    for (const t of this.tiles) {
-      const texelAngle = (2 * Math.PI) / t.width;
+    // passes: the tiles of one level (same resolution) in batches; the preview first, under them
+    let i = 0;
+    while (i < this.tiles.length) {
+      const level = this.tiles[i].level;
+      const batch: TileTex[] = [];
+      while (i < this.tiles.length && this.tiles[i].level === level && batch.length < this.perPass) batch.push(this.tiles[i++]);
+      const texelAngle = (2 * Math.PI) / batch[0].width;
       gl.uniform1f(this.loc.uLod, Math.max(0, Math.log2(pixelAngle / texelAngle)));
-      gl.uniform4f(this.loc.uTile, t.rect[0], t.rect[1], t.rect[2], t.rect[3]);
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      const rects = new Float32Array(4 * this.perPass);
+      batch.forEach((t, k) => {
+        rects.set(t.rect, 4 * k);
+        gl.activeTexture(gl.TEXTURE0 + k);
+        gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      });
+      gl.uniform4fv(this.loc.uTile, rects);
+      gl.uniform1i(this.loc.uCount, batch.length);
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     }
+    gl.activeTexture(gl.TEXTURE0);
     this.framesDrawn += 1;
   }
 }
