@@ -23,10 +23,6 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
     inlines = [MembershipInline, LabelClassInline]
 
-    def delete_queryset(self, request, queryset):
-        for project in queryset:
-            project.delete()
-
     @admin.display(description="panoramas")
     def panorama_count(self, project: Project) -> int:
         return project.panoramas.count()

@@ -43,15 +43,6 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def delete(self, *args, **kwargs):
-        # Instances protect their classes from accidental deletion; a whole project goes
-        # with its annotations, so remove those first, in the same transaction.
-        from django.db import transaction
-
-        with transaction.atomic():
-            Instance.objects.filter(panorama__project=self).delete()
-            return super().delete(*args, **kwargs)
-
 
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
@@ -169,7 +160,9 @@ class InstanceSource(models.TextChoices):
 
 class Instance(models.Model):
     panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="instances")
-    label_class = models.ForeignKey(LabelClass, on_delete=models.PROTECT, related_name="instances")
+    # CASCADE: the API refuses to delete a used class unless asked (409 + ?cascade=true),
+    # and the admin lists the instances that go with it on its confirmation page.
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="instances")
     geometry = models.JSONField(help_text="Spherical multipolygon [[outer, hole, ...], ...]")
     source = models.CharField(
         max_length=8, choices=InstanceSource.choices, default=InstanceSource.MANUAL

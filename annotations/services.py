@@ -71,10 +71,14 @@ def replace_instances(panorama: Panorama, items: list[dict], user) -> list[Insta
         problems: dict[str, list[str]] = {}
         if item["label_class"] not in classes:
             problems["label_class"] = [f"class {item['label_class']} is not in this project"]
-        geometry_problems = geometry_errors(item["geometry"])
-        if geometry_problems:
-            problems["geometry"] = geometry_problems
         instance_id = item.get("id")
+        stored = existing.get(instance_id) if instance_id is not None else None
+        # Autosave resends the whole set; geometry identical to what is stored was
+        # validated when it was written, so only new or changed geometry is checked.
+        if stored is None or stored.geometry != item["geometry"]:
+            geometry_problems = geometry_errors(item["geometry"])
+            if geometry_problems:
+                problems["geometry"] = geometry_problems
         if instance_id is not None:
             if instance_id not in existing:
                 problems["id"] = [f"instance {instance_id} is not on this panorama"]
@@ -87,9 +91,11 @@ def replace_instances(panorama: Panorama, items: list[dict], user) -> list[Insta
         raise BulkValidationError(errors)
 
     keep: list[Instance] = []
+    changed: list[Instance] = []
     now = timezone.now()
     for order, item in enumerate(items):
         instance = existing.get(item.get("id")) if item.get("id") is not None else None
+        before = _snapshot(instance) if instance is not None else None
         if instance is None:
             instance = Instance(panorama=panorama, created_by=_user(user))
         instance.label_class = classes[item["label_class"]]
@@ -100,12 +106,15 @@ def replace_instances(panorama: Panorama, items: list[dict], user) -> list[Insta
         instance.model_version = item.get("model_version", "")
         instance.attributes = item.get("attributes", {})
         instance.order = order
-        instance.updated_by = _user(user)
-        instance.updated_at = now
         keep.append(instance)
-    # Set-based writes: three statements whatever the number of instances.
+        if before is None or _snapshot(instance) != before:
+            instance.updated_by = _user(user)
+            instance.updated_at = now
+            changed.append(instance)
+    # Set-based writes: three statements whatever the number of instances, touching
+    # only the rows that changed.
     Instance.objects.filter(panorama=panorama).exclude(pk__in=seen_ids).delete()
-    updated = [i for i in keep if i.pk is not None]
+    updated = [i for i in changed if i.pk is not None]
     Instance.objects.bulk_update(updated, UPDATABLE_FIELDS, batch_size=500)
     created = [i for i in keep if i.pk is None]
     Instance.objects.bulk_create(created, batch_size=500)
@@ -124,6 +133,13 @@ UPDATABLE_FIELDS = [
     "updated_by",
     "updated_at",
 ]
+
+
+def _snapshot(instance: Instance) -> tuple:
+    return tuple(
+        getattr(instance, "label_class_id" if f == "label_class" else f)
+        for f in UPDATABLE_FIELDS[:-2]
+    )
 
 
 def _user(user):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import mimetypes
 
 from django.db import transaction
-from django.db.models import Count, ProtectedError, Q
+from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
@@ -201,10 +201,7 @@ class LabelClassViewSet(ProjectScopedViewSet):
             used.delete()
             for panorama in Panorama.objects.filter(pk__in=panorama_ids):
                 panorama.bump_revision()
-            try:
-                label_class.delete()
-            except ProtectedError:
-                return Response({"detail": "class still in use"}, status=status.HTTP_409_CONFLICT)
+            label_class.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

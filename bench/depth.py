@@ -95,12 +95,20 @@ def main() -> None:
     print(f"render {w}x{h}: {secs:.1f} s (not part of the pipeline)")
     est = OracleEstimator(r.depth, seed=1, distortion=args.distortion)
     res, total = timed(lambda: estimate_depth(r.rgb, est, DepthOptions()))
-    # a second run with warm footprint maps (a worker re-using its cache)
-    est = OracleEstimator(r.depth, seed=1, distortion=args.distortion)
-    warm, total_warm = timed(lambda: estimate_depth(r.rgb, est, DepthOptions()))
+    # warm footprint maps (a worker re-using its cache): best of 3 per stage, since the
+    # shared machine's load changes from second to second
+    warm, total_warm = None, float("inf")
+    for _ in range(3):
+        est = OracleEstimator(r.depth, seed=1, distortion=args.distortion)
+        run, secs = timed(lambda est=est: estimate_depth(r.rgb, est, DepthOptions()))
+        if warm is None:
+            warm = run
+        else:
+            warm.timings = {k: min(v, run.timings[k]) for k, v in warm.timings.items()}
+        total_warm = min(total_warm, secs)
     print(f"\ndistortion {args.distortion}, cube layout, {res.info['views']} views of "
           f"{res.info['view_size']} px")  # fmt: skip
-    print("| stage | seconds (cold maps) | seconds (warm maps) |\n|---|---|---|")
+    print("| stage | seconds (cold maps) | seconds (warm maps, best of 3) |\n|---|---|---|")
     for key, value in res.timings.items():
         print(f"| {key.strip()} | {value:.2f} | {warm.timings.get(key, float('nan')):.2f} |")
     print(f"| total | {total:.2f} | {total_warm:.2f} |")
@@ -126,10 +134,18 @@ def main() -> None:
     new_acc = warm.timings["  fuse: project+accumulate"]
     t_new = sum(v for k, v in warm.timings.items() if "full" in k)
     new_res = warm.info["solves"][-1]["residual"]
-    acc, old_acc = timed(lambda: legacy_accumulate(views, preds, alignment, w, h))
-    (a, b), t_asm = timed(lambda: fuse_mod._system(acc, 90.0))
-    x_old, info = poisson.solve(a, b, x0=fused.start.ravel(), preconditioner="jacobi", maxiter=40)
-    t_old = t_asm + info.seconds
+    old_acc = t_asm = t_jac = float("inf")
+    for _ in range(2):  # best of 2, like the new path's best of 3
+        acc, secs = timed(lambda: legacy_accumulate(views, preds, alignment, w, h))
+        old_acc = min(old_acc, secs)
+        (a, b), secs = timed(lambda acc=acc: fuse_mod._system(acc, 90.0))
+        t_asm = min(t_asm, secs)
+        x_old, info = poisson.solve(
+            a, b, x0=fused.start.ravel(), preconditioner="jacobi", maxiter=40
+        )
+        t_jac = min(t_jac, info.seconds)
+        del a, b
+    t_old = t_asm + t_jac
     old_distance = np.exp(x_old.reshape(h, w)).astype(np.float32)
     print("\n| baseline (same run, same data) | baseline s | new s | ratio |\n|---|---|---|---|")
     print(f"| previous project+accumulate (whole sphere, float64) vs footprint bands (warm) "
@@ -140,15 +156,12 @@ def main() -> None:
           f"| {t_old / t_new:.1f}x |")  # fmt: skip
     x0 = fuse_mod._fill(acc.mean)
     op, bg = fuse_mod._grid_system(acc, 90.0, x0)
-    probe = poisson.grid_pcg(op, bg, x0, maxiter=5, preconditioner="none")[1]
-    per_it = max(probe.seconds - probe.setup_seconds, 1e-6) / max(probe.iterations, 1)
     t_solve = t_coarse + t_new
-    cap = max(5, int(3 * t_solve / per_it))
+    cap = 60
     _, info = poisson.grid_pcg(op, bg, x0, maxiter=cap, preconditioner="none")
     print(f"| unpreconditioned CG (matrix-free, full res, from the feathered mean), capped at "
-          f"{cap} it ~ 3x the new solve time: residual {info.residual:.1e} vs new "
-          f"{new_res:.1e} | {info.seconds:.2f} | {t_solve:.2f} | "
-          f"{info.seconds / t_solve:.1f}x |")  # fmt: skip
+          f"{cap} it: residual {info.residual:.1e} vs new {new_res:.1e} | {info.seconds:.2f} "
+          f"| {t_solve:.2f} | {info.seconds / t_solve:.1f}x |")  # fmt: skip
     fusion_old = old_acc + t_coarse + t_old
     print(f"| fusion total: previous (accumulate + coarse + CSR/Jacobi refine) vs new fuse "
           f"(warm) | {fusion_old:.2f} | {warm.timings['fuse']:.2f} "
@@ -157,6 +170,19 @@ def main() -> None:
     print(f"\nprevious path: AbsRel {abs_rel(old_distance, r.depth, mask):.4f} (new "
           f"{abs_rel(res.distance, r.depth, mask):.4f}); |new - previous| log-distance: "
           f"median {np.median(diff):.1e}, p99 {np.percentile(diff, 99):.1e}")  # fmt: skip
+    border = cube_border(w)
+    acc_new = fuse_mod.accumulate(views, preds, alignment, w, h, nearest=False)
+    op_n, b_n = fuse_mod._grid_system(acc_new, 90.0, fuse_mod._fill(acc_new.mean))
+    del acc_new
+    print("\n| refine iterations (from the coarse start) | residual | seconds | AbsRel "
+          "| seam on/off | p99 abs(log d - previous path) |\n|---|---|---|---|---|---|")  # fmt: skip
+    for its in (0, 5, 10, 20):
+        x, info = poisson.grid_pcg(op_n, b_n, fused.start, maxiter=its)
+        d = np.exp(x).astype(np.float32)
+        on, off = seam_ratio(d, r.depth, border, mask)
+        p99 = np.percentile(np.abs(x - np.log(old_distance)), 99)
+        print(f"| {its} | {info.residual:.1e} | {info.seconds:.2f} | "
+              f"{abs_rel(d, r.depth, mask):.4f} | {on / off:.2f} | {p99:.1e} |")  # fmt: skip
     normals_report(r, res.distance)
 
 
