@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument("--predict-size", type=int, default=160)
     ap.add_argument("--hfov", type=float, nargs=2, default=(60.0, 110.0))
     ap.add_argument("--net-width", type=int, default=8)
+    ap.add_argument("--class-weight-power", type=float, default=0.5)
     ap.add_argument("--out", default="bench/prelabel_results.md")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -83,6 +84,7 @@ def main() -> None:
         hfov_min=args.hfov[0],
         hfov_max=args.hfov[1],
         width=args.net_width,
+        class_weight_power=args.class_weight_power,
     )
     result = train_project_model(
         train,
@@ -118,7 +120,7 @@ def main() -> None:
         "",
         f"Train {args.train} panoramas ({args.train_width} px wide, {config.views_per_panorama}"
         f" views each, {config.view_size}² px, FOV {config.hfov_min:.0f}–{config.hfov_max:.0f}°),"
-        f" {config.iterations} iterations, width"
+        f" {config.iterations} iterations, class-weight power {config.class_weight_power}, width"
         f" {config.width}: {result.seconds:.0f} s training (render {t_render:.0f} s);"
         f" test {args.test} unseen panoramas ({args.test_width} px), pre-label"
         f" {np.mean(t_pred):.1f} s each (22 views of {config.predict_view_size}² px, fused on a"

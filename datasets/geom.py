@@ -20,9 +20,13 @@ def sphere():
     return core
 
 
-def runs(geometry: list, width: int, height: int) -> Runs:
-    """Exact pixel runs of a geometry on the W×H equirect grid (no mask materialised)."""
-    return runs_from_intervals(sphere().column_intervals(geometry, width, height))
+def runs(geometry: list, width: int, height: int, validate: bool = True) -> Runs:
+    """Exact pixel runs of a geometry on the W×H equirect grid (no mask materialised).
+
+    ``validate=False`` for stored geometry, which the API validated when it was written.
+    """
+    intervals = sphere().column_intervals(geometry, width, height, validate=validate)
+    return runs_from_intervals(intervals)
 
 
 def rasterize(geometry: list, width: int, height: int) -> np.ndarray:
@@ -35,7 +39,7 @@ def area(geometry: list) -> float:
 
 
 def area_of_valid(geometry: list) -> float:
-    """Area (sr) of a geometry already validated (e.g. by :func:`runs`): skips re-validation."""
+    """Area (sr) of a geometry already validated (stored instances): skips re-validation."""
     from label360.sphere.polygons import as_geometry, polygon_area
 
     return float(sum(polygon_area(p) for p in as_geometry(geometry)))

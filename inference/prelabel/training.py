@@ -38,6 +38,8 @@ class TrainConfig:
     validations: int = 3
     val_grid_width: int = 512
     predict_view_size: int = 160
+    #: class weights (median frequency / frequency) ** power, clipped to [0.2, 30]
+    class_weight_power: float = 0.5
     hfov_min: float = 60.0
     hfov_max: float = 110.0
     #: torch CPU threads (0: torch's default). On a shared 2-core machine 1 was fastest.
@@ -61,13 +63,13 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _class_weights(targets: np.ndarray, num_classes: int) -> torch.Tensor:
+def _class_weights(targets: np.ndarray, num_classes: int, power: float = 0.5) -> torch.Tensor:
     counts = np.bincount(targets[targets != IGNORE].ravel(), minlength=num_classes)[:num_classes]
     freq = counts / max(counts.sum(), 1)
     present = freq > 0
     med = np.median(freq[present]) if present.any() else 1.0
-    weights = np.where(present, np.sqrt(med / np.maximum(freq, 1e-12)), 1.0)
-    return torch.tensor(np.clip(weights, 0.2, 10.0), dtype=torch.float32)
+    weights = np.where(present, (med / np.maximum(freq, 1e-12)) ** power, 1.0)
+    return torch.tensor(np.clip(weights, 0.2, 30.0), dtype=torch.float32)
 
 
 def validate(
@@ -114,7 +116,7 @@ def train_project_model(
     x_all = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()  # uint8
     y_all = torch.from_numpy(targets.astype(np.int64))
     model = CompactSegNet(num_classes, config.width).to(device)
-    weights = _class_weights(targets, num_classes).to(device)
+    weights = _class_weights(targets, num_classes, config.class_weight_power).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=config.lr, total_steps=config.iterations, pct_start=0.15
