@@ -199,7 +199,9 @@ def run_browser(base: str, pano_id: int, opens_only: bool = False) -> dict:
                     response: n.responseEnd, domInteractive: n.domInteractive}; }""")
         out[f"navigation_{label}"] = {k: round(v, 1) for k, v in nav.items()}
         page.wait_for_function("document.body.dataset.ready === '1'")
-        out[f"ready_ms_{label}"] = round(page.evaluate("window.label360.state().marks.dataLoaded"), 1)
+        out[f"ready_ms_{label}"] = round(
+            page.evaluate("window.label360.state().marks.dataLoaded"), 1
+        )
         out[f"first_frame_ms_{label}"] = round(
             page.evaluate("window.label360.state().firstFrameMs"), 1
         )

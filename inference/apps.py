@@ -10,6 +10,7 @@ class InferenceConfig(AppConfig):
         from . import kinds, signals  # noqa: F401
         from .admin import attach_job_actions
         from .depth import job  # noqa: F401
+        from .prelabel import jobs as prelabel_jobs  # noqa: F401
 
         # the admin autodiscovers before this app is ready: attach the actions now
         attach_job_actions()

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from annotations.models import Instance, Panorama, Project
 from annotations.permissions import can_edit_annotations, can_manage, role_of, visible_projects
 from annotations.services import RevisionConflict
+from annotations.views import conflict_response
 from inference.models import ModelWeights
 from inference.registry import ParamsError
 from inference.services import DuplicateJob, submit_job
@@ -42,17 +43,6 @@ def _panorama(request, pk: int) -> Panorama:
 
 def _project(request, pk: int) -> Project:
     return get_object_or_404(visible_projects(request.user), pk=pk)
-
-
-def _conflict(exc: RevisionConflict) -> Response:
-    return Response(
-        {
-            "detail": "the panorama changed since your revision",
-            "code": "revision_conflict",
-            "current_revision": exc.current,
-        },
-        status=status.HTTP_409_CONFLICT,
-    )
 
 
 def _job_response(kind: str, **kwargs) -> Response:
@@ -224,7 +214,7 @@ class AcceptView(_DecisionView):
                 panorama, revision, ids=ids, min_score=min_score, user=request.user
             )
         except RevisionConflict as exc:
-            return _conflict(exc)
+            return conflict_response(exc)
         return Response({"accepted": accepted, "revision": new_revision})
 
 
@@ -239,7 +229,7 @@ class RejectView(_DecisionView):
         try:
             rejected, new_revision = store.reject_suggestions(panorama, revision, ids)
         except RevisionConflict as exc:
-            return _conflict(exc)
+            return conflict_response(exc)
         return Response({"rejected": rejected, "revision": new_revision})
 
 

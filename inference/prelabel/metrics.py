@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from label360.sphere import arc_points, area, contains, iou, lonlat_to_vec, rasterize
+from label360.sphere import arc_points, iou, lonlat_to_vec, rasterize
 
 from .merge import pixel_solid_angles
 
@@ -46,34 +46,11 @@ class Scores:
         return {c: self.found[c] / self.total[c] for c in sorted(self.total) if self.total[c]}
 
 
-def safe_rasterize(geometry: list, width: int) -> np.ndarray:
-    """Exact equirect mask of a geometry, part by part.
-
-    Workaround: :func:`label360.sphere.rasterize` returns (almost) the whole sphere for a
-    few valid synthetic parts (reported to the geometry owner). A part whose raster area
-    disagrees with its spherical area is redone with :func:`label360.sphere.contains` on
-    every pixel centre (exact, slower).
-    """
-    height = width // 2
-    sr = pixel_solid_angles(width, height)
-    out = np.zeros((height, width), bool)
-    for part in geometry:
-        mask = np.ascontiguousarray(rasterize([part], width, height))
-        expected = area([part])
-        if abs(float((mask * sr).sum()) - expected) > 0.2 * expected + 50 * float(sr.max()):
-            lon = (np.arange(width) + 0.5) / width * 360.0 - 180.0
-            lat = 90.0 - (np.arange(height) + 0.5) / height * 180.0
-            glon, glat = np.meshgrid(lon, lat)
-            mask = np.asarray(contains([part], glon.ravel(), glat.ravel())).reshape(height, width)
-        out |= mask
-    return out
-
-
 def class_masks(items: list[tuple[str, list]], width: int) -> dict[str, np.ndarray]:
     """Union mask per class of (class, geometry) items on a width × width/2 grid."""
     out: dict[str, np.ndarray] = {}
     for name, geometry in items:
-        mask = safe_rasterize(geometry, width)
+        mask = rasterize(geometry, width, width // 2)
         out[name] = out[name] | mask if name in out else mask
     return out
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from label360.sphere import View, equirect_to_view, lonlat_to_vec, validate_geometry
-from label360.sphere.clipping import Z_EPS, clip_ring_halfspaces, frustum_planes
+from label360.sphere import View, equirect_to_view, geometry_to_view
 
 IGNORE = 255
 
@@ -53,58 +52,14 @@ class ViewSampler:
         )
 
 
-def _outer_vectors(geometry: list) -> list[list[np.ndarray]]:
-    """Unit vectors of every ring of every part (validated once, here)."""
-    validate_geometry(geometry)
-    out = []
-    for part in geometry:
-        rings = []
-        for ring in part:
-            ll = np.asarray(ring, dtype=np.float64)
-            rings.append(lonlat_to_vec(ll[:, 0], ll[:, 1]))
-        out.append(rings)
-    return out
-
-
-def _project_parts(vectors: list[list[np.ndarray]], view: View) -> list[list[np.ndarray]]:
-    """Exact pixel polygons of (validated) parts in ``view``, like
-    :func:`label360.sphere.geometry_to_view` but without re-validating per view and with
-    exact culling first: a part whose outer-ring vertices all lie outside one clip
-    half-space (a hemisphere) lies entirely outside it (minor arcs between points of a
-    hemisphere stay in it, and so does the smaller region they bound)."""
-    rot = view.rotation()
-    planes = frustum_planes(view)
-    culling = [np.array([0.0, 0.0, 1.0]), *planes]
-    out = []
-    for part in vectors:
-        if any(np.all((part[0] @ rot) @ n < 0.0) for n in culling):
-            continue
-        rings = []
-        for k, ring in enumerate(part):
-            clipped = clip_ring_halfspaces(ring @ rot, planes, z_eps=Z_EPS)
-            if len(clipped) < 3:
-                if k == 0:
-                    break
-                continue
-            x, y = view.ray_to_pixel(clipped)
-            rings.append(np.stack([x, y], axis=1))
-        if rings:
-            out.append(rings)
-    return out
-
-
-def rasterize_targets(
-    instances: list[tuple[int, list]], view: View, vectors: list[list[np.ndarray]] | None = None
-) -> np.ndarray:
+def rasterize_targets(instances: list[tuple[int, list]], view: View) -> np.ndarray:
     """uint8 (H, W) target of a view: 0 background, class index, or IGNORE.
 
-    ``vectors`` (optional, one list per instance from :func:`_outer_vectors`) speeds up
-    culling when many views of one panorama are rasterised.
+    Instances are stored (validated) geometry, so they are not re-validated per view.
     """
     target = np.zeros((view.height, view.width), np.uint8)
-    for k, (index, geometry) in enumerate(instances):
-        vec = vectors[k] if vectors is not None else _outer_vectors(geometry)
-        for part in _project_parts(vec, view):
+    for index, geometry in instances:
+        for part in geometry_to_view(geometry, view, validate=False):
             # cv2 fills with pixel centres at integer coordinates, like the View convention;
             # sub-pixel precision with 4 fractional bits.
             rings = [np.round(ring * 16).astype(np.int32) for ring in part]
@@ -112,14 +67,12 @@ def rasterize_targets(
     return target
 
 
-def render_sample(
-    pano: LabelledPanorama, view: View, vectors: list[list[np.ndarray]] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def render_sample(pano: LabelledPanorama, view: View) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 RGB view image, uint8 target) of one view."""
     image = equirect_to_view(
         pano.rgb, view.yaw, view.pitch, view.roll, view.hfov, view.width, view.height
     )
-    return image, rasterize_targets(pano.instances, view, vectors)
+    return image, rasterize_targets(pano.instances, view)
 
 
 def make_samples(
@@ -132,9 +85,8 @@ def make_samples(
     rng = np.random.default_rng(seed)
     images, targets = [], []
     for pano in panoramas:
-        vectors = [_outer_vectors(geometry) for _, geometry in pano.instances]
         for _ in range(views_per_panorama):
-            image, target = render_sample(pano, sampler.draw(rng), vectors)
+            image, target = render_sample(pano, sampler.draw(rng))
             images.append(image)
             targets.append(target)
     return np.stack(images), np.stack(targets)

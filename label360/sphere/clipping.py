@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .polygons import ring_vectors, validate_geometry
+from .polygons import as_geometry, ring_vectors, validate_geometry
 from .views import View
 
 __all__ = ["clip_ring_halfspaces", "frustum_planes", "geometry_to_view", "view_polygon_to_sphere"]
@@ -88,18 +88,29 @@ def _arc_at_z(a: NDArray[np.float64], b: NDArray[np.float64], z: float) -> NDArr
     return a if abs(a[2] - z) < abs(b[2] - z) else b
 
 
-def geometry_to_view(geometry: Any, view: View) -> list[list[NDArray[np.float64]]]:
+def geometry_to_view(
+    geometry: Any, view: View, validate: bool = True
+) -> list[list[NDArray[np.float64]]]:
     """Exact pixel polygons of a geometry in a view: list of [outer_xy, hole_xy, ...] with
     (m, 2) arrays of pixel coordinates (pixel centres at integers), clipped to the image
-    rectangle [-0.5, W-0.5] x [-0.5, H-0.5].  Parts entirely outside the view are omitted."""
-    g = validate_geometry(geometry)
+    rectangle [-0.5, W-0.5] x [-0.5, H-0.5].  Parts entirely outside the view are omitted.
+
+    ``validate=False`` skips validation for geometry already known to be valid (stored
+    instances), e.g. when one geometry is projected into many views.
+    """
+    g = validate_geometry(geometry) if validate else as_geometry(geometry)
     rot = view.rotation()
     planes = frustum_planes(view)
+    culling = [np.array([0.0, 0.0, 1.0]), *planes]
     out = []
     for part in g:
+        cams = [ring_vectors(ring) @ rot for ring in part]  # world -> camera (R^T v)
+        # Exact early-out: if every outer vertex is outside one clip half-space (a
+        # hemisphere), the minor arcs and the smaller region they bound are outside too.
+        if any(np.all(cams[0] @ n < 0.0) for n in culling):
+            continue
         rings = []
-        for k, ring in enumerate(part):
-            cam = ring_vectors(ring) @ rot  # world -> camera (R^T v)
+        for k, cam in enumerate(cams):
             clipped = clip_ring_halfspaces(cam, planes, z_eps=Z_EPS)
             if len(clipped) < 3:
                 if k == 0:

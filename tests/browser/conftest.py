@@ -35,7 +35,9 @@ def chromium():
     if not Path(CHROMIUM).exists():
         pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)")
     if not (REPO / "static" / "dist" / "label360.js").exists():
-        pytest.skip("the UI is not built: npm ci --prefix frontend && npm run --prefix frontend build")
+        pytest.skip(
+            "the UI is not built: npm ci --prefix frontend && npm run --prefix frontend build"
+        )
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()

@@ -172,7 +172,12 @@ def test_draw_in_the_expanded_margin_of_a_cube_face(scene, signed_in, live_serve
     view = View(90.0, 0.0, 0.0, fov, s, s)
     margin = s / 2 - view.focal  # width of the band outside the 90° face square
     assert margin > 10
-    pts = [(margin * 0.4, s / 2 - 50), (s / 2, s / 2 - 20), (s / 2 + 30, s / 2 + 40), (margin * 0.5, s / 2 + 60)]
+    pts = [
+        (margin * 0.4, s / 2 - 50),
+        (s / 2, s / 2 - 20),
+        (s / 2 + 30, s / 2 + 40),
+        (margin * 0.5, s / 2 + 60),
+    ]
     page.focus("#draw-canvas")
     page.keyboard.press("d")
     for x, y in pts:
@@ -215,8 +220,10 @@ def test_edit_undo_redo_class_delete_and_reload(scene, signed_in, live_server, a
     page.mouse.move(box["left"] + start[0], box["top"] + start[1])
     page.mouse.down()
     for k in range(1, 6):
-        page.mouse.move(box["left"] + start[0] + (end[0] - start[0]) * k / 5,
-                        box["top"] + start[1] + (end[1] - start[1]) * k / 5)
+        page.mouse.move(
+            box["left"] + start[0] + (end[0] - start[0]) * k / 5,
+            box["top"] + start[1] + (end[1] - start[1]) * k / 5,
+        )
     page.mouse.up()
     wait_saved(page)
     moved = expected_ring(view, [end])[0]
@@ -333,7 +340,9 @@ def test_failed_saves_are_retried(scene, signed_in, live_server):
 def floor_depth(width: int, height: int, camera_height: float = 1.6):
     """Distance map and normals of a camera above a flat floor, far field (50 m) above it."""
     lat = np.radians(90 - (np.arange(height) + 0.5) / height * 180)
-    dist = np.where(lat < -0.01, np.minimum(50.0, camera_height / np.sin(-np.minimum(lat, -1e-6))), 50.0)
+    dist = np.where(
+        lat < -0.01, np.minimum(50.0, camera_height / np.sin(-np.minimum(lat, -1e-6))), 50.0
+    )
     depth = np.repeat(dist[:, None], width, axis=1).astype(np.float32)
     lon = np.radians((np.arange(width) + 0.5) / width * 360 - 180)
     rays = np.stack(
@@ -358,7 +367,9 @@ def add_asset(pano, kind: str, array) -> None:
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(array))
     data = buf.getvalue()
-    name = default_storage.save(f"derived/{pano.project_id}/{pano.pk}/{kind}/t-{kind}.npy", ContentFile(data))
+    name = default_storage.save(
+        f"derived/{pano.project_id}/{pano.pk}/{kind}/t-{kind}.npy", ContentFile(data)
+    )
     DerivedAsset.objects.create(panorama=pano, kind=kind, file=name, size_bytes=len(data))
 
 
@@ -396,7 +407,9 @@ def test_depth_view_and_surface_cursor(scene, signed_in, live_server, artifacts)
     set_camera(page, 20, -40, 90)
     page.keyboard.press("v")
     box = canvas_box(page)
-    before = np.asarray(Image.open(io.BytesIO(page.locator("#stage").screenshot())).convert("RGB")).astype(float)
+    before = np.asarray(
+        Image.open(io.BytesIO(page.locator("#stage").screenshot())).convert("RGB")
+    ).astype(float)
     page.mouse.move(box["left"] + box["width"] / 2, box["top"] + box["height"] / 2)
     page.wait_for_function("window.label360.surfaceCursor() !== null")
     cur = page.evaluate("window.label360.surfaceCursor()")
@@ -405,7 +418,9 @@ def test_depth_view_and_surface_cursor(scene, signed_in, live_server, artifacts)
     assert 0.4 < cur["minor"] / cur["major"] < 0.9, cur
     assert page.is_visible("#hud-depth")
     page.wait_for_timeout(100)
-    after = np.asarray(Image.open(io.BytesIO(page.locator("#stage").screenshot())).convert("RGB")).astype(float)
+    after = np.asarray(
+        Image.open(io.BytesIO(page.locator("#stage").screenshot())).convert("RGB")
+    ).astype(float)
     assert np.abs(after - before).max(axis=2).__gt__(60).sum() > 100, "no cursor drawn"
     page.screenshot(path=str(artifacts / "depth_cursor.png"))
     # S hides it
@@ -446,8 +461,13 @@ def test_accept_and_reject_suggestions(scene, signed_in, live_server, artifacts)
     made = {}
     for name, lon, score in [("a", -60, 0.9), ("b", -20, 0.7), ("c", 20, 0.55), ("d", 60, 0.3)]:
         made[name] = Instance.objects.create(
-            panorama=pano, label_class=car, geometry=square_geometry(lon, 0, 8),
-            source="model", is_suggestion=True, score=score, model_version="test v1",
+            panorama=pano,
+            label_class=car,
+            geometry=square_geometry(lon, 0, 8),
+            source="model",
+            is_suggestion=True,
+            score=score,
+            model_version="test v1",
         )
     pano.bump_revision()
     page = signed_in(scene["users"]["annotator"])
@@ -518,12 +538,15 @@ def test_box_tool_suggests_a_polygon(scene, signed_in, live_server, artifacts):
     page.mouse.move(box["left"] + float(ax), box["top"] + float(ay))
     page.mouse.down()
     for k in range(1, 6):
-        page.mouse.move(box["left"] + float(ax) + (float(bx) - float(ax)) * k / 5,
-                        box["top"] + float(ay) + (float(by) - float(ay)) * k / 5)
+        page.mouse.move(
+            box["left"] + float(ax) + (float(bx) - float(ax)) * k / 5,
+            box["top"] + float(ay) + (float(by) - float(ay)) * k / 5,
+        )
     page.mouse.up()
     page.wait_for_function(
         "(() => { const i = window.label360.state().interactive;"
-        " return i && !i.busy && i.result; })()", timeout=30000
+        " return i && !i.busy && i.result; })()",
+        timeout=30000,
     )
     assert page.is_visible("#box-suggestion")
     result = page.evaluate("window.label360.state().interactive.result")
