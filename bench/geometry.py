@@ -54,6 +54,18 @@ def median_ms(fn, repeat, setup=None):
     return statistics.median(ts) * 1000
 
 
+def interleaved_ms(fns, rounds):
+    """Per-function (median, min) ms over `rounds` rounds, each round calling every function
+    once in turn, so that changes in machine load hit all of them alike."""
+    ts = [[] for _ in fns]
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            ts[k].append(time.perf_counter() - t)
+    return [(statistics.median(t) * 1000, min(t) * 1000) for t in ts]
+
+
 def clear_p360():
     for f in (p360u.xyzcube, p360u.equirect_uvgrid, p360u.equirect_facetype):
         f.cache_clear()
@@ -143,15 +155,29 @@ def brute_force(ring, centre, w, h):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--raster-only", action="store_true", help="only the rasterisation rows")
     args = ap.parse_args()
     rep = args.repeat
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (2048, 4096, 3)).astype(np.uint8)
     rows = []
 
     def row(name, ours, base, target=None):
         ratio = base / ours
         rows.append((name, ours, base, ratio, target))
+
+    notes = [] if args.raster_only else remap_rows(rep, row)
+    notes += raster_rows(rep, row)
+    print(f"cv2 {cv2.__version__}, numpy {np.__version__}, py360convert {py360convert.__version__}")
+    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (medians; compare ratios)")
+    print(f"{'case':32s} {'ours ms':>9s} {'base ms':>9s} {'ratio':>7s} {'target':>7s}")
+    for name, o, b, r, t in rows:
+        print(f"{name:32s} {o:9.2f} {b:9.2f} {r:6.2f}x {('>=' + format(t, '.1f') + 'x'):>7s}")
+    for line in notes:
+        print(line)
+
+
+def remap_rows(rep, row):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (2048, 4096, 3)).astype(np.uint8)
 
     # e2c 6 x 1024
     def ours_e2c():
@@ -220,17 +246,32 @@ def main():
     clear_p360()
     err_p360 = float(np.abs(p360_out - p360_ref).mean())
 
-    # rasterisation: 20-vertex polygon at 8192x4096 (star, radius 18-30 deg around (30, 20))
+    return [
+        f"{'floor: bare cv2.remap 1024^2':32s} {floor:9.2f}",
+        f"{'floor: bare cv2.remap 6x1024^2':32s} {floor6:9.2f}",
+        f"accuracy e2p (mean |err| vs exact bilinear, uint8 noise): ours {err_ours:.4f}, "
+        f"py360convert {err_p360:.4f}",
+    ]
+
+
+def raster_rows(rep, row):
+    # rasterisation: 20-vertex polygon at 8192x4096 (star, radius 18-30 deg around (30, 20)),
+    # ours (default, validate=False) and densify+fillPoly interleaved round by round
     w, h = 8192, 4096
     centre = (30.0, 20.0)
     ring = star_ring(*centre, 20, 30.0, seed=1)
     geom = [[ring.tolist()]]
-    rasterize(geom, w, h)
-    nrep = max(rep, 31)
-    t_ours = median_ms(lambda: rasterize(geom, w, h), nrep)
-    t_fill = median_ms(lambda: densify_fillpoly(ring, w, h), nrep)
-    t_nov = median_ms(lambda: rasterize(geom, w, h, validate=False), nrep)
-    t_fill2 = median_ms(lambda: densify_fillpoly(ring, w, h), nrep)
+    rasterize(geom, w, h), densify_fillpoly(ring, w, h)
+    nrep = max(rep, 31) * 3
+    (t_ours, m_ours), (t_nov, m_nov), (t_fill, m_fill), (t_val, m_val) = interleaved_ms(
+        [
+            lambda: rasterize(geom, w, h),
+            lambda: rasterize(geom, w, h, validate=False),
+            lambda: densify_fillpoly(ring, w, h),
+            lambda: validate_geometry(geom),
+        ],
+        nrep,
+    )
     inside, near = brute_force(ring, centre, w, h)
     mask = rasterize(geom, w, h)
     wrong_ours = int(((mask != inside) & ~near).sum())
@@ -241,32 +282,23 @@ def main():
         f"{area(geom) / (4 * math.pi) * 100:.2f}% of the sphere"
     )
     row("rasterise 20-gon 8192x4096", t_ours, t_fill, 3.0)
-    row("rasterise ... validate=False", t_nov, t_fill2, 3.0)
+    row("rasterise ... validate=False", t_nov, t_fill, 3.0)
     # COCO exporter: column_intervals per stored instance at 4096x2048 (validated geometry)
     ring4 = star_ring(-40.0, 5.0, 20, 12.0, seed=2)
     g4 = [[ring4.tolist()]]
     t_ci = median_ms(lambda: column_intervals(g4, 4096, 2048), nrep)
     t_ci_nov = median_ms(lambda: column_intervals(g4, 4096, 2048, validate=False), nrep)
-    t_val = median_ms(lambda: validate_geometry(geom), nrep)
 
-    print(f"cv2 {cv2.__version__}, numpy {np.__version__}, py360convert {py360convert.__version__}")
-    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (medians; compare ratios)")
-    print(f"{'case':32s} {'ours ms':>9s} {'base ms':>9s} {'ratio':>7s} {'target':>7s}")
-    for name, o, b, r, t in rows:
-        print(f"{name:32s} {o:9.2f} {b:9.2f} {r:6.2f}x {('>=' + format(t, '.1f') + 'x'):>7s}")
-    print(f"{'floor: bare cv2.remap 1024^2':32s} {floor:9.2f}")
-    print(f"{'floor: bare cv2.remap 6x1024^2':32s} {floor6:9.2f}")
-    print(
-        f"accuracy e2p (mean |err| vs exact bilinear, uint8 noise): ours {err_ours:.4f}, py360convert {err_p360:.4f}"
-    )
-    print(f"raster wrong pixels vs brute force: ours {wrong_ours}, densify+fillPoly {wrong_fill}")
-    print(f"raster polygon: 20 vertices, {size}")
-    print(f"raster: ours {t_ours:.2f} ms, validate=False {t_nov:.2f} ms (target <= 3 ms)")
-    print(f"validate_geometry(20-gon) {t_val:.2f} ms")
-    print(
+    return [
+        f"raster wrong pixels vs brute force: ours {wrong_ours}, densify+fillPoly {wrong_fill}",
+        f"raster polygon: 20 vertices, {size}",
+        f"raster ms median / min over {nrep} interleaved rounds: ours {t_ours:.2f} / "
+        f"{m_ours:.2f}, validate=False {t_nov:.2f} / {m_nov:.2f}, densify+fillPoly "
+        f"{t_fill:.2f} / {m_fill:.2f} (target <= 3 ms, >= 3x)",
+        f"validate_geometry(20-gon) {t_val:.2f} / {m_val:.2f} ms (median / min)",
         f"column_intervals 20-gon (r 7-12 deg) at 4096x2048: {t_ci:.2f} ms, "
-        f"validate=False {t_ci_nov:.2f} ms"
-    )
+        f"validate=False {t_ci_nov:.2f} ms",
+    ]
 
 
 if __name__ == "__main__":

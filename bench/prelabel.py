@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
 
 from inference.prelabel.merge import semantic_suggestions
 from inference.prelabel.metrics import Scores, score_panorama
+from inference.prelabel.network import load_torchscript
 from inference.prelabel.predict import SemanticPredictor, prelabel_semantic
 from inference.prelabel.samples import LabelledPanorama
-from inference.prelabel.training import TrainConfig, train_project_model
+from inference.prelabel.training import TrainConfig, TrainResult, train_project_model
 from label360.synthetic import CLASS_IDS, render
 
 NAMES = ["background", "building", "car", "person", "tree", "pole"]
@@ -66,11 +68,22 @@ def main() -> None:
     ap.add_argument("--hfov", type=float, nargs=2, default=(60.0, 110.0))
     ap.add_argument("--net-width", type=int, default=8)
     ap.add_argument("--class-weight-power", type=float, default=0.5)
+    ap.add_argument("--focus-fraction", type=float, default=0.3)
+    ap.add_argument("--pole-fraction", type=float, default=0.1)
+    ap.add_argument("--focus-hfov", type=float, nargs=2, default=(25.0, 60.0))
+    ap.add_argument("--dice-weight", type=float, default=0.5)
+    ap.add_argument("--views-per-panorama", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tta-flip", action="store_true")
+    ap.add_argument("--save", help="write the trained TorchScript here")
+    ap.add_argument("--load", help="skip training: evaluate this TorchScript (from --save)")
     ap.add_argument("--out", default="bench/prelabel_results.md")
     args = ap.parse_args()
     t0 = time.perf_counter()
     train = []
-    for seed in range(args.train):
+    for seed in range(0 if args.load else args.train):
         r = render("street", seed, args.train_width)
         items = [(NAMES.index(c), g) for c, g in truth_of(r)]
         train.append(LabelledPanorama(r.rgb, items))
@@ -85,15 +98,32 @@ def main() -> None:
         hfov_max=args.hfov[1],
         width=args.net_width,
         class_weight_power=args.class_weight_power,
+        focus_fraction=args.focus_fraction,
+        pole_fraction=args.pole_fraction,
+        focus_hfov_min=args.focus_hfov[0],
+        focus_hfov_max=args.focus_hfov[1],
+        dice_weight=args.dice_weight,
+        views_per_panorama=args.views_per_panorama,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        threads=args.threads,
     )
-    result = train_project_model(
-        train,
-        NAMES,
-        [(val_r.rgb, truth_of(val_r))],
-        config,
-        report=lambda f, m: print(m, flush=True),
-    )
-    predictor = SemanticPredictor(result.model, NAMES, config.predict_view_size)
+    if args.load:
+        with open(args.load, "rb") as handle:
+            module = load_torchscript(handle.read())
+        result = TrainResult(module, NAMES, b"", history=[{"loaded": args.load}])
+    else:
+        result = train_project_model(
+            train,
+            NAMES,
+            [(val_r.rgb, truth_of(val_r))],
+            config,
+            report=lambda f, m: print(m, flush=True),
+        )
+        if args.save:
+            with open(args.save, "wb") as handle:
+                handle.write(result.torchscript)
+    predictor = SemanticPredictor(result.model, NAMES, config.predict_view_size, args.tta_flip)
     model_scores, oracle_scores = Scores(), Scores()
     t_pred = []
     for seed in range(1000, 1000 + args.test):
@@ -120,8 +150,11 @@ def main() -> None:
         "",
         f"Train {args.train} panoramas ({args.train_width} px wide, {config.views_per_panorama}"
         f" views each, {config.view_size}² px, FOV {config.hfov_min:.0f}–{config.hfov_max:.0f}°),"
-        f" {config.iterations} iterations, class-weight power {config.class_weight_power}, width"
-        f" {config.width}: {result.seconds:.0f} s training (render {t_render:.0f} s);"
+        f" {config.iterations} iterations, batch {config.batch_size}, class-weight power"
+        f" {config.class_weight_power}, Dice weight {config.dice_weight}, focus views"
+        f" {config.focus_fraction:.0%} (FOV {config.focus_hfov_min:.0f}–{config.focus_hfov_max:.0f}°),"
+        f" nadir/zenith views {config.pole_fraction:.0%}, width {config.width},"
+        f" test-time flip {'on' if args.tta_flip else 'off'}: {result.seconds:.0f} s training (render {t_render:.0f} s);"
         f" test {args.test} unseen panoramas ({args.test_width} px), pre-label"
         f" {np.mean(t_pred):.1f} s each (22 views of {config.predict_view_size}² px, fused on a"
         f" {args.test_width} grid).",
@@ -131,9 +164,12 @@ def main() -> None:
         table("Oracle (perfect per-pixel classes through the same merge)", oracle_scores),
         "",
         "Training history: " + json.dumps(result.history[-6:]),
+        "",
+        "Command: `.venv/bin/python bench/prelabel.py " + " ".join(sys.argv[1:]) + "`",
     ]
     text = "\n".join(report)
     print(text)
+    print("command: " + " ".join(sys.argv[1:]))
     with open(args.out, "w") as handle:
         handle.write(text + "\n")
 

@@ -36,3 +36,32 @@ def workspace(request, panorama_id: int):
         "frontend/app.html",
         {"page": "workspace", "panorama_id": panorama_id, "project_id": project_id},
     )
+
+
+def _project_context(request, project_id: int, page: str) -> dict:
+    """Context of the project pages (export, agreement). The agreement page also gets the
+    project's members (id, username, role) for managers, because rounds name annotators by
+    user id and the membership API lists usernames only."""
+    from annotations.permissions import can_manage, visible_projects
+
+    context = {"page": page, "project_id": project_id, "members": None}
+    project = visible_projects(request.user).filter(pk=project_id).first()
+    if page == "agreement" and project is not None:
+        members = [
+            {"id": m.user_id, "username": m.user.username, "role": m.role}
+            for m in project.memberships.select_related("user").order_by("user__username")
+        ]
+        context["members"] = members if can_manage(request.user, project) else None
+    return context
+
+
+@login_required
+@ensure_csrf_cookie
+def exports(request, project_id: int):
+    return render(request, "frontend/app.html", _project_context(request, project_id, "exports"))
+
+
+@login_required
+@ensure_csrf_cookie
+def agreement(request, project_id: int):
+    return render(request, "frontend/app.html", _project_context(request, project_id, "agreement"))

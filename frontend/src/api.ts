@@ -58,3 +58,17 @@ export async function apiAll<T>(url: string): Promise<T[]> {
   }
   return out;
 }
+
+/** Every item of a list endpoint, paginated or not. */
+export async function apiList<T>(url: string): Promise<T[]> {
+  const first: any = await api("GET", url);
+  if (Array.isArray(first)) return first as T[];
+  const out: T[] = [...(first.results ?? [])];
+  let next: string | null = first.next ?? null;
+  while (next) {
+    const page: { results: T[]; next: string | null } = await api("GET", next);
+    out.push(...page.results);
+    next = page.next;
+  }
+  return out;
+}

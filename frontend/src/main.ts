@@ -1,4 +1,6 @@
 /** Entry point: picks the page from <div id="app" data-page=...>. */
+import { agreementPage } from "./pages/agreement";
+import { exportsPage } from "./pages/exports";
 import { navigatorPage } from "./pages/navigator";
 import { projectsPage } from "./pages/projects";
 import { workspacePage } from "./pages/workspace";
@@ -12,6 +14,8 @@ async function boot(): Promise<void> {
   try {
     if (d.page === "projects") await projectsPage(root, username);
     else if (d.page === "navigator") await navigatorPage(root, Number(d.project), username);
+    else if (d.page === "exports") await exportsPage(root, Number(d.project), username);
+    else if (d.page === "agreement") await agreementPage(root, Number(d.project), username);
     else if (d.page === "workspace") await workspacePage(root, { panoramaId: Number(d.panorama), projectId: d.project ? Number(d.project) : null, username });
   } catch (err) {
     console.error(err);

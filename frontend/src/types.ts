@@ -91,3 +91,95 @@ export interface DerivedAsset {
   created_at: string;
   download_url: string;
 }
+
+/** An export of a project (GET /api/exports/ID/, docs/datasets.md). */
+export interface ExportJob {
+  status: string;
+  progress: number;
+  message: string;
+  error: string;
+}
+
+export interface DatasetExport {
+  id: number;
+  project: number;
+  format: "coco" | "coco_views" | "png" | "label360";
+  options: Record<string, any>;
+  digest: string;
+  status: "pending" | "running" | "ready" | "failed";
+  size_bytes: number;
+  summary: Record<string, any>;
+  error: string;
+  job_id: number | null;
+  job: ExportJob | null;
+  download_url: string | null;
+  created_at: string;
+  finished_at: string | null;
+  cached?: boolean;
+}
+
+/** An annotator-agreement round and its report (datasets/agreement.py). */
+export interface AgreementRound {
+  id: number;
+  project: number;
+  name: string;
+  panoramas: number[];
+  annotators: number[];
+  iou_threshold: number;
+  created_by: number | null;
+  created_at: string;
+}
+
+export interface AgreementTotals {
+  iou: number | null;
+  intersection_sr: number;
+  union_sr: number;
+  matched: number;
+  unmatched_a: number;
+  unmatched_b: number;
+  mean_matched_iou: number | null;
+}
+
+export interface Disagreement {
+  panorama: number;
+  class: string;
+  kind: "low_iou" | "only_in_a" | "only_in_b";
+  a_index: number | null;
+  b_index: number | null;
+  iou: number;
+}
+
+export interface AgreementPair {
+  a: string;
+  b: string;
+  overall: AgreementTotals;
+  classes: Record<string, AgreementTotals>;
+  disagreements: Disagreement[];
+}
+
+export interface AgreementReport {
+  threshold: number;
+  annotators: string[];
+  reference: string | null;
+  panoramas: number[];
+  overall: AgreementTotals;
+  classes: Record<string, AgreementTotals>;
+  pairs: AgreementPair[];
+}
+
+export interface Replica {
+  id: number;
+  round: number;
+  panorama: number;
+  annotator: number;
+  instances: unknown[];
+  submitted: boolean;
+  revision: number;
+  updated_at: string;
+}
+
+export interface Member {
+  id: number;
+  username: string;
+  role: string;
+}

@@ -57,9 +57,10 @@ def segment_box(
     negative: list[tuple[float, float]] = (),
     prior: np.ndarray | None = None,
     tolerance_deg: float = 0.2,
-    max_side: int = 512,
+    max_side: int = 256,
     iterations: int = 3,
     margin: float = 0.1,
+    refine: bool = True,
 ) -> InteractiveResult:
     """Segment the object in ``box`` ([x0, y0, x1, y1] view pixels) of a view image.
 
@@ -110,11 +111,17 @@ def segment_box(
     fg_small = _keep_main(
         fg_small, [((px - rx0) * scale, (py - ry0) * scale) for px, py in positive]
     )
-    fg_crop = (
-        cv2.resize(fg_small.astype(np.uint8), (crop.shape[1], crop.shape[0]), cv2.INTER_LINEAR) > 0
-        if scale < 1.0
-        else fg_small
-    )
+    if scale < 1.0:
+        soft = cv2.resize(
+            fg_small.astype(np.float32), (crop.shape[1], crop.shape[0]), cv2.INTER_LINEAR
+        )
+        fg_crop = (
+            _refine_edges(crop, soft, fgd, bgd)
+            if refine and fgd.any() and bgd.any()
+            else soft > 0.5
+        )
+    else:
+        fg_crop = fg_small
     full = np.zeros((h, w), bool)
     full[ry0:ry1, rx0:rx1] = fg_crop
     geometry = mask_to_geometry(full, tolerance_deg, view=view) if full.any() else []
@@ -124,6 +131,45 @@ def segment_box(
         agree = float(np.mean((p_full > 0.5) == fg_crop))
         score = 0.5 * score + 0.5 * agree
     return InteractiveResult(geometry, round(score, 4), full)
+
+
+def _gmm_log_likelihood(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """log p(colour) under an OpenCV GrabCut GMM (65 numbers: 5 weights, 5 means, 5 covs)."""
+    model = model.ravel()
+    weights, means, covs = model[:5], model[5:20].reshape(5, 3), model[20:65].reshape(5, 3, 3)
+    total = np.zeros(len(pixels))
+    for k in range(5):
+        if weights[k] <= 0:
+            continue
+        cov = covs[k] + np.eye(3) * 1e-2
+        inv, det = np.linalg.inv(cov), max(np.linalg.det(cov), 1e-12)
+        d = pixels - means[k]
+        maha = np.einsum("ij,jk,ik->i", d, inv, d)
+        total += weights[k] * np.exp(-0.5 * maha) / np.sqrt((2 * np.pi) ** 3 * det)
+    return np.log(total + 1e-300)
+
+
+def _refine_edges(
+    crop: np.ndarray, soft: np.ndarray, fgd: np.ndarray, bgd: np.ndarray
+) -> np.ndarray:
+    """Full-resolution mask from an upsampled low-resolution GrabCut mask.
+
+    Only the band where the upsampled mask is uncertain (the low-resolution edge pixels) is
+    decided again, per pixel, by the GrabCut colour models (fg vs bg log-likelihood) plus a
+    pull towards the upsampled mask; the result is median-filtered to drop speckle.
+    """
+    fg = soft > 0.5
+    band = (soft > 0.02) & (soft < 0.98)
+    if not band.any():
+        return fg
+    pixels = crop[band].astype(np.float64)
+    llr = _gmm_log_likelihood(pixels, fgd) - _gmm_log_likelihood(pixels, bgd)
+    decided = np.clip(llr, -6.0, 6.0) + 8.0 * (soft[band] - 0.5) > 0
+    out = fg.copy()
+    out[band] = decided
+    smoothed = cv2.medianBlur(out.astype(np.uint8), 3).astype(bool)
+    out[band] = smoothed[band]
+    return out
 
 
 def _keep_main(fg: np.ndarray, clicks: list[tuple[float, float]]) -> np.ndarray:

@@ -51,12 +51,18 @@ class SemanticPredictor:
     module: torch.nn.Module
     class_names: list[str]  # index 0 is "background"
     view_size: int = 160
+    #: test-time augmentation: average with the prediction of the mirrored view
+    flip: bool = False
 
     @torch.no_grad()
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Softmax probabilities (N, H, W, C) float32 for uint8 images (N, H, W, 3)."""
-        logits = self.module(to_tensor(images))
-        return torch.softmax(logits.float(), dim=1).permute(0, 2, 3, 1).numpy()
+        x = to_tensor(images)
+        probs = torch.softmax(self.module(x).float(), dim=1)
+        if self.flip:
+            mirrored = torch.softmax(self.module(x.flip(3)).float(), dim=1).flip(3)
+            probs = 0.5 * (probs + mirrored)
+        return probs.permute(0, 2, 3, 1).numpy()
 
 
 def prelabel_semantic(

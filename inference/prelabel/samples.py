@@ -32,24 +32,74 @@ class LabelledPanorama:
 
 @dataclass(frozen=True)
 class ViewSampler:
-    """Distribution of training views: uniform yaw, pitch ~ N(0, pitch_std), FOV range."""
+    """Distribution of training views.
+
+    Generic views: uniform yaw, pitch ~ N(0, pitch_std), FOV in ``hfov_range``. A fraction
+    ``pole_fraction`` looks (nearly) straight down or up (pitch ±90°, 3:1 down: the camera
+    tripod sits at the nadir and pre-labelling has a view there), and a fraction
+    ``focus_fraction`` is centred (with jitter) on a SMALL instance (angular radius ≤
+    ``small_deg``) with a narrower FOV ``focus_hfov_range``, so thin/small classes (people,
+    poles) are seen often and at fine angular resolution.
+    """
 
     size: int = 128
     hfov_range: tuple[float, float] = (60.0, 110.0)
     pitch_std: float = 20.0
     pitch_limit: float = 80.0
     roll_std: float = 3.0
+    focus_fraction: float = 0.0
+    focus_hfov_range: tuple[float, float] = (30.0, 60.0)
+    pole_fraction: float = 0.0
+    small_deg: float = 12.0
 
-    def draw(self, rng: np.random.Generator) -> View:
-        pitch = float(np.clip(rng.normal(0.0, self.pitch_std), -self.pitch_limit, self.pitch_limit))
-        return View(
-            yaw=float(rng.uniform(-180.0, 180.0)),
-            pitch=pitch,
-            roll=float(rng.normal(0.0, self.roll_std)),
-            hfov=float(rng.uniform(*self.hfov_range)),
-            width=self.size,
-            height=self.size,
-        )
+    def draw(
+        self, rng: np.random.Generator, focus: list[tuple[float, float]] | None = None
+    ) -> View:
+        """One view; ``focus`` are (lon, lat) degrees of small instances to centre on."""
+        u = rng.random()
+        roll = float(rng.normal(0.0, self.roll_std))
+        if u < self.pole_fraction:
+            sign = -1.0 if rng.random() < 0.75 else 1.0
+            pitch = sign * (90.0 - abs(float(rng.normal(0.0, 8.0))))
+            yaw, hfov = float(rng.uniform(-180.0, 180.0)), float(rng.uniform(*self.hfov_range))
+        elif focus and u < self.pole_fraction + self.focus_fraction:
+            lon, lat = focus[int(rng.integers(len(focus)))]
+            hfov = float(rng.uniform(*self.focus_hfov_range))
+            jitter = rng.uniform(-0.3, 0.3, 2) * hfov
+            yaw = (lon + float(jitter[0]) + 180.0) % 360.0 - 180.0
+            pitch = float(np.clip(lat + jitter[1], -self.pitch_limit, self.pitch_limit))
+        else:
+            pitch = float(
+                np.clip(rng.normal(0.0, self.pitch_std), -self.pitch_limit, self.pitch_limit)
+            )
+            yaw, hfov = float(rng.uniform(-180.0, 180.0)), float(rng.uniform(*self.hfov_range))
+        return View(yaw=yaw, pitch=pitch, roll=roll, hfov=hfov, width=self.size, height=self.size)
+
+
+def _unit(lonlat: np.ndarray) -> np.ndarray:
+    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
+    return np.stack([np.cos(lat) * np.sin(lon), np.sin(lat), np.cos(lat) * np.cos(lon)], -1)
+
+
+def small_instance_directions(
+    instances: list[tuple[int, list]], max_radius_deg: float
+) -> list[tuple[float, float]]:
+    """(lon, lat) of the centre of each trained instance no wider than ``max_radius_deg``."""
+    out = []
+    for index, geometry in instances:
+        if index == IGNORE or not geometry:
+            continue
+        verts = np.concatenate([np.asarray(poly[0], float) for poly in geometry if poly])
+        v = _unit(verts)
+        c = v.sum(axis=0)
+        norm = np.linalg.norm(c)
+        if norm < 1e-9:
+            continue
+        c /= norm
+        if np.degrees(np.arccos(np.clip(v @ c, -1.0, 1.0).min())) > max_radius_deg:
+            continue
+        out.append((float(np.degrees(np.arctan2(c[0], c[2]))), float(np.degrees(np.arcsin(c[1])))))
+    return out
 
 
 def rasterize_targets(instances: list[tuple[int, list]], view: View) -> np.ndarray:
@@ -85,8 +135,13 @@ def make_samples(
     rng = np.random.default_rng(seed)
     images, targets = [], []
     for pano in panoramas:
+        focus = (
+            small_instance_directions(pano.instances, sampler.small_deg)
+            if sampler.focus_fraction > 0
+            else None
+        )
         for _ in range(views_per_panorama):
-            image, target = render_sample(pano, sampler.draw(rng))
+            image, target = render_sample(pano, sampler.draw(rng, focus))
             images.append(image)
             targets.append(target)
     return np.stack(images), np.stack(targets)

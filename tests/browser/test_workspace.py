@@ -561,3 +561,189 @@ def test_box_tool_suggests_a_polygon(scene, signed_in, live_server, artifacts):
     assert len(saved) == 1
     assert saved[0].is_suggestion is False and saved[0].source == "model"
     assert page.is_hidden("#box-suggestion")
+
+
+# ----------------------------------------------------------------------------- datasets (issue 8)
+def label_panorama(pano, items):
+    """items: [(class name, geometry)] written to the main Instance table (the reference)."""
+    from annotations.models import Panorama
+
+    for order, (name, geometry) in enumerate(items):
+        Instance.objects.create(
+            panorama=pano,
+            label_class=LabelClass.objects.get(project=pano.project, name=name),
+            geometry=geometry,
+            order=order,
+        )
+    Panorama.objects.filter(pk=pano.pk).update(revision=pano.revision + 1)
+
+
+def test_viewer_exports_coco_and_downloads_the_zip(
+    scene, signed_in, live_server, artifacts, settings
+):
+    import json
+    import zipfile
+
+    from datasets.models import Export
+    from tests.factories import square_geometry
+
+    settings.LABEL360_EXPORTS_INLINE = True  # no Celery worker here: exports run in the request
+    pano = scene["panorama"]
+    label_panorama(pano, [("car", square_geometry(20, 0)), ("building", square_geometry(-60, 10))])
+
+    page = signed_in(scene["users"]["viewer"])
+    page.goto(f"{live_server.url}/projects/{scene['project'].pk}/")
+    page.click("#tab-export")  # reachable from the navigator
+    page.wait_for_selector("#export-form")
+    page.wait_for_selector("#export-list[data-loaded]", state="attached")
+    assert page.is_visible("text=No exports yet.")
+    assert page.is_checked("#format-coco")
+    # only the car class: the building must not be exported
+    page.locator("#export-classes label", has_text="building").locator("input").uncheck()
+    page.check("#export-images")
+    page.click("#export-submit")
+    page.wait_for_selector("#export-progress[data-status=ready]")
+    page.wait_for_selector("#export-list tr[data-status=ready]")
+    page.screenshot(path=str(artifacts / "export.png"), full_page=True)
+
+    with page.expect_download() as info:
+        page.click("#export-download")
+    download = info.value
+    assert download.suggested_filename.endswith(".zip")
+    path = download.path()
+    assert zipfile.is_zipfile(path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        coco = json.loads(archive.read("annotations/instances.json"))
+    assert any(n.startswith("images/") for n in names)
+    assert [c["name"] for c in coco["categories"]] == ["car"]
+    assert len(coco["images"]) == 1 and len(coco["annotations"]) == 1
+    assert coco["annotations"][0]["label360"]["instance_id"] == (
+        Instance.objects.get(panorama=pano, label_class__name="car").pk
+    )
+    export = Export.objects.get()
+    assert export.options["classes"] == [
+        LabelClass.objects.get(project=pano.project, name="car").pk
+    ]
+    assert export.requested_by == scene["users"]["viewer"]
+
+    # a job that is still running (as with the Celery worker): the page polls until it is ready
+    def as_running(route):
+        response = route.fetch()
+        body = response.json()
+        body.update(
+            status="running",
+            download_url=None,
+            job={"status": "running", "progress": 0.4, "message": "panorama 1/1", "error": ""},
+        )
+        route.fulfill(status=202, json=body)
+
+    page.route(
+        "**/api/exports/",
+        lambda route: as_running(route) if route.request.method == "POST" else route.continue_(),
+    )
+    page.check("#format-png")
+    page.click("#export-submit")
+    page.wait_for_selector("#export-progress[data-status=running]")
+    assert "40%" in page.inner_text("#export-progress")
+    page.screenshot(path=str(artifacts / "export_running.png"))
+    page.wait_for_selector("#export-progress[data-status=ready]", timeout=10000)
+    page.wait_for_function(
+        "document.querySelectorAll('#export-list tr[data-status=ready]').length === 2"
+    )
+    assert Export.objects.filter(format="png", status="ready").exists()
+
+
+def test_agreement_page_shows_the_report_of_a_round(scene, signed_in, live_server, artifacts):
+    from rest_framework.test import APIClient
+
+    from datasets.models import AgreementRound
+
+    users, project, pano = scene["users"], scene["project"], scene["panorama"]
+    car = LabelClass.objects.get(project=project, name="car").pk
+    building = LabelClass.objects.get(project=project, name="building").pk
+    square = [[[[20.0, -5.0], [40.0, -5.0], [40.0, 15.0], [20.0, 15.0]]]]
+    shifted = [[[[22.0, -5.0], [42.0, -5.0], [42.0, 15.0], [22.0, 15.0]]]]
+    seam = [[[[170.0, -10.0], [-170.0, -10.0], [-170.0, 20.0], [170.0, 20.0]]]]
+
+    def client(user):
+        c = APIClient()
+        c.force_authenticate(user)
+        return c
+
+    made = client(users["manager"]).post(
+        "/api/agreement-rounds/",
+        {
+            "project": project.pk,
+            "name": "Pilot round",
+            "panoramas": [pano.pk],
+            "annotators": [users["annotator"].pk, users["reviewer"].pk],
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.data
+    rid = made.data["id"]
+    replicas = {
+        "annotator": [
+            {"label_class": car, "geometry": square},
+            {"label_class": building, "geometry": seam},
+        ],
+        "reviewer": [{"label_class": car, "geometry": shifted}],
+    }
+    for name, instances in replicas.items():
+        r = client(users[name]).put(
+            f"/api/agreement-rounds/{rid}/panoramas/{pano.pk}/replica/",
+            {"instances": instances, "submitted": True, "base_revision": 0},
+            format="json",
+        )
+        assert r.status_code == 200, r.data
+    label_panorama(pano, [("car", square)])  # the reference in the main table
+    expected = client(users["viewer"]).get(f"/api/agreement-rounds/{rid}/report/").data
+
+    # a viewer (researcher) reads the report; no "New round" for them
+    page = signed_in(users["viewer"])
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    page.click("#tab-agreement")
+    page.wait_for_function(f"document.body.dataset.reportReady === '{rid}'")
+    assert page.locator("#new-round").count() == 0
+    overall = expected["overall"]["iou"]
+    assert expected["classes"]["car"]["iou"] == pytest.approx(18 / 22, abs=0.01)
+    assert f"{overall * 100:.1f}%" in page.inner_text("#stat-overall")
+    classes = page.inner_text("#agreement-classes")
+    assert "car" in classes and "building" in classes
+    car_row = page.locator("#agreement-classes tbody tr", has_text="car").inner_text()
+    assert f"{expected['classes']['car']['iou'] * 100:.1f}%" in car_row
+    pairs = page.inner_text("#agreement-pairs")
+    assert "annotator" in pairs and "reviewer" in pairs and "reference" in pairs
+    assert page.locator("#agreement-disagreements tr[data-kind=only_in_a]").count() >= 1
+    assert page.locator("#replica-progress").count() == 0  # viewers see no one's replicas
+    page.screenshot(path=str(artifacts / "agreement.png"), full_page=True)
+
+    csv = page.request.get(live_server.url + page.get_attribute("#report-csv", "href"))
+    assert csv.ok and "annotator,reviewer,car" in csv.text()
+    as_json = page.request.get(live_server.url + page.get_attribute("#report-json", "href"))
+    assert as_json.ok and as_json.json()["overall"]["iou"] == pytest.approx(overall)
+    # annotators only: the reference pairs disappear
+    page.click("#reference-switch [data-reference=none]")
+    page.wait_for_selector("#agreement-report[data-reference=none] #agreement-pairs")
+    assert "reference" not in page.inner_text("#agreement-pairs")
+
+    # a manager creates a round through the dialog
+    manager = signed_in(users["manager"])
+    manager.goto(f"{live_server.url}/projects/{project.pk}/agreement/")
+    manager.wait_for_function(f"document.body.dataset.reportReady === '{rid}'")
+    assert "annotator 1/1" in manager.inner_text("#replica-progress")
+    manager.click("#new-round")
+    manager.fill("#round-name", "Round two")
+    for name in ("annotator", "reviewer"):
+        manager.locator("#round-annotators label", has_text=name).locator("input").check()
+    manager.locator("#round-panoramas input").first.check()
+    manager.screenshot(path=str(artifacts / "agreement_new_round.png"))
+    manager.click("#round-create")
+    manager.wait_for_function(f"(document.body.dataset.reportReady || '{rid}') !== '{rid}'")
+    new = AgreementRound.objects.exclude(pk=rid).get()
+    assert manager.get_attribute("#agreement-report", "data-round-id") == str(new.pk)
+    assert new.name == "Round two"
+    assert set(new.annotators.values_list("username", flat=True)) == {"annotator", "reviewer"}
+    assert list(new.panoramas.values_list("pk", flat=True)) == [pano.pk]
+    assert "No replicas yet" in manager.inner_text("#agreement-report")

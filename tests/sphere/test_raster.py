@@ -183,3 +183,118 @@ def test_meridian_tie_rule():
     assert m[85, 100] and not m[84, 100]
     # bottom corner: the pixel at the corner's row is below the crossing -> outside
     assert not m[95, 100]
+
+
+# --- fast paths: validity pre-check, north-pole state, fill ---------------------------------
+
+from label360.sphere import GeometryError, validate_geometry  # noqa: E402
+from label360.sphere import raster as raster_mod  # noqa: E402
+from label360.sphere.polygons import contains_vec  # noqa: E402
+from label360.sphere.vectors import lonlat_to_vec, vec_to_lonlat  # noqa: E402
+
+from .conftest import star_ring  # noqa: E402
+
+
+@st.composite
+def rough_rings(draw):
+    """Rings that are often invalid, or valid only by a hair: random vertex orders (crossings),
+    near-duplicate or inserted collinear vertices (touching, spikes), near-antipodal edges,
+    hemisphere-sized rings, tiny rings; coordinates perturbed by 1e-16..1e-6 degrees."""
+    lon = draw(st.floats(-180, 180))
+    lat = draw(st.floats(-90, 90))
+    n = draw(st.integers(3, 12))
+    r = 10 ** draw(st.floats(-7, 2.1))
+    ring = np.array(star_ring(lon, lat, [r * draw(st.floats(0.3, 1.0)) for _ in range(n)]))
+    kind = draw(st.sampled_from(["star", "shuffle", "dup", "collinear", "far", "snap"]))
+    k = draw(st.integers(0, n - 1))
+    eps = 10 ** draw(st.floats(-16, -6))
+    if kind == "shuffle":
+        ring = ring[draw(st.permutations(list(range(n))))]
+    elif kind == "dup":
+        ring = np.insert(ring, k, ring[k] + eps, axis=0)
+    elif kind == "collinear":  # a point on edge k (or near it) inserted elsewhere
+        a, b = lonlat_to_vec(*ring[k]), lonlat_to_vec(*ring[(k + 1) % n])
+        t = draw(st.floats(0.0, 1.0))
+        lo, la = vec_to_lonlat((1 - t) * a + t * b)
+        at = draw(st.integers(0, n))
+        ring = np.insert(ring, at, [float(lo) + eps, float(la)], axis=0)
+    elif kind == "far":  # a vertex moved next to the antipode of its neighbour
+        lo, la = vec_to_lonlat(-lonlat_to_vec(*ring[k]))
+        ring[(k + 1) % n] = [float(lo), float(la) + eps]
+    elif kind == "snap":  # coordinates on a coarse grid: collinear and repeated vertices
+        scale = draw(st.sampled_from([0.2, 1.0, 10.0]))
+        ring = np.round(ring * scale) / scale
+    ring[:, 0] = np.clip(ring[:, 0], -180, 180)
+    ring[:, 1] = np.clip(ring[:, 1], -90, 90)
+    return ring
+
+
+@settings(max_examples=400, deadline=None)
+@given(rough_rings())
+def test_clearly_valid_is_sound(ring):
+    # the pre-check may only skip validate_geometry where it would find nothing
+    if raster_mod._ring_clearly_valid(ring):
+        assert geometry_problems([[ring.tolist()]]) == []
+
+
+def test_clearly_valid_accepts_ordinary_rings():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(3, 40))
+        radii = rng.uniform(0.3, 1.0, n) * 10 ** rng.uniform(-3, 1.9)
+        ring = np.array(star_ring(rng.uniform(-180, 180), rng.uniform(-90, 90), radii))
+        assert raster_mod._ring_clearly_valid(ring)
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        [[[0, 0], [10, 10], [10, 0], [0, 10]]],  # bow-tie
+        [[[0, 0], [10, 0], [10, 10], [10, 10], [0, 10]]],  # repeated vertex
+        [[[0, 0], [10, 0], [5, 0], [5, 10]]],  # spike back along an edge
+        [[[0, 0], [10, 0], [10, 10], [5, 0], [0, 10]]],  # vertex on an edge
+        [[[0, 0], [10, 0], [200, 10]]],  # longitude out of range
+        [[[0, 0], [10, 0], [10, 10], [0, 10]], [[20, 1], [21, 1], [21, 2]]],  # hole outside
+    ],
+)
+def test_rasterize_still_validates(geometry):
+    with pytest.raises(GeometryError) as fast:
+        rasterize(geometry, 64, 32)
+    with pytest.raises(GeometryError) as full:
+        validate_geometry(geometry)
+    assert str(fast.value) == str(full.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-180, 180), st.floats(-89.9, 89.9), st.integers(3, 15), st.floats(1.0, 85.0))
+def test_north_pole_winding_matches_contains(lon, lat, n, r):
+    ring = np.array(star_ring(lon, lat, [r] * n, 0.3))
+    assume(not geometry_problems([[ring.tolist()]]))
+    ext, d, vec = raster_mod._ring_edges(ring)
+    assume(not raster_mod._ring_degenerate(ext, d))
+    pole = np.array([[0.0, 1.0, 0.0]])
+    for ring_ in (ring, ring[::-1]):  # either orientation
+        ext, d, vec = raster_mod._ring_edges(ring_)
+        expect = contains_vec([[ring_]], pole)[0]
+        assert raster_mod._north_pole_in_ring(d, vec) == expect
+
+
+def test_fill_sparse_and_seam_runs():
+    # runs across the seam and scattered columns: the gap-splitting fill equals a slice loop
+    rng = np.random.default_rng(0)
+    w, h = 300, 50
+    cols = np.sort(np.concatenate([rng.integers(0, 20, 40), rng.integers(280, 300, 40)]))
+    cols = np.concatenate([cols, [150]])
+    cols.sort()
+    start = rng.integers(0, h - 1, len(cols))
+    end = start + rng.integers(1, h - start + 1)
+    for fresh in (True, False):
+        # one run per column (as after merging): keep the first of each column
+        keep = np.concatenate([[True], np.diff(cols) > 0])
+        c, s, e = cols[keep], start[keep], end[keep]
+        buf = np.zeros((w, h), dtype=bool)
+        raster_mod._fill(buf, c, s, e, True, fresh=fresh)
+        expect = np.zeros((w, h), dtype=bool)
+        for ci, si, ei in zip(c, s, e, strict=True):
+            expect[ci, si:ei] = True
+        assert (buf == expect).all()

@@ -2,6 +2,7 @@
 import { api } from "../api";
 import type { Page, Panorama, Project } from "../types";
 import { STATUS_LABELS, clear, h, statusBadge, topbar } from "../ui/dom";
+import { projectTabs } from "../ui/project_nav";
 
 export async function navigatorPage(root: HTMLElement, projectId: number, username: string): Promise<void> {
   const project = await api<Project>("GET", `/api/projects/${projectId}/`);
@@ -56,6 +57,7 @@ export async function navigatorPage(root: HTMLElement, projectId: number, userna
     topbar([h("a", { href: "/" }, "Projects"), project.name], username),
     h("main", { class: "page" },
       h("div", { class: "page-head" }, h("h1", {}, project.name), count, h("span", { class: "spacer" }), h("span", { class: `role role-${project.role}` }, project.role ?? "")),
+      projectTabs(projectId, "panoramas"),
       h("div", { class: "filters" }, status, assignee, mine, search, ordering),
       grid, pager));
   await refresh();
