@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=2048)
     ap.add_argument("--max-side", type=int, default=256)
     ap.add_argument("--no-refine", action="store_true")
+    ap.add_argument("--out", default="bench/interactive_results.md")
     args = ap.parse_args()
     rows = []
     for seed in range(args.seeds):
@@ -77,7 +78,7 @@ def main() -> None:
         )
     text = "\n".join(lines)
     print(text)
-    with open("bench/interactive_results.md", "w") as handle:
+    with open(args.out, "w") as handle:
         handle.write(text + "\n")
 
 

@@ -113,6 +113,7 @@ class AgreementRoundViewSet(viewsets.ModelViewSet):
 
     serializer_class = AgreementRoundSerializer
     permission_classes = [IsAuthenticated]
+    filterset_fields = ["project"]
 
     def get_queryset(self):
         return AgreementRound.objects.filter(

@@ -155,3 +155,14 @@ def test_agreement_round_report(project, panorama, users, client_for):
         client_for(users["outsider"]).get(f"/api/agreement-rounds/{rid}/report/").status_code == 404
     )
     assert make_panorama  # factories imported for symmetry with other modules
+
+
+def test_agreement_rounds_filter_by_project(project, foreign_project, users, client_for):
+    from datasets.models import AgreementRound
+
+    AgreementRound.objects.create(project=project, name="mine")
+    AgreementRound.objects.create(project=foreign_project, name="theirs")
+    admin = client_for(users["admin"])
+    rows = admin.get(f"/api/agreement-rounds/?project={project.pk}").json()
+    rows = rows["results"] if isinstance(rows, dict) else rows
+    assert [r["name"] for r in rows] == ["mine"]

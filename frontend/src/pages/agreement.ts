@@ -74,7 +74,7 @@ export async function agreementPage(root: HTMLElement, projectId: number, userna
   const newButton = canManage ? h("button", { class: "btn btn-primary btn-small", id: "new-round", onclick: () => void openCreate() }, "+ New round") : null;
 
   async function loadRounds(): Promise<void> {
-    rounds = (await apiList<AgreementRound>(`/api/agreement-rounds/?page_size=1000`)).filter((r) => r.project === projectId);
+    rounds = await apiList<AgreementRound>(`/api/agreement-rounds/?project=${projectId}&page_size=1000`);
     rounds.sort((a, b) => b.id - a.id);
     renderList();
   }
