@@ -103,6 +103,7 @@ def segment_box(
             cx, cy = int(round((px - rx0) * scale)), int(round((py - ry0) * scale))
             cv2.circle(mask, (cx, cy), radius, int(value), -1)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut's k-means initialisation: same answer for the same request
     try:
         cv2.grabCut(small, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # degenerate colour models (e.g. a flat region): keep the seed

@@ -20,14 +20,22 @@ The crossing point of the edge a->b with column c's meridian plane (normal
 (cos L, 0, -sin L)) is the convex combination |n.b| a + |n.a| b - always on the arc, even for
 near-meridian edges - and its latitude becomes a row count = number of row centres strictly
 north of it.  Walking down a column from the north pole the inside state starts as "is the
-north pole inside?" (one point-in-polygon test) and flips at each crossing, which gives
-per-column runs without testing pixels.  Work is proportional to the number of
-(column, edge) crossings, computed edge by edge over only the columns each edge spans.
+north pole inside?" and flips at each crossing, which gives per-column runs without testing
+pixels.  The pole state comes from the same longitude steps (winding number about the pole
+axis, and the sign of the ring's area when it winds), so it agrees with the crossings by
+construction.  Work is proportional to the number of (column, edge) crossings, computed edge
+by edge over only the columns each edge spans.
 
 Rings with a vertex at a pole or an edge through a pole use a general path: every
 (column, edge) pair is tested against the meridian plane (vertex sides by longitude
-comparison, the same east rule), and each column's reference state is a point-in-polygon test
-at its first row centre.
+comparison, the same east rule).  The reference state is a point-in-polygon test at a pole the
+geometry does not touch (the south pole, flipped by each column's crossings below row 0's
+centre, or the north pole); only when both poles are on the boundary is each column's first
+row centre tested directly (a centre exactly on the boundary there may go either way).
+
+``validate=True`` (the default) gives exactly :func:`validate_geometry`'s result or error, but
+parts made of one ring first go through a conservative vectorised pre-check
+(:func:`_ring_clearly_valid`) and skip the full validation when it clearly passes.
 
 Masks are built column-major: the returned (H, W) array is the transpose of a C-contiguous
 (W, H) buffer (Fortran order), so each column run is one contiguous memset and the memory
@@ -103,6 +111,20 @@ def _ring_degenerate(ext: NDArray, d: NDArray) -> bool:
     return bool((np.abs(ext[:, 1]) >= 90.0).any() or (np.abs(np.abs(d) - 180.0) < 1e-9).any())
 
 
+def _poles_touched(part: list) -> tuple[bool, bool]:
+    """(north, south): is that pole a vertex of a ring or on one of its edges (a longitude
+    jump of 180 runs over the pole on the side of its ends' mean latitude)?"""
+    north = south = False
+    for ring in part:
+        lat = ring[:, 1]
+        lat_b = np.roll(lat, -1)
+        d = np.roll(ring[:, 0], -1) - ring[:, 0]
+        over = np.abs(np.abs(d) - 180.0) < 1e-9
+        north |= bool((lat >= 90.0).any() or (over & (lat + lat_b >= 0)).any())
+        south |= bool((lat <= -90.0).any() or (over & (lat + lat_b <= 0)).any())
+    return north, south
+
+
 def _north_pole_in_ring(d: NDArray, vec: NDArray) -> bool:
     """Is the north pole strictly inside a ring with no vertex at a pole and no edge through
     a pole?  Each edge sweeps its wrapped longitude step monotonically, so the steps sum to
@@ -142,9 +164,8 @@ def _edge_events(
     col += np.arange(k)
     if int(hi.max()) > width:
         col %= width
-    # per-edge (ax, ay, az, bx, by, bz), one gather for all crossings
-    ab = np.concatenate([vec[:-1], vec[1:]], axis=1)[np.repeat(np.arange(len(d)), counts)]
-    ax, ay, az, bx, by, bz = ab.T
+    # per-edge (ax, ay, az, bx, by, bz) repeated for each crossing: six contiguous rows
+    ax, ay, az, bx, by, bz = np.repeat(np.concatenate([vec[:-1], vec[1:]], axis=1).T, counts, 1)
     sl = sin_c[col]
     cl = cos_c[col]
     da = cl * ax
@@ -225,22 +246,38 @@ def _part_events(part: list, width: int, height: int) -> tuple[NDArray, NDArray]
             ev_row.append(np.zeros(width, dtype=np.int64))
     else:
         cols = np.arange(width)
+        flip_top = np.zeros(width, dtype=np.int64)  # crossings above row 0's centre
         for ring in part:
             c, r = _plane_events(ring, cols, width, height)
             keep = r > 0  # crossings above row 0's centre are in the reference state below
             ev_col.append(c[keep])
             ev_row.append(r[keep])
-        lon0 = np.radians(_columns(width)[0])
-        lat0 = math.radians(_rows(height)[1])
-        top = np.stack(
-            [
-                math.cos(lat0) * np.sin(lon0),
-                np.full(width, math.sin(lat0)),
-                math.cos(lat0) * np.cos(lon0),
-            ],
-            axis=1,
-        )
-        start = np.nonzero(contains_vec([part], top))[0]
+            flip_top += np.bincount(c[~keep], minlength=width)
+        north_on, south_on = _poles_touched(part)
+        if not south_on:
+            # reference: the south pole (off the boundary), below every row; walking north,
+            # every kept crossing (r >= 1: strictly below row 0's centre) flips the state
+            below = np.bincount(np.concatenate(ev_col), minlength=width) & 1
+            top = below.astype(bool) ^ contains_vec([part], np.array([[0.0, -1.0, 0.0]]))[0]
+        elif not north_on:
+            # reference: the north pole, above every row; crossings with r == 0 flip it
+            north = contains_vec([part], np.array([[0.0, 1.0, 0.0]]))[0]
+            top = (flip_top & 1).astype(bool) ^ north
+        else:
+            # both poles on the boundary: test each column's first row centre directly (a
+            # centre exactly on the boundary there may go either way)
+            lon0 = np.radians(_columns(width)[0])
+            lat0 = math.radians(_rows(height)[1])
+            ref = np.stack(
+                [
+                    math.cos(lat0) * np.sin(lon0),
+                    np.full(width, math.sin(lat0)),
+                    math.cos(lat0) * np.cos(lon0),
+                ],
+                axis=1,
+            )
+            top = contains_vec([part], ref)
+        start = np.nonzero(top)[0]
         ev_col.append(start)
         ev_row.append(np.zeros(len(start), dtype=np.int64))
     c = np.concatenate(ev_col)
