@@ -52,20 +52,16 @@ def request_export(project: Project, user, options: ExportOptions) -> tuple[Expo
 
 
 def submit(export: Export, user) -> None:
-    """Queue the export as a background job; without the job system, run it inline.
+    """Queue the export as a background job on the batch queue.
 
-    ``settings.LABEL360_EXPORTS_INLINE = True`` runs exports in the request (tests, tiny
-    deployments without a worker).
+    ``settings.LABEL360_EXPORTS_INLINE = True`` runs exports in the request instead (tests,
+    tiny deployments without a worker).
     """
     if getattr(settings, "LABEL360_EXPORTS_INLINE", False):
         perform_export(export.pk)
         return
-    try:
-        from inference.services import DuplicateJob, submit_job
-    except ImportError:
-        log.warning("inference job system unavailable: running export %s inline", export.pk)
-        perform_export(export.pk)
-        return
+    from inference.services import DuplicateJob, submit_job
+
     try:
         job = submit_job("export", user, project=export.project, params={"export_id": export.pk})
     except DuplicateJob as exc:  # pragma: no cover - same export already queued
