@@ -30,14 +30,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+def _missing(reason: str) -> None:
+    # The test command installs Chromium and builds the UI: in CI a missing piece is a
+    # failure, not a reason to skip the browser tests silently.
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)")
+        _missing("no Chromium at /usr/bin/chromium (apt-get install chromium)")
     if not (REPO / "static" / "dist" / "label360.js").exists():
-        pytest.skip(
-            "the UI is not built: npm ci --prefix frontend && npm run --prefix frontend build"
-        )
+        _missing("the UI is not built: npm ci --prefix frontend && npm run --prefix frontend build")
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()

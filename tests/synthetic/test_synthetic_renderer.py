@@ -37,8 +37,7 @@ def test_exact_polygons_reproduce_instance_masks(kind, seed, record_property):
     """Rasterising each instance's exact polygons reproduces the rendered instance mask.
 
     Checked with the geometry core (label360.sphere.rasterize) and, independently, with a
-    brute-force convex-part rasteriser. If only the core disagrees (beyond the outline band),
-    the test xfails naming the core, so a core bug cannot hide a renderer bug or vice versa.
+    brute-force convex-part rasteriser, so a failure names which side is wrong.
     """
     r = cached_render(kind, seed)
     total_diff = 0
@@ -60,8 +59,9 @@ def test_exact_polygons_reproduce_instance_masks(kind, seed, record_property):
     record_property("mismatched_pixels", total_diff)
     print(f"{kind} seed {seed}: {checked} instances, {total_diff} mismatched pixels")
     assert checked >= 5
-    if core_problems:
-        pytest.xfail(f"label360.sphere.rasterize disagrees with brute force for {core_problems}")
+    assert not core_problems, (
+        f"label360.sphere.rasterize disagrees with brute force: {core_problems}"
+    )
     # Render and polygons use the same pixel-centre rule, so only centres within rounding
     # error of an edge can disagree.
     assert total_diff <= 3
@@ -113,8 +113,9 @@ def test_amodal_silhouettes_for_unoccluded_boxes_and_seam_pole():
     assert all(-180 <= lon < 180 for lon in lons)
     assert (r.instance_ids[-1] == 2).all()  # nadir row fully inside the pole box
     assert (r.instance_ids[0] == 3).all()  # zenith row fully inside the ceiling board
-    if core_problems:
-        pytest.xfail(f"label360.sphere.rasterize disagrees with brute force for {core_problems}")
+    assert not core_problems, (
+        f"label360.sphere.rasterize disagrees with brute force: {core_problems}"
+    )
 
 
 @pytest.mark.parametrize(("kind", "seed"), CASES)
