@@ -31,8 +31,16 @@ def main() -> None:
     ap.add_argument("--max-side", type=int, default=256)
     ap.add_argument("--no-refine", action="store_true")
     ap.add_argument("--out", default="bench/interactive_results.md")
+    ap.add_argument(
+        "--baseline",
+        type=int,
+        default=512,
+        help="also time GrabCut on ≤ this many px without refinement, interleaved object by"
+        " object (same load for both); 0 to skip",
+    )
     args = ap.parse_args()
     rows = []
+    baseline = []
     for seed in range(args.seeds):
         r = render("street", 50 + seed, args.width)
         for a in r.annotations:
@@ -54,6 +62,11 @@ def main() -> None:
             side = max(box[2] - box[0], box[3] - box[1])
             value = iou(result.geometry, a["geometry"]) if result.geometry else 0.0
             rows.append((a["class"], side, ms, value, 1000 * (time.perf_counter() - t1)))
+            if args.baseline:
+                t1 = time.perf_counter()
+                ref = segment_box(image, view, box, max_side=args.baseline, refine=False)
+                ref_ms = 1000 * (time.perf_counter() - t1)
+                baseline.append((ref_ms, iou(ref.geometry, a["geometry"]) if ref.geometry else 0.0))
     ms = np.array([r[2] for r in rows])
     ious = np.array([r[3] for r in rows])
     seg_ms = np.array([r[4] for r in rows])
@@ -76,6 +89,16 @@ def main() -> None:
             f"| {name} | {len(sel)} | {np.mean([r[3] for r in sel]):.3f} |"
             f" {np.median([r[2] for r in sel]):.0f} |"
         )
+    if baseline:
+        ref = np.array(baseline)
+        lines += [
+            "",
+            f"Baseline interleaved with it (GrabCut on ≤ {args.baseline} px, no refinement, same"
+            f" objects and load): GrabCut + polygon median {np.median(ref[:, 0]):.0f} ms, p90"
+            f" {np.percentile(ref[:, 0], 90):.0f} ms (this config: {np.median(seg_ms):.0f} /"
+            f" {np.percentile(seg_ms, 90):.0f} ms); IoU mean {ref[:, 1].mean():.3f}, median"
+            f" {np.median(ref[:, 1]):.3f}.",
+        ]
     text = "\n".join(lines)
     print(text)
     with open(args.out, "w") as handle:
