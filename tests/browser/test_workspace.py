@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from annotations.models import Instance, LabelClass
 from label360.sphere.views import View
@@ -448,7 +449,7 @@ def test_rejection_comment_reaches_the_annotator(scene, signed_in, live_server, 
     assert callout.is_visible()  # the panel opens by itself on a rejected panorama
     text = callout.inner_text()
     assert "reviewer" in text and "The bus on the left is missing." in text
-    assert page.locator("#review-list [data-action]").count() == 2
+    expect(page.locator("#review-list [data-action]")).to_have_count(2)
     page.screenshot(path=str(artifacts / "review_history.png"))
 
 
@@ -472,8 +473,9 @@ def test_accept_and_reject_suggestions(scene, signed_in, live_server, artifacts)
     pano.bump_revision()
     page = signed_in(scene["users"]["annotator"])
     open_workspace(page, live_server, pano)
-    assert page.locator("#instance-list .inst-row.suggestion").count() == 4
-    assert "4 suggestions" in page.inner_text("#suggestion-bar")
+    # Rows render in chunks after the first frame: wait for them.
+    expect(page.locator("#instance-list .inst-row.suggestion")).to_have_count(4)
+    expect(page.locator("#suggestion-bar")).to_contain_text("4 suggestions")
 
     def row(name):
         return f"#instance-list li[data-uid='s{made[name].pk}']"
@@ -506,7 +508,7 @@ def test_accept_and_reject_suggestions(scene, signed_in, live_server, artifacts)
     page.click("#accept-above")
     page.wait_for_selector("#suggestion-bar", state="hidden")
     assert not Instance.objects.filter(panorama=pano, is_suggestion=True).exists()
-    assert page.locator("#instance-list .inst-row.suggestion").count() == 0
+    expect(page.locator("#instance-list .inst-row.suggestion")).to_have_count(0)
     assert page.evaluate("window.label360.state().save") == "saved"
     page.screenshot(path=str(artifacts / "suggestions.png"))
 
