@@ -133,23 +133,17 @@ export class Saver {
 
   /** Keep the unsaved set in localStorage until the server confirms it. */
   persist(): void {
-    const pending: Pending = {
-      panorama: this.panorama,
-      baseRevision: this.revision,
-      instances: this.store.instances,
-      serverIds: [...this.serverIds],
-      base: this.base,
-      savedAt: Date.now(),
-    };
-    try {
-      localStorage.setItem(pendingKey(this.panorama), JSON.stringify(pending));
-    } catch {
-      /* quota: the in-memory copy still saves */
-    }
+    // on a quota error the in-memory copy still saves
+    this.writeSnapshot(pendingKey(this.panorama));
   }
 
   stash(): void {
-    const stash: Pending = {
+    this.writeSnapshot(stashKey(this.panorama));
+  }
+
+  /** The local set and its base revision, written under key (storage errors are ignored). */
+  private writeSnapshot(key: string): void {
+    const snapshot: Pending = {
       panorama: this.panorama,
       baseRevision: this.revision,
       instances: this.store.instances,
@@ -158,9 +152,9 @@ export class Saver {
       savedAt: Date.now(),
     };
     try {
-      localStorage.setItem(stashKey(this.panorama), JSON.stringify(stash));
+      localStorage.setItem(key, JSON.stringify(snapshot));
     } catch {
-      /* ignore */
+      /* quota or storage unavailable */
     }
   }
 

@@ -1,0 +1,183 @@
+/** The render loop: canvas sizing, WebGL frame, overlay drawing (instances, box tool, surface cursor, draft), HUD, side viewers and panels. */
+import { FACE_NAMES, View, vecToLonlat } from "../sphere";
+import { heading } from "../ui/camera";
+import { h } from "../ui/dom";
+import { drawDraft, drawHandles, drawInstances } from "../render/overlay";
+import { drawSurfaceCursor, surfaceCursor } from "../render/depth";
+import type { Workspace } from "./core";
+
+export function resize(ws: Workspace): void {
+  const rect = ws.stage.getBoundingClientRect();
+  let w = Math.floor(rect.width);
+  let hgt = Math.floor(rect.height);
+  if (ws.camera.mode === "cubemap") {
+    const s = Math.min(w, hgt) - 16;
+    w = s;
+    hgt = s;
+  }
+  w = Math.max(w, 16);
+  hgt = Math.max(hgt, 16);
+  if (w === ws.viewW && hgt === ws.viewH) return;
+  ws.viewW = w;
+  ws.viewH = hgt;
+  const dpr = window.devicePixelRatio || 1;
+  for (const c of [ws.glCanvas, ws.overlay]) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(hgt * dpr);
+    c.style.width = `${w}px`;
+    c.style.height = `${hgt}px`;
+  }
+  ws.needs.gl = true;
+  ws.needs.overlay = true;
+}
+
+export function loop(ws: Workspace): void {
+  const frame = () => {
+    const start = performance.now();
+    ws.resize();
+    const drew = ws.needs.gl || ws.needs.overlay;
+    const view = ws.view();
+    if (ws.firstFrameAt !== null && ws.firstFramePresentedAt === null) ws.firstFramePresentedAt = start;
+    let firstNow = false;
+    if (ws.needs.gl && ws.renderer) {
+      ws.timed("glDraw", () => ws.renderer!.draw(new View({ ...view.params(), width: ws.glCanvas.width, height: ws.glCanvas.height })));
+      if (ws.renderer.hasTiles() && ws.firstFrameAt === null) {
+        ws.firstFrameAt = performance.now(); // since navigation start
+        document.body.dataset.firstFrame = "1";
+        firstNow = true;
+      }
+      ws.needs.gl = false;
+    }
+    // the frame with the first imagery carries nothing else; overlays, viewers and panels follow
+    const early = firstNow || (ws.firstFrameAt === null && !!ws.renderer && !ws.previewFailed);
+    if (ws.needs.panels && !early) {
+      ws.timed("panels", () => ws.renderPanels());
+      ws.needs.panels = false;
+    }
+    if (ws.needs.overlay && !early) {
+      ws.timed("overlay", () => ws.drawOverlay(view));
+      ws.drawHud(view);
+      ws.equirect.resize();
+      ws.timed("equirect", () => ws.equirect.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected, view));
+      ws.needs.overlay = false;
+    }
+    if (ws.needs.side && !early) {
+      ws.cubeHost.hidden = ws.camera.mode !== "cubemap";
+      if (ws.camera.mode === "cubemap") ws.cubemap.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected);
+      ws.needs.side = false;
+    }
+    if (drew) {
+      ws.frameTimes.push(performance.now() - start);
+      if (ws.frameTimes.length > 600) ws.frameTimes.shift();
+    }
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+}
+
+export function renderPanels(ws: Workspace): void {
+  const counts = new Map<number, number>();
+  for (const i of ws.store.instances) counts.set(i.label_class, (counts.get(i.label_class) ?? 0) + 1);
+  ws.classes.counts = counts;
+  ws.classes.render();
+  ws.instancesPanel.render();
+  ws.renderToolbar();
+}
+
+export function drawOverlay(ws: Workspace, view: View): void {
+  const ctx = ws.overlay.getContext("2d")!;
+  const dpr = window.devicePixelRatio || 1;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, view.width, view.height);
+  const it = ws.interaction;
+  let instances = ws.store.instances;
+  if (it.preview) {
+    const pv = it.preview;
+    instances = instances.map((i) => (i.uid === pv.uid ? { ...i, geometry: pv.geometry } : i));
+  }
+  const colors = ws.classes.colors();
+  const ia = ws.interactive;
+  if (ia?.result) instances = [...instances, ia.result];
+  drawInstances(ctx, view, instances, { colors, selected: ws.store.selected, selectedVertex: ws.store.selectedVertex, hidden: ws.store.hidden, fillAlpha: 0.28 });
+  const sel = ws.store.selected ? instances.find((i) => i.uid === ws.store.selected) : undefined;
+  if (sel && it.tool === "edit" && !ws.store.hidden.has(sel.uid)) drawHandles(ctx, view, sel, ws.store.selectedVertex);
+  if (ws.camera.mode === "cubemap") {
+    // the 90° face square inside the expanded FOV; the margin is dimmed but drawable
+    const half = view.focal; // tan(45°) · f
+    const cx = view.width / 2;
+    const cy = view.height / 2;
+    ctx.fillStyle = "rgba(10,12,16,0.35)";
+    ctx.beginPath();
+    ctx.rect(0, 0, view.width, view.height);
+    ctx.rect(cx - half, cy - half, 2 * half, 2 * half);
+    ctx.fill("evenodd");
+    ctx.strokeStyle = "#ffd43b";
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([8, 5]);
+    ctx.strokeRect(cx - half, cy - half, 2 * half, 2 * half);
+    ctx.setLineDash([]);
+  }
+  if (it.boxDrag) drawBox(ctx, it.boxDrag, "#ffd43b");
+  if (ia && ws.sameView(ia.view, view.params())) {
+    drawBox(ctx, ia.box, ia.busy ? "#8ab4ff" : "#ffd43b");
+    for (const [pts, color, sign] of [[ia.positive, "#2fbf71", "+"], [ia.negative, "#e5484d", "−"]] as const) {
+      for (const [x, y] of pts) {
+        ctx.fillStyle = color;
+        ctx.beginPath();
+        ctx.arc(x, y, 6, 0, 2 * Math.PI);
+        ctx.fill();
+        ctx.fillStyle = "#fff";
+        ctx.font = "bold 11px sans-serif";
+        ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
+        ctx.fillText(sign, x, y + 0.5);
+      }
+    }
+  }
+  ws.lastCursor = null;
+  if (ws.depth && ws.surfaceCursorOn && it.hover) {
+    const c = surfaceCursor(view, ws.depth, it.hover[0], it.hover[1]);
+    if (c) {
+      drawSurfaceCursor(ctx, c);
+      ws.lastCursor = c;
+    }
+  }
+  if (it.draft.length) {
+    const cls = ws.classes.byId(ws.classes.current ?? -1);
+    drawDraft(ctx, view, { points: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b" });
+  }
+}
+
+export function drawHud(ws: Workspace, view: View): void {
+  const c = ws.camera;
+  if (c.mode === "cubemap") {
+    ws.hud.replaceChildren(
+      h("span", { class: "hud-item" }, h("b", {}, `Face ${FACE_NAMES[c.face]}`)),
+      h("span", { class: "hud-item" }, `FOV ${c.faceFov.toFixed(0)}° (face 90° outlined)`),
+      ...ws.depthHud(),
+    );
+    return;
+  }
+  const [lon, lat] = vecToLonlat(view.toWorld([0, 0, 1]));
+  const needle = h("span", { class: "compass-needle", style: { transform: `rotate(${c.yaw}deg)` } });
+  ws.hud.replaceChildren(
+    h("span", { class: "compass", title: "Heading (yaw)" }, h("span", { class: "compass-n" }, "N"), needle),
+    h("span", { class: "hud-item", id: "hud-heading" }, h("b", {}, `${c.yaw.toFixed(1)}° ${heading(c.yaw)}`)),
+    h("span", { class: "hud-item" }, `pitch ${c.pitch.toFixed(1)}°`),
+    h("span", { class: "hud-item" }, `FOV ${c.hfov.toFixed(0)}°`),
+    h("span", { class: "hud-item muted" }, `centre ${lon.toFixed(1)}°, ${lat.toFixed(1)}°`),
+    ...ws.depthHud(),
+  );
+}
+
+export function drawBox(ctx: CanvasRenderingContext2D, b: [number, number, number, number], color: string): void {
+  ctx.save();
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = "rgba(0,0,0,0.5)";
+  ctx.strokeRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+  ctx.lineWidth = 1.5;
+  ctx.strokeStyle = color;
+  ctx.setLineDash([6, 4]);
+  ctx.strokeRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+  ctx.restore();
+}
