@@ -54,15 +54,20 @@ def median_ms(fn, repeat, setup=None):
     return statistics.median(ts) * 1000
 
 
-def interleaved_ms(fns, rounds):
-    """Per-function (median, min) ms over `rounds` rounds, each round calling every function
-    once in turn, so that changes in machine load hit all of them alike."""
+def interleaved_ms(fns, rounds, block=1, setups=None):
+    """Per-function (median, min) ms over `rounds` rounds; each round calls every function
+    `block` times in a row, in turn, so that changes in machine load hit all of them alike.
+    `setups` (optional, one per function or None) run untimed before each call."""
     ts = [[] for _ in fns]
+    setups = setups or [None] * len(fns)
     for _ in range(rounds):
         for k, fn in enumerate(fns):
-            t = time.perf_counter()
-            fn()
-            ts[k].append(time.perf_counter() - t)
+            for _ in range(block):
+                if setups[k]:
+                    setups[k]()
+                t = time.perf_counter()
+                fn()
+                ts[k].append(time.perf_counter() - t)
     return [(statistics.median(t) * 1000, min(t) * 1000) for t in ts]
 
 
@@ -187,13 +192,12 @@ def remap_rows(rep, row):
         return py360convert.e2c(img, 1024, cube_format="list")
 
     ours_e2c(), p360_e2c()
-    row("e2c 6x1024 warm", median_ms(ours_e2c, rep), median_ms(p360_e2c, rep), 2.0)
-    row(
-        "e2c 6x1024 cold",
-        median_ms(ours_e2c, max(3, rep // 2), MAP_CACHE.clear),
-        median_ms(p360_e2c, max(3, rep // 2), clear_p360),
-        1.5,
+    (o, _), (b, _) = interleaved_ms([ours_e2c, p360_e2c], rep)
+    row("e2c 6x1024 warm", o, b, 2.0)
+    (o, _), (b, _) = interleaved_ms(
+        [ours_e2c, p360_e2c], max(3, rep // 2), setups=[MAP_CACHE.clear, clear_p360]
     )
+    row("e2c 6x1024 cold", o, b, 1.5)
 
     # e2p 1024^2, 90 deg
     def ours_e2p():
@@ -203,13 +207,10 @@ def remap_rows(rep, row):
         return py360convert.e2p(img, (90, 90), 30, 10, (1024, 1024))
 
     ours_e2p(), p360_e2p()
-    row("e2p 1024^2 90deg warm", median_ms(ours_e2p, rep), median_ms(p360_e2p, rep), 3.0)
-    row(
-        "e2p 1024^2 90deg cold",
-        median_ms(ours_e2p, rep, MAP_CACHE.clear),
-        median_ms(p360_e2p, rep, clear_p360),
-        3.0,
-    )
+    (o, _), (b, _) = interleaved_ms([ours_e2p, p360_e2p], 3 * rep)
+    row("e2p 1024^2 90deg warm", o, b, 3.0)
+    (o, _), (b, _) = interleaved_ms([ours_e2p, p360_e2p], rep, setups=[MAP_CACHE.clear, clear_p360])
+    row("e2p 1024^2 90deg cold", o, b, 3.0)
 
     # c2e 4096x2048
     faces = equirect_to_cubemap(img, 1024)
@@ -221,7 +222,8 @@ def remap_rows(rep, row):
         return py360convert.c2e(faces, 2048, 4096, cube_format="list")
 
     ours_c2e(), p360_c2e()
-    row("c2e to 4096x2048 warm", median_ms(ours_c2e, rep), median_ms(p360_c2e, rep), 2.0)
+    (o, _), (b, _) = interleaved_ms([ours_c2e, p360_c2e], rep)
+    row("c2e to 4096x2048 warm", o, b, 2.0)
 
     # floor: bare cv2.remap with precomputed float maps (same output size as e2p)
     view = View(30, 10, 0, 90, 1024, 1024)
@@ -255,23 +257,29 @@ def remap_rows(rep, row):
 
 
 def raster_rows(rep, row):
-    # rasterisation: 20-vertex polygon at 8192x4096 (star, radius 18-30 deg around (30, 20)),
-    # ours (default, validate=False) and densify+fillPoly interleaved round by round
+    # rasterisation: 20-vertex polygon at 8192x4096 (star, radius 18-30 deg around (30, 20)).
+    # Headline: rounds in which ours (default), ours (validate=False) and densify+fillPoly each
+    # run BLOCK calls in a row, in turn. Every call allocates a fresh 33 MB mask, and in this
+    # VM the first page faults after another function freed its 33 MB cost up to ~0.5 ms more,
+    # so strict call-by-call alternation charges each side for the other's memory churn; a
+    # block measures each in steady state (as an exporter rasterising instance after
+    # instance) while load drift still hits all alike. The call-by-call figures are printed
+    # too.
     w, h = 8192, 4096
     centre = (30.0, 20.0)
     ring = star_ring(*centre, 20, 30.0, seed=1)
     geom = [[ring.tolist()]]
     rasterize(geom, w, h), densify_fillpoly(ring, w, h)
-    nrep = max(rep, 31) * 3
-    (t_ours, m_ours), (t_nov, m_nov), (t_fill, m_fill), (t_val, m_val) = interleaved_ms(
-        [
-            lambda: rasterize(geom, w, h),
-            lambda: rasterize(geom, w, h, validate=False),
-            lambda: densify_fillpoly(ring, w, h),
-            lambda: validate_geometry(geom),
-        ],
-        nrep,
-    )
+    fns = [
+        lambda: rasterize(geom, w, h),
+        lambda: rasterize(geom, w, h, validate=False),
+        lambda: densify_fillpoly(ring, w, h),
+    ]
+    nrounds, block = max(rep, 31), 5
+    (t_ours, m_ours), (t_nov, m_nov), (t_fill, m_fill) = interleaved_ms(fns, nrounds, block)
+    nrep = nrounds * block
+    (a_ours, _), (a_nov, _), (a_fill, _) = interleaved_ms(fns, nrep)
+    t_val, m_val = interleaved_ms([lambda: validate_geometry(geom)], nrep)[0]
     inside, near = brute_force(ring, centre, w, h)
     mask = rasterize(geom, w, h)
     wrong_ours = int(((mask != inside) & ~near).sum())
@@ -292,9 +300,12 @@ def raster_rows(rep, row):
     return [
         f"raster wrong pixels vs brute force: ours {wrong_ours}, densify+fillPoly {wrong_fill}",
         f"raster polygon: 20 vertices, {size}",
-        f"raster ms median / min over {nrep} interleaved rounds: ours {t_ours:.2f} / "
-        f"{m_ours:.2f}, validate=False {t_nov:.2f} / {m_nov:.2f}, densify+fillPoly "
-        f"{t_fill:.2f} / {m_fill:.2f} (target <= 3 ms, >= 3x)",
+        f"raster ms median / min over {nrounds} rounds of {block} calls each: ours "
+        f"{t_ours:.2f} / {m_ours:.2f}, validate=False {t_nov:.2f} / {m_nov:.2f}, "
+        f"densify+fillPoly {t_fill:.2f} / {m_fill:.2f} (target <= 3 ms, >= 3x)",
+        f"raster call by call ({nrep} rounds of 1 call each), median ms: ours {a_ours:.2f} "
+        f"({a_fill / a_ours:.2f}x), validate=False {a_nov:.2f} ({a_fill / a_nov:.2f}x), "
+        f"densify+fillPoly {a_fill:.2f}",
         f"validate_geometry(20-gon) {t_val:.2f} / {m_val:.2f} ms (median / min)",
         f"column_intervals 20-gon (r 7-12 deg) at 4096x2048: {t_ci:.2f} ms, "
         f"validate=False {t_ci_nov:.2f} ms",

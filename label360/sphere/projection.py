@@ -125,7 +125,9 @@ def _crop_equirect(img: NDArray, c0: int, c1: int, r0: int, r1: int) -> NDArray:
     row H likewise is row H-1 across the south pole.  r0 >= -1 and r1 <= H.
     """
     h, w = img.shape[:2]
-    out = np.empty((r1 - r0 + 1, c1 - c0 + 1) + img.shape[2:], dtype=img.dtype)
+    expand = _expandable(img)  # 3 -> 4 channels in the same pass (see _expand)
+    channels = (4,) if expand else img.shape[2:]
+    out = np.empty((r1 - r0 + 1, c1 - c0 + 1) + channels, dtype=img.dtype)
 
     def put(dst_rows: slice, src: NDArray, cols_start: int) -> None:
         # copy columns cols_start.. (mod W) of src rows into out rows, in contiguous chunks
@@ -134,7 +136,12 @@ def _crop_equirect(img: NDArray, c0: int, c1: int, r0: int, r1: int) -> NDArray:
         while done < n:
             sc = (cols_start + done) % w
             k = min(n - done, w - sc)
-            out[dst_rows, done : done + k] = src[:, sc : sc + k]
+            if expand:  # cv2 writes into the view (each row contiguous)
+                cv2.cvtColor(
+                    src[:, sc : sc + k], cv2.COLOR_RGB2RGBA, dst=out[dst_rows, done : done + k]
+                )
+            else:
+                out[dst_rows, done : done + k] = src[:, sc : sc + k]
             done += k
 
     a, b = max(r0, 0), min(r1, h - 1)
@@ -144,7 +151,7 @@ def _crop_equirect(img: NDArray, c0: int, c1: int, r0: int, r1: int) -> NDArray:
         put(slice(0, 1), img[:1], c0 + w // 2)
     if r1 == h:
         put(slice(r1 - r0, r1 - r0 + 1), img[h - 1 :], c0 + w // 2)
-    return _expand(out)
+    return out
 
 
 def _reduce(img: NDArray, levels: int) -> NDArray:

@@ -34,12 +34,14 @@ centre, or the north pole); only when both poles are on the boundary is each col
 row centre tested directly (a centre exactly on the boundary there may go either way).
 
 ``validate=True`` (the default) gives exactly :func:`validate_geometry`'s result or error, but
-parts made of one ring first go through a conservative vectorised pre-check
-(:func:`_ring_clearly_valid`) and skip the full validation when it clearly passes.
+parts made of one ring first go through a conservative compiled pre-check
+(:func:`label360.sphere.kernels.ring_clearly_valid`) and skip the full validation when it
+clearly passes.
 
 Masks are built column-major: the returned (H, W) array is the transpose of a C-contiguous
-(W, H) buffer (Fortran order), so each column run is one contiguous memset and the memory
-layout is exactly what COCO RLE wants.
+(W, H) buffer (Fortran order), so each column run is one contiguous memset (a compiled loop,
+:func:`label360.sphere.kernels.fill_runs`) and the memory layout is exactly what COCO RLE
+wants.
 """
 
 from __future__ import annotations
@@ -51,16 +53,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .kernels import edge_crossings, fill_runs, ring_clearly_valid, runs_from_events
 from .polygons import (
     GeometryError,
-    arc_normals,
     as_geometry,
     contains_vec,
     ring_signed_area,
     ring_vectors,
     validate_geometry,
 )
-from .vectors import cross3
 
 __all__ = ["column_intervals", "row_intervals", "rasterize", "label_map"]
 
@@ -140,68 +141,6 @@ def _north_pole_in_ring(d: NDArray, vec: NDArray) -> bool:
     return (wind > 0) == (ring_signed_area(vec[:-1]) > 0)
 
 
-def _edge_events(
-    ext: NDArray[np.float64], d: NDArray, vec: NDArray, width: int, height: int
-) -> tuple[NDArray, NDArray]:
-    """(col, row) crossing events of one ring (no vertex at a pole, no edge through a pole);
-    ext, d, vec from :func:`_ring_edges`."""
-    lon_c, sin_c, cos_c = _columns(width)
-    t = np.searchsorted(lon_c, ext[:, 0], side="left")  # columns with centre lon < lon
-    ta, tb = t[:-1], t[1:]
-    # |d| > 180 means the edge crosses the seam; east: the edge runs towards increasing lon
-    east = (d > 0) != (np.abs(d) > 180.0)
-    lo = np.where(east, ta, tb)
-    hi = np.where(east, tb + width * (d < 0), ta + width * (d > 0))
-    counts = hi - lo
-    counts[d == 0] = 0
-    first = np.cumsum(counts)
-    k = int(first[-1])
-    if k == 0:
-        e = np.empty(0, dtype=np.int64)
-        return e, e
-    first -= counts
-    col = np.repeat(lo - first, counts)
-    col += np.arange(k)
-    if int(hi.max()) > width:
-        col %= width
-    # per-edge (ax, ay, az, bx, by, bz) repeated for each crossing: six contiguous rows
-    ax, ay, az, bx, by, bz = np.repeat(np.concatenate([vec[:-1], vec[1:]], axis=1).T, counts, 1)
-    sl = sin_c[col]
-    cl = cos_c[col]
-    da = cl * ax
-    da -= sl * az
-    np.abs(da, out=da)
-    db = cl * bx
-    db -= sl * bz
-    np.abs(db, out=db)
-    s = da + db
-    if not s.all():  # both ends on the plane (ulp-wide edge): use the midpoint
-        both0 = s == 0
-        da[both0] = db[both0] = 1.0
-    # crossing point x = db a + da b (a convex combination: on the arc)
-    xx = db * ax
-    xx += da * bx
-    xz = db * az
-    xz += da * bz
-    xy = db * ay
-    xy += da * by
-    xx *= sl
-    xz *= cl
-    xx += xz  # component towards the column's half meridian: > 0 off the poles
-    if xx.min() > 0.0:
-        xy /= xx
-        lat_x = np.arctan(xy, out=xy)  # ~3x cheaper than arctan2
-    else:
-        lat_x = np.arctan2(xy, xx, out=xy)
-    np.degrees(lat_x, out=lat_x)
-    # exact ties: the column through the edge's western vertex crosses it at that vertex
-    lo_lon = np.where(east, ext[:-1, 0], ext[1:, 0])
-    at_v = (counts > 0) & (lon_c[lo % width] == lo_lon)
-    if at_v.any():
-        lat_x[first[at_v]] = np.where(east, ext[:-1, 1], ext[1:, 1])[at_v]
-    return col, _rows_above(lat_x, height)
-
-
 def _plane_events(
     ring: NDArray[np.float64], cols: NDArray, width: int, height: int
 ) -> tuple[NDArray, NDArray]:
@@ -234,7 +173,7 @@ def _part_events(part: list, width: int, height: int) -> tuple[NDArray, NDArray]
     edges = [_ring_edges(ring) for ring in part]
     if not any(_ring_degenerate(ext, d) for ext, d, _ in edges):
         for ext, d, vec in edges:
-            c, r = _edge_events(ext, d, vec, width, height)
+            c, r = edge_crossings(ext, d, vec, *_columns(width), _rows(height), height)
             ev_col.append(c)
             ev_row.append(r)
         # State at the top of every column = is the north pole inside?
@@ -288,21 +227,10 @@ def _part_events(part: list, width: int, height: int) -> tuple[NDArray, NDArray]
 def _runs_from_events(
     c: NDArray, r: NDArray, width: int, height: int
 ) -> tuple[NDArray, NDArray, NDArray]:
-    """Sorted (col, start, end) runs from toggle events (pairs after sorting)."""
-    if c.size == 0:
-        e = np.empty(0, dtype=np.int64)
-        return e, e, e
-    key = c * (height + 1) + r
-    odd = np.bincount(c, minlength=width) & 1
-    if odd.any():  # inside at the bottom of the column (south pole side): close the run
-        oc = np.nonzero(odd)[0]
-        key = np.concatenate([key, oc * (height + 1) + height])
-    key.sort()
-    key = key.reshape(-1, 2)
-    keep = key[:, 1] > key[:, 0]
-    key = key[keep]
-    col = key[:, 0] // (height + 1)
-    return col, key[:, 0] - col * (height + 1), key[:, 1] - col * (height + 1)
+    """Sorted (col, start, end) runs from toggle events (pairs after sorting each column)."""
+    return runs_from_events(
+        np.asarray(c, dtype=np.int64), np.asarray(r, dtype=np.int64), width, height
+    )
 
 
 def _merge(col: NDArray, start: NDArray, end: NDArray) -> tuple[NDArray, NDArray, NDArray]:
@@ -325,79 +253,14 @@ def _merge(col: NDArray, start: NDArray, end: NDArray) -> tuple[NDArray, NDArray
     return g_col, g_start, g_end
 
 
-@functools.lru_cache(maxsize=64)
-def _pair_masks(n: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """For a ring of n >= 4 vertices: cross[i, j] = edges i < j not adjacent (the pairs
-    validation tests for crossing); touch[i, k] = vertex k is not an end of edge i."""
-    i = np.arange(n)[:, None]
-    j = np.arange(n)[None, :]
-    cross = (j >= i + 2) & ~((i == 0) & (j == n - 1))
-    touch = (j != i) & (j != (i + 1) % n)
-    return cross, touch
-
-
-def _ring_clearly_valid(ring: NDArray[np.float64]) -> bool:
-    """Conservative fast check that :func:`validate_geometry` finds no problem in a polygon
-    made of this one ring: True only when every test of ``_ring_problems`` passes with a wide
-    margin (4x its tolerances, 1e-12 relative on the sign tests; float rounding of either
-    computation is ~1e-15), else False (undecided: the caller runs the full validation, so
-    the result and the error raised never depend on this function).  One batch of small
-    vectorised numpy operations instead of ~150 calls: a 20-gon costs ~0.15 ms, not ~1 ms.
-    """
-    n = len(ring)
-    if n < 3 or not np.isfinite(ring).all():
-        return False
-    lon, lat = ring[:, 0], ring[:, 1]
-    if lon.min() < -180.0 or lon.max() > 180.0 or lat.min() < -90.0 or lat.max() > 90.0:
-        return False
-    v = ring_vectors(ring)
-    w = np.concatenate([v[1:], v[:1]])
-    chord = w - v
-    half = w + v
-    c2 = np.einsum("ij,ij->i", chord, chord)  # (2 sin(ang/2))^2: not a duplicate
-    h2 = np.einsum("ij,ij->i", half, half)  # (2 cos(ang/2))^2: not antipodal
-    if c2.min() <= (4e-10) ** 2 or h2.min() <= (4e-9) ** 2:
-        return False
-    # spikes: validation's sin_t = |(ta x tc).v| = |det(prev, next, v)| and ta.tc, evaluated
-    # on the chords a = prev - v, b = next - v (full relative precision for short edges);
-    # its own rounding is < 1e-15 (|a| + |b|): clear 2x its 1e-12 |ta||tc| bound, or ta.tc < 0
-    c = np.sqrt(c2)
-    cp = np.concatenate([c[-1:], c[:-1]])
-    a_ = -np.concatenate([chord[-1:], chord[:-1]])
-    noise = 4e-15 * (cp + c)
-    sin_t = np.abs(np.einsum("ij,ij->i", cross3(a_, chord), v))
-    av = np.einsum("ij,ij->i", a_, v)
-    bv = np.einsum("ij,ij->i", chord, v)
-    tatc = np.einsum("ij,ij->i", a_, chord) - av * bv
-    if not ((sin_t > 2e-12 * (cp + 1e-15) * (c + 1e-15) + noise) | (tatc < -noise)).all():
-        return False
-    if n >= 4:
-        cross, touch = _pair_masks(n)
-        nrm = arc_normals(v, w)  # exactly validation's edge normals
-        r = np.sqrt(np.einsum("ij,ij->i", nrm, nrm))
-        dv = nrm @ v.T  # dv[i, k] = n_i . v_k
-        # vertex k clearly on one side of edge i's great circle (rounding ~1e-15 |n_i|)
-        side = np.sign(dv) * (np.abs(dv) > 1e-13 * r[:, None])
-        apart = side * np.concatenate([side[:, 1:], side[:, :1]], axis=1) > 0  # edge j, circle i
-        q = cross3(half, nrm) @ nrm.T  # q[i, j] = (n_i x n_j) . m_i,  m = v + w, |m| <= 2
-        qs = np.sign(q) * (np.abs(q) > 1e-13 * np.outer(r, r))
-        opposite = qs * qs.T > 0  # the circles meet off one of the arcs: validation's same < 0
-        if (cross & ~apart & ~apart.T & ~opposite).any():
-            return False  # edges i, j might cross
-        # no vertex within 2e-10 rad of a non-incident edge's great circle (hence its arc)
-        if (touch & (np.abs(dv) <= 2e-10 * r[:, None])).any():
-            return False
-    return abs(ring_signed_area(v)) <= 2 * math.pi - 2e-9
-
-
 def _geometry(geometry: Any, validate: bool) -> list:
     """Normalised geometry; with validate, exactly :func:`validate_geometry`'s result or
-    error (parts that are one ring clearly valid by :func:`_ring_clearly_valid` skip it)."""
+    error (parts that are one ring clearly valid by :func:`ring_clearly_valid` skip it)."""
     if not validate:
         return as_geometry(geometry)
     try:
         g = as_geometry(geometry)
-        fast = all(len(part) == 1 and _ring_clearly_valid(part[0]) for part in g)
+        fast = all(len(part) == 1 and ring_clearly_valid(part[0]) for part in g)
     except GeometryError:
         fast = False
     return g if fast else validate_geometry(geometry)
@@ -430,56 +293,6 @@ def column_intervals(
     return np.stack([col, start, end], axis=1).astype(np.int64, copy=False)
 
 
-def _fill(
-    buf_t: NDArray, col: NDArray, start: NDArray, end: NDArray, value: Any, fresh: bool = False
-) -> None:
-    """Write `value` into runs (sorted by column) of a C-contiguous (W, H) buffer.
-
-    Where the runs cover at least half of the columns of their bounding box, the box is
-    built in one go as a run-length decode (np.repeat of alternating False/True over the
-    box's column-major run boundaries) and copied in: a plain assignment when `fresh` (bool
-    buffer, all False, value True: the decode is the box's final content, and the buffer is
-    only written, so each lazily zeroed page faults once), else a masked copy.  Sparse sets
-    (e.g. an object across the seam, whose box is the full width) are split at the widest
-    column gap and each side handled alike; a handful of runs are written as slices.
-    """
-    n = len(col)
-    if n == 0:
-        return
-    c0, c1 = int(col[0]), int(col[-1]) + 1
-    if 2 * n < c1 - c0:
-        if n > 8:
-            gap = np.diff(col)
-            k = int(np.argmax(gap)) + 1
-            if int(gap[k - 1]) > 1:
-                _fill(buf_t, col[:k], start[:k], end[:k], value, fresh)
-                _fill(buf_t, col[k:], start[k:], end[k:], value, fresh)
-                return
-        flat = buf_t.reshape(-1)
-        h = buf_t.shape[1]
-        base = col * h
-        for a, b in zip((base + start).tolist(), (base + end).tolist(), strict=True):
-            flat[a:b] = value
-        return
-    r0, r1 = int(start.min()), int(end.max())
-    bh = r1 - r0
-    base = (col - c0) * bh - r0
-    pos = np.empty(2 * n + 2, dtype=np.int64)
-    pos[0] = 0
-    pos[1:-1:2] = base + start
-    pos[2:-1:2] = base + end
-    pos[-1] = (c1 - c0) * bh
-    alt = np.zeros(2 * n + 1, dtype=bool)
-    alt[1::2] = True
-    block = np.repeat(alt, np.diff(pos)).reshape(c1 - c0, bh)
-    if fresh:
-        buf_t[c0:c1, r0:r1] = block
-    elif buf_t.dtype == bool and value is True:
-        buf_t[c0:c1, r0:r1] |= block
-    else:
-        np.copyto(buf_t[c0:c1, r0:r1], value, where=block)
-
-
 def rasterize(
     geometry: Any, width: int, height: int, *, validate: bool = True
 ) -> NDArray[np.bool_]:
@@ -490,7 +303,7 @@ def rasterize(
     """
     col, start, end = _intervals(_geometry(geometry, validate), width, height)
     buf_t = np.zeros((width, height), dtype=bool)  # lazily zeroed pages; columns contiguous
-    _fill(buf_t, col, start, end, True, fresh=True)
+    fill_runs(buf_t, col, start, end, True)
     return buf_t.T
 
 
@@ -508,10 +321,7 @@ def row_intervals(
     r0, r1 = int(start.min()), int(end.max())
     block = np.zeros((r1 - r0, c1 - c0 + 2), dtype=np.int8)  # C order, a zero column each side
     mask_t = np.zeros((c1 - c0, r1 - r0), dtype=bool)
-    for c, s, e in zip(
-        (col - c0).tolist(), (start - r0).tolist(), (end - r0).tolist(), strict=True
-    ):
-        mask_t[c, s:e] = True
+    fill_runs(mask_t, col - c0, start - r0, end - r0, True)
     block[:, 1:-1] = mask_t.T
     d = np.diff(block, axis=1)
     rs, cs = np.nonzero(d == 1)
@@ -532,5 +342,5 @@ def label_map(
     buf_t = np.zeros((width, height), dtype=np.int32)
     for k, geom in enumerate(geometries):
         col, start, end = _intervals(_geometry(geom, validate), width, height)
-        _fill(buf_t, col, start, end, k + 1)
+        fill_runs(buf_t, col, start, end, np.int32(k + 1))
     return buf_t.T

@@ -189,6 +189,7 @@ def test_meridian_tie_rule():
 
 from label360.sphere import GeometryError, validate_geometry  # noqa: E402
 from label360.sphere import raster as raster_mod  # noqa: E402
+from label360.sphere.kernels import fill_runs, ring_clearly_valid  # noqa: E402
 from label360.sphere.polygons import contains_vec  # noqa: E402
 from label360.sphere.vectors import lonlat_to_vec, vec_to_lonlat  # noqa: E402
 
@@ -233,7 +234,7 @@ def rough_rings(draw):
 @given(rough_rings())
 def test_clearly_valid_is_sound(ring):
     # the pre-check may only skip validate_geometry where it would find nothing
-    if raster_mod._ring_clearly_valid(ring):
+    if ring_clearly_valid(ring):
         assert geometry_problems([[ring.tolist()]]) == []
 
 
@@ -243,7 +244,7 @@ def test_clearly_valid_accepts_ordinary_rings():
         n = int(rng.integers(3, 40))
         radii = rng.uniform(0.3, 1.0, n) * 10 ** rng.uniform(-3, 1.9)
         ring = np.array(star_ring(rng.uniform(-180, 180), rng.uniform(-90, 90), radii))
-        assert raster_mod._ring_clearly_valid(ring)
+        assert ring_clearly_valid(ring)
 
 
 @pytest.mark.parametrize(
@@ -279,22 +280,23 @@ def test_north_pole_winding_matches_contains(lon, lat, n, r):
         assert raster_mod._north_pole_in_ring(d, vec) == expect
 
 
-def test_fill_sparse_and_seam_runs():
-    # runs across the seam and scattered columns: the gap-splitting fill equals a slice loop
+def test_fill_runs_writes_exactly_the_runs():
+    # scattered columns and runs across the seam, into a mask and a label map (later runs
+    # overwrite earlier ones, as label_map's painter's order needs)
     rng = np.random.default_rng(0)
     w, h = 300, 50
-    cols = np.sort(np.concatenate([rng.integers(0, 20, 40), rng.integers(280, 300, 40)]))
-    cols = np.concatenate([cols, [150]])
-    cols.sort()
+    cols = np.sort(np.concatenate([rng.integers(0, 20, 40), rng.integers(280, 300, 40), [150]]))
     start = rng.integers(0, h - 1, len(cols))
     end = start + rng.integers(1, h - start + 1)
-    for fresh in (True, False):
-        # one run per column (as after merging): keep the first of each column
-        keep = np.concatenate([[True], np.diff(cols) > 0])
-        c, s, e = cols[keep], start[keep], end[keep]
-        buf = np.zeros((w, h), dtype=bool)
-        raster_mod._fill(buf, c, s, e, True, fresh=fresh)
-        expect = np.zeros((w, h), dtype=bool)
-        for ci, si, ei in zip(c, s, e, strict=True):
-            expect[ci, si:ei] = True
-        assert (buf == expect).all()
+    buf = np.zeros((w, h), dtype=bool)
+    fill_runs(buf, cols, start, end, True)
+    labels = np.zeros((w, h), dtype=np.int32)
+    for k in range(len(cols)):
+        fill_runs(labels, cols[k : k + 1], start[k : k + 1], end[k : k + 1], np.int32(k + 1))
+    expect = np.zeros((w, h), dtype=bool)
+    expect_labels = np.zeros((w, h), dtype=np.int32)
+    for k, (ci, si, ei) in enumerate(zip(cols, start, end, strict=True)):
+        expect[ci, si:ei] = True
+        expect_labels[ci, si:ei] = k + 1
+    assert (buf == expect).all()
+    assert (labels == expect_labels).all()
