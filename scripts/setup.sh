@@ -20,6 +20,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
   touch "$stamp"
 fi
+# compile the rasteriser's numba kernels once (cached on disk next to the module)
+.venv/bin/python -c "from label360.sphere.kernels import compile_kernels; compile_kernels()"
 
 if [ -f frontend/package.json ]; then
   if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules ]; then

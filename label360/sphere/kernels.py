@@ -257,3 +257,15 @@ def runs_from_events(cols, rows, width, height):  # noqa: ANN001
                 out_c[m], out_s[m], out_e[m] = c, s, e
                 m += 1
     return out_c[:m].copy(), out_s[:m].copy(), out_e[:m].copy()
+
+
+def compile_kernels() -> None:
+    """Compile every kernel for the argument types the rasteriser uses (and write numba's
+    on-disk cache), so that the first mask a server renders does not pay the few seconds of
+    compilation. ``scripts/setup.sh`` runs this after installing."""
+    from .raster import label_map, rasterize, row_intervals
+
+    square = [[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]]
+    rasterize(square, 72, 36)
+    label_map([square], 72, 36)
+    row_intervals(square, 72, 36)

@@ -355,8 +355,33 @@ def _cube_face_lookup(
     return face, px, py
 
 
+def _atlas_ring_maps(s: int, fov: float) -> tuple[NDArray, NDArray, NDArray]:
+    """For the one-pixel padding ring of every face block of a 90-degree cube atlas: the
+    atlas rows and columns of the ring pixels and the (1, n, 2) map that samples each from the
+    neighbouring face, inside that face's (replicate-padded) block.  Cached per (s, fov)."""
+
+    def build() -> tuple[NDArray, NDArray, NDArray]:
+        ring_x = np.concatenate(
+            [np.arange(-1, s + 1), np.arange(-1, s + 1), np.full(s, -1), np.full(s, s)]
+        )
+        ring_y = np.concatenate([np.full(s + 2, -1), np.full(s + 2, s), np.arange(s), np.arange(s)])
+        rows, cols, maps = [], [], []
+        for k, view in enumerate(cube_face_views(s, fov)):
+            v = view.pixel_to_vec(ring_x, ring_y).astype(np.float32)
+            face, px, py = _cube_face_lookup(v, s, fov)
+            px = np.clip(px, 0, s - 1) + 1
+            py = np.clip(py, 0, s - 1) + 1 + face * (s + 2)
+            maps.append(np.stack([px, py], axis=-1).astype(np.float32))
+            rows.append(ring_y + 1 + k * (s + 2))
+            cols.append(ring_x + 1)
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(maps)[None]
+
+    return MAP_CACHE.get(("atlas-ring", s, fov), build)
+
+
 def _cube_atlas(faces: Sequence[NDArray], fov: float, flag: int) -> NDArray:
-    """Faces padded by one pixel each side, stacked vertically: (6*(S+2), S+2[, C]).
+    """Faces padded by one pixel each side, stacked vertically: (6*(S+2), S+2[, C]); 3-channel
+    faces become 4-channel (see :func:`_expand`) in the same copy.
 
     With fov == 90 the padding pixels are sampled from the neighbouring faces (so bilinear
     interpolation across a face edge is seamless); with an expanded FOV the face already
@@ -364,35 +389,25 @@ def _cube_atlas(faces: Sequence[NDArray], fov: float, flag: int) -> NDArray:
     """
     s = faces[0].shape[0]
     f0 = faces[0]
-    atlas = np.empty((6 * (s + 2), s + 2) + f0.shape[2:], dtype=f0.dtype)
+    expand = _expandable(f0)
+    channels = (4,) if expand else f0.shape[2:]
+    atlas = np.empty((6 * (s + 2), s + 2) + channels, dtype=f0.dtype)
     for k, face in enumerate(faces):
         o = k * (s + 2)
         block = atlas[o : o + s + 2]
-        block[1:-1, 1:-1] = face
+        if expand:  # cv2 writes into the view
+            cv2.cvtColor(face, cv2.COLOR_RGB2RGBA, dst=block[1:-1, 1:-1])
+        else:
+            block[1:-1, 1:-1] = face
         # replicate edges (overwritten below for fov == 90)
         block[0, 1:-1] = block[1, 1:-1]
         block[-1, 1:-1] = block[-2, 1:-1]
         block[:, 0] = block[:, 1]
         block[:, -1] = block[:, -2]
-    atlas = _expand(atlas)
     if fov == 90.0:
-        ring_x = np.concatenate(
-            [np.arange(-1, s + 1), np.arange(-1, s + 1), np.full(s, -1), np.full(s, s)]
-        )
-        ring_y = np.concatenate([np.full(s + 2, -1), np.full(s + 2, s), np.arange(s), np.arange(s)])
-        views = cube_face_views(s, fov)
-        vals_all = []
-        for view in views:
-            v = view.pixel_to_vec(ring_x, ring_y).astype(np.float32)
-            face, px, py = _cube_face_lookup(v, s, fov)
-            # sample the neighbour face inside its own (replicate-padded) block
-            px = np.clip(px, 0, s - 1) + 1
-            py = np.clip(py, 0, s - 1) + 1 + face * (s + 2)
-            m = np.stack([px, py], axis=-1).astype(np.float32)[None]
-            vals_all.append(_remap(atlas, m, None, flag, cv2.BORDER_REPLICATE)[0])
-        for k, vals in enumerate(vals_all):
-            o = k * (s + 2)
-            atlas[ring_y + 1 + o, ring_x + 1] = vals
+        rows, cols, m = _atlas_ring_maps(s, fov)
+        vals = _remap(atlas, m, None, flag, cv2.BORDER_REPLICATE)[0]  # all read, then written
+        atlas[rows, cols] = vals
     return atlas
 
 
