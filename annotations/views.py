@@ -233,9 +233,15 @@ class PanoramaViewSet(ProjectScopedViewSet):
 
     def get_queryset(self):
         queryset = self.scoped(Panorama.objects.all()).prefetch_related("assignees")
-        return queryset.annotate(
-            instance_count=Count("instances", filter=Q(instances__is_suggestion=False))
-        ).distinct()
+        # Meta.ordering is not applied to aggregated (GROUP BY) querysets: order explicitly,
+        # so that pages are stable
+        return (
+            queryset.annotate(
+                instance_count=Count("instances", filter=Q(instances__is_suggestion=False))
+            )
+            .distinct()
+            .order_by("project", "id")
+        )
 
     @extend_schema(request=PanoramaUploadSerializer)
     def create(self, request, *args, **kwargs):
