@@ -175,7 +175,9 @@ def edge_crossings(ext, d, vec, lon_c, sin_c, cos_c, rows_ext, height):  # noqa:
         else:
             lo[e] = t[e + 1]
             hi = t[e] + (width if de > 0.0 else 0)
-        cnt[e] = hi - lo[e]
+        # never negative for finite input; NaN (validate=False on garbage) must not make
+        # the loops below write past the arrays (numba does not check bounds)
+        cnt[e] = max(hi - lo[e], 0)
         total += cnt[e]
     cols = np.empty(total, dtype=np.int64)
     rows = np.empty(total, dtype=np.int64)

@@ -257,7 +257,14 @@ def _geometry(geometry: Any, validate: bool) -> list:
     """Normalised geometry; with validate, exactly :func:`validate_geometry`'s result or
     error (parts that are one ring clearly valid by :func:`ring_clearly_valid` skip it)."""
     if not validate:
-        return as_geometry(geometry)
+        g = as_geometry(geometry)
+        # the one check kept without validation: NaN/inf would make the compiled loops'
+        # results meaningless, so refuse them clearly (costs ~1 us a ring)
+        for pi, part in enumerate(g):
+            for ri, ring in enumerate(part):
+                if not np.isfinite(ring).all():
+                    raise GeometryError("vertex is NaN or infinite", pi, ri)
+        return g
     try:
         g = as_geometry(geometry)
         fast = all(len(part) == 1 and ring_clearly_valid(part[0]) for part in g)

@@ -300,3 +300,11 @@ def test_fill_runs_writes_exactly_the_runs():
         expect_labels[ci, si:ei] = k + 1
     assert (buf == expect).all()
     assert (labels == expect_labels).all()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_validate_false_still_refuses_non_finite_vertices(bad):
+    with pytest.raises(GeometryError, match="NaN or infinite"):
+        rasterize([[[0, 0], [bad, 0], [10, 10], [0, 10]]], 360, 180, validate=False)
+    with pytest.raises(GeometryError, match="NaN or infinite"):
+        column_intervals([[[0, 0], [10, 0], [10, bad]]], 360, 180, validate=False)
