@@ -6,7 +6,8 @@ IoU ≥ 0.5) and how many vertices an annotator would have to move (> 0.5° off 
 outline). Also an ORACLE row: the merge/polygon stage fed with perfect per-pixel classes,
 which bounds what the pipeline can reach with a perfect network.
 
-    .venv/bin/python bench/prelabel.py [--train 20] [--test 10] [--iterations 600]
+    .venv/bin/python bench/prelabel.py            # the best setting = the job defaults
+    .venv/bin/python bench/prelabel.py --help     # every knob
 """
 
 from __future__ import annotations
@@ -57,26 +58,41 @@ def table(title: str, scores: Scores) -> str:
 
 
 def main() -> None:
+    d = TrainConfig()  # the defaults are the job's defaults (the best setting measured)
     ap = argparse.ArgumentParser()
     ap.add_argument("--train", type=int, default=20)
     ap.add_argument("--test", type=int, default=10)
-    ap.add_argument("--iterations", type=int, default=600)
-    ap.add_argument("--train-width", type=int, default=512)
+    ap.add_argument("--iterations", type=int, default=d.iterations)
+    ap.add_argument("--train-width", type=int, default=1024)
     ap.add_argument("--test-width", type=int, default=1024)
-    ap.add_argument("--view-size", type=int, default=96)
-    ap.add_argument("--predict-size", type=int, default=160)
-    ap.add_argument("--hfov", type=float, nargs=2, default=(60.0, 110.0))
-    ap.add_argument("--net-width", type=int, default=8)
-    ap.add_argument("--class-weight-power", type=float, default=0.5)
-    ap.add_argument("--focus-fraction", type=float, default=0.3)
-    ap.add_argument("--pole-fraction", type=float, default=0.1)
-    ap.add_argument("--focus-hfov", type=float, nargs=2, default=(25.0, 60.0))
-    ap.add_argument("--dice-weight", type=float, default=0.5)
-    ap.add_argument("--views-per-panorama", type=int, default=32)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--tta-flip", action="store_true")
+    ap.add_argument("--view-size", type=int, default=d.view_size)
+    ap.add_argument("--predict-size", type=int, default=d.predict_view_size)
+    ap.add_argument("--hfov", type=float, nargs=2, default=(d.hfov_min, d.hfov_max))
+    ap.add_argument("--net-width", type=int, default=d.width)
+    ap.add_argument("--class-weight-power", type=float, default=d.class_weight_power)
+    ap.add_argument("--focus-fraction", type=float, default=d.focus_fraction)
+    ap.add_argument("--pole-fraction", type=float, default=d.pole_fraction)
+    ap.add_argument(
+        "--focus-hfov", type=float, nargs=2, default=(d.focus_hfov_min, d.focus_hfov_max)
+    )
+    ap.add_argument("--dice-weight", type=float, default=d.dice_weight)
+    ap.add_argument("--views-per-panorama", type=int, default=d.views_per_panorama)
+    ap.add_argument("--batch-size", type=int, default=d.batch_size)
+    ap.add_argument("--lr", type=float, default=d.lr)
+    ap.add_argument("--threads", type=int, default=d.threads)
+    ap.add_argument("--colour-jitter", type=float, default=d.colour_jitter)
+    ap.add_argument("--logit-adjust", type=float, default=d.logit_adjust)
+    ap.add_argument("--nearest", action="store_true", help="nearest (not bilinear) up-sampling")
+    ap.add_argument(
+        "--no-tta-flip", dest="tta_flip", action="store_false", help="no test-time flip"
+    )
+    ap.add_argument("--tta-flip", dest="tta_flip", action="store_true", help="(the default)")
+    ap.add_argument(
+        "--trace-scale",
+        type=int,
+        default=4,
+        help="outline tracing grid (label360.sphere.mask_to_geometry); 1 = the old tracing",
+    )
     ap.add_argument("--save", help="write the trained TorchScript here")
     ap.add_argument("--load", help="skip training: evaluate this TorchScript (from --save)")
     ap.add_argument("--out", default="bench/prelabel_results.md")
@@ -107,6 +123,9 @@ def main() -> None:
         batch_size=args.batch_size,
         lr=args.lr,
         threads=args.threads,
+        colour_jitter=args.colour_jitter,
+        logit_adjust=args.logit_adjust,
+        bilinear=not args.nearest,
     )
     if args.load:
         with open(args.load, "rb") as handle:
@@ -130,7 +149,9 @@ def main() -> None:
         r = render("street", seed, args.test_width)
         truth = truth_of(r)
         t = time.perf_counter()
-        sugg = prelabel_semantic(r.rgb, predictor, grid_width=args.test_width)
+        sugg = prelabel_semantic(
+            r.rgb, predictor, grid_width=args.test_width, trace_scale=args.trace_scale
+        )
         t_pred.append(time.perf_counter() - t)
         score_panorama(
             model_scores, truth, [(s.class_name, s.geometry) for s in sugg], args.test_width
@@ -139,7 +160,10 @@ def main() -> None:
         for k, name in enumerate(NAMES[1:], start=1):
             lab[r.class_ids == CLASS_IDS[name]] = k
         oracle = semantic_suggestions(
-            np.eye(len(NAMES), dtype=np.float32)[lab], np.ones(lab.shape), NAMES
+            np.eye(len(NAMES), dtype=np.float32)[lab],
+            np.ones(lab.shape),
+            NAMES,
+            trace_scale=args.trace_scale,
         )
         score_panorama(
             oracle_scores, truth, [(s.class_name, s.geometry) for s in oracle], args.test_width
@@ -153,7 +177,10 @@ def main() -> None:
         f" {config.iterations} iterations, batch {config.batch_size}, class-weight power"
         f" {config.class_weight_power}, Dice weight {config.dice_weight}, focus views"
         f" {config.focus_fraction:.0%} (FOV {config.focus_hfov_min:.0f}–{config.focus_hfov_max:.0f}°),"
-        f" nadir/zenith views {config.pole_fraction:.0%}, width {config.width},"
+        f" nadir/zenith views {config.pole_fraction:.0%}, width {config.width}"
+        f" ({'bilinear' if config.bilinear else 'nearest'} up-sampling), colour jitter"
+        f" {config.colour_jitter}, logit adjustment τ {config.logit_adjust}, outlines traced"
+        f" at ×{args.trace_scale},"
         f" test-time flip {'on' if args.tta_flip else 'off'}: {result.seconds:.0f} s training (render {t_render:.0f} s);"
         f" test {args.test} unseen panoramas ({args.test_width} px), pre-label"
         f" {np.mean(t_pred):.1f} s each (22 views of {config.predict_view_size}² px, fused on a"

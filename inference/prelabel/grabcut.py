@@ -25,6 +25,8 @@ class InteractiveResult:
     geometry: list
     score: float
     mask: np.ndarray  # bool (view.height, view.width)
+    #: the model prior seeded GrabCut (it was given and saw enough of the box)
+    used_prior: bool = False
 
 
 def _region(box: tuple[float, float, float, float], w: int, h: int, margin: float) -> tuple:
@@ -61,10 +63,12 @@ def segment_box(
     iterations: int = 3,
     margin: float = 0.1,
     refine: bool = True,
+    min_prior_fraction: float = 0.1,
 ) -> InteractiveResult:
     """Segment the object in ``box`` ([x0, y0, x1, y1] view pixels) of a view image.
 
-    ``prior``: optional float (H, W) probability of the wanted class from the project model.
+    ``prior``: optional float (H, W) probability of the wanted class from the project model;
+    used when p > 0.5 on at least ``min_prior_fraction`` of the box (else the bare box).
     Raises ValueError for a box that is empty or outside the view.
     """
     h, w = image.shape[:2]
@@ -87,16 +91,21 @@ def segment_box(
     bx1 = int(np.clip(np.ceil((x1 - rx0) * scale), bx0 + 1, sw))
     by1 = int(np.clip(np.ceil((y1 - ry0) * scale), by0 + 1, sh))
     mask = np.full((sh, sw), cv2.GC_BGD, np.uint8)
+    used_prior = False
     mask[by0:by1, bx0:bx1] = cv2.GC_PR_FGD
     if prior is not None:
         p = cv2.resize(
-            np.ascontiguousarray(prior[ry0:ry1, rx0:rx1], np.float32), (sw, sh), cv2.INTER_LINEAR
+            np.ascontiguousarray(prior[ry0:ry1, rx0:rx1], np.float32),
+            (sw, sh),
+            interpolation=cv2.INTER_LINEAR,
         )
         inside = mask == cv2.GC_PR_FGD
-        mask[inside & (p < 0.5)] = cv2.GC_PR_BGD
-        mask[inside & (p > 0.9)] = cv2.GC_FGD
-        if not (mask == cv2.GC_FGD).any() and not (mask == cv2.GC_PR_FGD).any():
-            mask[by0:by1, bx0:bx1] = cv2.GC_PR_FGD  # the model saw nothing: use the box
+        # the model must see the object (a fair part of the box) to be trusted; a sliver
+        # would seed GrabCut's colour models with the wrong pixels
+        used_prior = bool(np.mean(p[inside] > 0.5) >= min_prior_fraction)
+        if used_prior:
+            mask[inside & (p < 0.5)] = cv2.GC_PR_BGD
+            mask[inside & (p > 0.9)] = cv2.GC_FGD
     radius = max(2, int(round(0.03 * max(sw, sh))))
     for points, value in ((positive, cv2.GC_FGD), (negative, cv2.GC_BGD)):
         for px, py in points:
@@ -127,11 +136,11 @@ def segment_box(
     full[ry0:ry1, rx0:rx1] = fg_crop
     geometry = mask_to_geometry(full, tolerance_deg, view=view) if full.any() else []
     score = _separability(small, fg_small) if geometry else 0.0
-    if prior is not None and geometry:
+    if used_prior and geometry:
         p_full = prior[ry0:ry1, rx0:rx1]
         agree = float(np.mean((p_full > 0.5) == fg_crop))
         score = 0.5 * score + 0.5 * agree
-    return InteractiveResult(geometry, round(score, 4), full)
+    return InteractiveResult(geometry, round(score, 4), full, used_prior)
 
 
 def _gmm_log_likelihood(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:

@@ -61,25 +61,47 @@ def cached_predictor(weights: ModelWeights) -> SemanticPredictor:
 
 
 def model_prior(
-    predictor: SemanticPredictor, image: np.ndarray, box, class_name: str, max_side: int = 192
+    predictor: SemanticPredictor,
+    image: np.ndarray,
+    box,
+    class_name: str,
+    view: View | None = None,
+    max_side: int = 384,
 ) -> np.ndarray | None:
-    """Probability of ``class_name`` over the box region (+25 %) of a view; 0 elsewhere."""
+    """Probability of ``class_name`` over the box region (+50 % context) of a view; 0 elsewhere.
+
+    The region is resampled to the angular resolution the model predicts at in pre-labelling
+    (``view_size`` px over 90°): the model was trained on objects at that scale, and a person
+    blown up to fill a 192 px input is something it has never seen. Without ``view`` the
+    region is scaled to ``max_side`` px.
+    """
     if class_name not in predictor.class_names:
         return None
     c = predictor.class_names.index(class_name)
     h, w = image.shape[:2]
     x0, y0, x1, y1 = box
-    mx, my = 0.25 * (x1 - x0) + 8, 0.25 * (y1 - y0) + 8
+    if view is not None:
+        focal = (view.width / 2) / np.tan(np.radians(view.hfov) / 2)
+        model_focal = (predictor.view_size / 2) / np.tan(np.radians(45.0))
+        scale = model_focal / focal
+    else:
+        scale = max_side / max(x1 - x0, y1 - y0, 1.0)
+    scale = min(scale, max_side / max(1.5 * (x1 - x0), 1.5 * (y1 - y0), 1.0))
+    # context for the network: half the box on each side, and at least 16 model pixels
+    mx = 0.5 * (x1 - x0) + 16 / scale
+    my = 0.5 * (y1 - y0) + 16 / scale
     rx0, ry0 = max(0, int(x0 - mx)), max(0, int(y0 - my))
     rx1, ry1 = min(w, int(x1 + mx) + 1), min(h, int(y1 + my) + 1)
     crop = image[ry0:ry1, rx0:rx1]
-    scale = max_side / max(crop.shape[:2])
     sw = max(32, int(round(crop.shape[1] * scale / 8)) * 8)
     sh = max(32, int(round(crop.shape[0] * scale / 8)) * 8)
-    small = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
+    interpolation = cv2.INTER_AREA if sw < crop.shape[1] else cv2.INTER_LINEAR
+    small = cv2.resize(crop, (sw, sh), interpolation=interpolation)
     probs = predictor.probabilities(small[None])[0][..., c]
     prior = np.zeros((h, w), np.float32)
-    prior[ry0:ry1, rx0:rx1] = cv2.resize(probs, (rx1 - rx0, ry1 - ry0), cv2.INTER_LINEAR)
+    prior[ry0:ry1, rx0:rx1] = cv2.resize(
+        probs, (rx1 - rx0, ry1 - ry0), interpolation=cv2.INTER_LINEAR
+    )
     return prior
 
 
@@ -101,7 +123,7 @@ def suggest(
     t2 = time.perf_counter()
     prior = None
     if weights is not None and class_name:
-        prior = model_prior(cached_predictor(weights), image, box, class_name)
+        prior = model_prior(cached_predictor(weights), image, box, class_name, view)
     t3 = time.perf_counter()
     result = segment_box(
         image, view, box, positive, negative, prior=prior, tolerance_deg=tolerance_deg
@@ -113,6 +135,6 @@ def suggest(
         "model_ms": round(1000 * (t3 - t2), 1),
         "grabcut_ms": round(1000 * (t4 - t3), 1),
         "total_ms": round(1000 * (t4 - t0), 1),
-        "refined_by_model": prior is not None,
+        "refined_by_model": result.used_prior,
     }
     return result, timings

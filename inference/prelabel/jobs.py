@@ -52,6 +52,12 @@ def validate_train_params(params: dict) -> dict:
         "seed",
         "panorama_width",
         "validations",
+        "predict_view_size",
+        "hfov_min",
+        "hfov_max",
+        "focus_fraction",
+        "pole_fraction",
+        "class_weight_power",
     }
     unknown = set(params) - allowed
     if unknown:
@@ -63,14 +69,30 @@ def validate_train_params(params: dict) -> dict:
     _number(params, "seed", int, 0, 2**31)
     _number(params, "validations", int, 1, 100)
     _number(params, "panorama_width", int, 128, 8192)
-    if params.get("view_size", 96) % 8:
-        raise ParamsError("view_size must be a multiple of 8")
+    _number(params, "predict_view_size", int, 32, 1024)
+    _number(params, "hfov_min", float, 10, 150)
+    _number(params, "hfov_max", float, 10, 150)
+    _number(params, "focus_fraction", float, 0, 1)
+    _number(params, "pole_fraction", float, 0, 1)
+    _number(params, "class_weight_power", float, 0, 2)
+    for key in ("view_size", "predict_view_size"):
+        if params.get(key, 128) % 8:
+            raise ParamsError(f"{key} must be a multiple of 8")
+    d = TrainConfig()
+    if params.get("hfov_min", d.hfov_min) > params.get("hfov_max", d.hfov_max):
+        raise ParamsError("hfov_min must not exceed hfov_max")
+    if (
+        params.get("focus_fraction", d.focus_fraction)
+        + params.get("pole_fraction", d.pole_fraction)
+        > 1
+    ):
+        raise ParamsError("focus_fraction + pole_fraction must not exceed 1")
     return params
 
 
 def validate_prelabel_params(params: dict) -> dict:
     params = {k: v for k, v in params.items() if v is not None}
-    allowed = {"weights", "min_score", "tolerance_deg", "view_size", "grid_width"}
+    allowed = {"weights", "min_score", "tolerance_deg", "view_size", "grid_width", "flip"}
     unknown = set(params) - allowed
     if unknown:
         raise ParamsError(f"unknown params: {', '.join(sorted(unknown))}")
@@ -79,12 +101,14 @@ def validate_prelabel_params(params: dict) -> dict:
     _number(params, "tolerance_deg", float, 0.01, 5.0)
     _number(params, "view_size", int, 32, 1024)
     _number(params, "grid_width", int, 128, 8192)
+    if "flip" in params and not isinstance(params["flip"], bool):
+        raise ParamsError("flip must be true or false")
     return params
 
 
 class TrainForm(forms.Form):
-    iterations = forms.IntegerField(required=False, min_value=10, initial=600)
-    views_per_panorama = forms.IntegerField(required=False, min_value=1, initial=32)
+    iterations = forms.IntegerField(required=False, min_value=10, initial=2500)
+    views_per_panorama = forms.IntegerField(required=False, min_value=1, initial=96)
 
 
 class PrelabelForm(forms.Form):
@@ -212,7 +236,8 @@ def build_predictor(weights: ModelWeights, project, params: dict):
     if weights.task == "semantic_segmentation":
         size = int(params.get("view_size") or weights.input_size)
         size -= size % 8
-        predictor = SemanticPredictor(module, names, size)
+        # test-time flip (average with the mirrored view) on unless asked off
+        predictor = SemanticPredictor(module, names, size, flip=bool(params.get("flip", True)))
         try:
             probs = predictor.probabilities(np.zeros((1, size, size, 3), np.uint8))
         except Exception as exc:

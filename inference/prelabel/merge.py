@@ -17,7 +17,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -25,13 +24,11 @@ from label360.sphere import (
     View,
     area,
     centroid,
-    geometry_problems,
     intersection,
     iou,
     mask_to_geometry,
     view_to_equirect,
 )
-from label360.sphere.contours import _pixel_ring_to_vec, simplify_ring_vectors
 
 from .coverage import angle_from_centre, centre_weight
 
@@ -113,82 +110,6 @@ def seam_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return compact[labels].reshape(labels.shape), int(compact.max())
 
 
-def equirect_mask_to_geometry(mask: np.ndarray, tolerance_deg: float) -> list:
-    """Spherical polygons of an equirect mask (component), simplified on the sphere.
-
-    Like :func:`label360.sphere.mask_to_geometry` (whose seam rule and spherical
-    Douglas-Peucker it reuses) but traces contours with ``CHAIN_APPROX_NONE``: the library
-    traces with ``CHAIN_APPROX_SIMPLE``, which turns a long run along an equirect row (a
-    parallel, NOT a great circle) into one great-circle chord; for wide regions (buildings)
-    those chords cross the outline and the whole region was dropped. Reported to the
-    geometry owner; switch back to ``mask_to_geometry`` once it traces densely.
-    """
-    m = (mask > 0).astype(np.uint8)
-    h, w = m.shape
-    occupied = m.any(axis=0)
-    if not occupied.any():
-        return []
-    empty = np.nonzero(~occupied)[0]
-    if empty.size:
-        pieces = [(np.roll(m, -int(empty[0]), axis=1), int(empty[0]))]
-    else:  # all columns occupied: two halves of 180°, cut along meridians
-        left, right = np.zeros_like(m), np.zeros_like(m)
-        left[:, : w // 2], right[:, w // 2 :] = m[:, : w // 2], m[:, w // 2 :]
-        pieces = [(left, 0), (right, 0)]
-    tol = math.radians(tolerance_deg)
-    out = []
-    for piece, shift in pieces:
-        contours, hier = cv2.findContours(piece, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
-        if hier is None:
-            continue
-        for k, outer in enumerate(contours):
-            if hier[0][k][3] != -1 or len(outer) < 3:
-                continue
-            rings = [outer[:, 0, :]]
-            child = hier[0][k][2]
-            while child != -1:
-                if len(contours[child]) >= 3:
-                    rings.append(contours[child][:, 0, :])
-                child = hier[0][child][0]
-            vecs = []
-            for ring in rings:
-                c = ring.astype(np.float64)
-                c[:, 0] += shift
-                vecs.append(_pixel_ring_to_vec(c, w, h))
-            poly = repair_polygon([_lonlat(simplify_ring_vectors(v, tol)) for v in vecs])
-            if poly is not None:
-                out.append(poly)
-    return out
-
-
-def _lonlat(v: np.ndarray) -> list[list[float]]:
-    from label360.sphere import vec_to_lonlat
-
-    lon, lat = vec_to_lonlat(v)
-    return np.stack([lon, lat], axis=1).tolist()
-
-
-def repair_polygon(rings: list[list[list[float]]], max_steps: int = 200) -> list | None:
-    """Drop the vertices the geometry core flags (zero-width spikes of 1-pixel protrusions,
-    crossings at pinch points) until the polygon is valid; holes that break are dropped.
-    None if the outer ring cannot be repaired."""
-    rings = [list(r) for r in rings]
-    for _ in range(max_steps):
-        problems = geometry_problems([rings])
-        if not problems:
-            return rings
-        p = problems[0]
-        if p.ring >= len(rings):
-            return None
-        if p.vertex is None or len(rings[p.ring]) <= 3:
-            if p.ring == 0:
-                return None
-            del rings[p.ring]
-            continue
-        del rings[p.ring][p.vertex % len(rings[p.ring])]
-    return None
-
-
 def semantic_suggestions(
     probs: np.ndarray,
     seen: np.ndarray,
@@ -196,6 +117,7 @@ def semantic_suggestions(
     tolerance_deg: float = 0.3,
     min_area_sr: float = 2e-4,
     min_score: float = 0.0,
+    trace_scale: int = 4,
 ) -> list[Suggestion]:
     """Suggestions from fused probabilities (H, W, C); class 0 is background.
 
@@ -219,10 +141,24 @@ def semantic_suggestions(
             score = float(scores[k] / areas[k])
             if score < min_score:
                 continue
-            geometry = equirect_mask_to_geometry(labels == k + 1, tolerance_deg)
+            geometry = mask_to_geometry(
+                labels == k + 1, tolerance_deg, trace_scale=trace_scale, connectivity=8
+            )
+            geometry = _without_specks(geometry, min_area_sr)
             if geometry:
                 out.append(Suggestion(class_names[c], geometry, score))
     return out
+
+
+def _without_specks(geometry: list, min_area_sr: float) -> list:
+    """The parts of a region's geometry that are at least `min_area_sr` (the largest is always
+    kept): the tracer splits a region at pixel corners into separate parts, and for noisy
+    predictions the small ones are specks an annotator would only have to delete."""
+    if len(geometry) <= 1:
+        return geometry
+    sizes = [area([part]) for part in geometry]
+    big = max(range(len(geometry)), key=sizes.__getitem__)
+    return [p for i, p in enumerate(geometry) if i == big or sizes[i] >= min_area_sr]
 
 
 def view_instance_suggestions(

@@ -30,13 +30,24 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class CompactSegNet(nn.Module):
-    """A small U-Net (three down-samplings); ``width`` scales every layer."""
+    """A small U-Net (three down-samplings); ``width`` scales every layer.
 
-    def __init__(self, num_classes: int, width: int = 16):
+    ``bilinear``: the decoder up-samples bilinearly (smoother outlines of thin objects than
+    nearest-neighbour up-sampling, at no parameter cost).
+
+    ``logit_bias`` (C,) is added to the logits in eval mode: training sets it to
+    ``−τ·log(class weight)`` (logit adjustment), which takes back part of the boost the
+    class-weighted loss gives rare classes (without it people and poles are over-predicted).
+    """
+
+    def __init__(self, num_classes: int, width: int = 16, bilinear: bool = True):
         super().__init__()
         w = width
+        self.bilinear = bilinear
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
+        #: added to the logits in eval mode only (logit adjustment, set after training)
+        self.register_buffer("logit_bias", torch.zeros(1, num_classes, 1, 1))
         self.enc1 = _block(3, w)
         self.enc2 = _block(w, 2 * w)
         self.enc3 = _block(2 * w, 4 * w)
@@ -52,10 +63,18 @@ class CompactSegNet(nn.Module):
         e2 = self.enc2(F.max_pool2d(e1, 2))
         e3 = self.enc3(F.max_pool2d(e2, 2))
         b = self.bottom(F.max_pool2d(e3, 2))
-        d3 = self.dec3(torch.cat([F.interpolate(b, scale_factor=2.0, mode="nearest"), e3], 1))
-        d2 = self.dec2(torch.cat([F.interpolate(d3, scale_factor=2.0, mode="nearest"), e2], 1))
-        d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0, mode="nearest"), e1], 1))
-        return self.head(d1)
+        d3 = self.dec3(torch.cat([self._up(b), e3], 1))
+        d2 = self.dec2(torch.cat([self._up(d3), e2], 1))
+        d1 = self.dec1(torch.cat([self._up(d2), e1], 1))
+        logits = self.head(d1)
+        if not self.training:
+            logits = logits + self.logit_bias
+        return logits
+
+    def _up(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bilinear:
+            return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
 def to_torchscript(model: nn.Module) -> bytes:

@@ -74,6 +74,7 @@ def prelabel_semantic(
     min_score: float = 0.0,
     hfov: float = 90.0,
     progress: Progress | None = None,
+    trace_scale: int = 4,
 ) -> list[Suggestion]:
     """Suggestions of the project model for one equirect image (uint8 RGB)."""
     width = grid_width or min(rgb.shape[1], 2048)
@@ -89,7 +90,7 @@ def prelabel_semantic(
 
     fused, seen = fuse_probabilities(per_view(), width, width // 2)
     return semantic_suggestions(
-        fused, seen, predictor.class_names, tolerance_deg, min_area_sr, min_score
+        fused, seen, predictor.class_names, tolerance_deg, min_area_sr, min_score, trace_scale
     )
 
 

@@ -1,16 +1,32 @@
-"""Masks -> simplified spherical polygons (for pre-labelling).
+"""Masks -> simplified spherical polygons (pre-labelling, imports of pixel masks).
 
-Equirect masks: contours are traced with cv2.findContours (vertices at boundary pixel centres).
-Seam: if some column is empty the mask is rolled so that column becomes the seam, so an
-object crossing lon +-180 comes out as ONE polygon.  If every column is occupied (a band or a
-cap around a pole) the mask is cut into two halves of 180 degrees of longitude each; the cut
-edges are meridians (great circles), so the pieces are exact and each is < a hemisphere.
-Dense contour vertices are converted to (lon, lat) and simplified on the sphere with a
-Douglas-Peucker test on great-circle distances (tolerance in degrees).
+Tracing: each 4-connected component of the mask is traced with cv2.findContours on a grid
+``trace_scale`` times finer (nearest-neighbour copies of the pixels), every boundary point
+kept (CHAIN_APPROX_NONE).  Contours pass through the centres of the outermost traced cells,
+so the outline lies 0.5 / trace_scale px inside the region's edge: with the default 4 a
+region rasterises back to exactly its pixels, 1-2 px wide poles included (tracing the mask
+itself would put the outline half a pixel inside, so a 1 px pole would have no area).
+By default components touching only at a pixel corner become separate parts (one ring
+touching itself would be refused by validation); with ``connectivity=8`` they stay one outline
+and the pinch point is repaired.
+
+Equirect masks: if some column is empty the mask is rolled so that column becomes the seam,
+so an object crossing lon +-180 comes out as ONE polygon.  If every column is occupied (a band
+or a cap around a pole) the mask is cut into two halves of 180 degrees of longitude each; the
+cut edges are meridians (great circles), so the pieces are exact and each is < a hemisphere.
+The dense contour points are converted to unit vectors and simplified on the sphere with a
+Douglas-Peucker test on great-circle distances (tolerance in degrees): a boundary along a
+pixel row is a parallel, not a great circle, so it must be simplified on the sphere, never
+collapsed to its end points in pixel space.
 
 View masks: contours are simplified in the view with cv2.approxPolyDP (straight lines in a view
 are great circles, so this is exact) with a pixel tolerance equal to the angular tolerance at
 the view centre, and mapped to the sphere.
+
+Validity: if the simplified polygon is invalid, the vertices validation flags (spikes of
+one-cell protrusions, pinch points) are dropped; if that loses a ring the tolerance is
+reduced, then holes touching at a corner are shrunk by 1e-5 of their size and flagged
+vertices dropped again; a polygon whose outer ring cannot be repaired is left out.
 """
 
 from __future__ import annotations
@@ -69,39 +85,39 @@ def _pixel_ring_to_vec(c: NDArray, width: int, height: int) -> NDArray[np.float6
     return np.stack([cl * np.sin(lon), np.sin(lat), cl * np.cos(lon)], axis=1)
 
 
-def _contours(mask: NDArray[np.uint8]) -> list[tuple[NDArray, list[NDArray]]]:
-    """(outer, [holes]) pixel contours (n, 2) int arrays, one entry per 4-connected component
-    (so that objects touching only at a pixel corner become separate parts instead of one
-    ring touching itself, which validation refuses)."""
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
-    if n <= 2:
-        return _contours_ccomp(mask)
+def _contours(
+    mask: NDArray[np.uint8], scale: int, connectivity: int
+) -> list[tuple[NDArray[np.float64], list[NDArray[np.float64]]]]:
+    """(outer, [holes]) contours, (n, 2) float pixel coordinates of `mask` (pixel centres at
+    integers), one entry per connected component, traced on a grid `scale` times finer."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=connectivity)
     out = []
     for k in range(1, n):
         x, y, w, h = (int(v) for v in stats[k, :4])
         sub = (lab[y : y + h, x : x + w] == k).astype(np.uint8)
-        for outer, holes in _contours_ccomp(sub):
-            off = np.array([x, y])
-            out.append((outer + off, [hh + off for hh in holes]))
-    return out
-
-
-def _contours_ccomp(mask: NDArray[np.uint8]) -> list[tuple[NDArray, list[NDArray]]]:
-    """(outer, [holes]) pixel contours (n, 2) int arrays, from cv2 RETR_CCOMP."""
-    cs, hier = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hier is None:
-        return []
-    hier = hier[0]
-    out = []
-    for k, c in enumerate(cs):
-        if hier[k][3] != -1:
+        if scale > 1:
+            sub = np.repeat(np.repeat(sub, scale, axis=0), scale, axis=1)
+        sub = np.pad(sub, 1)  # findContours never sees a border
+        cs, hier = cv2.findContours(sub, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        if hier is None:
             continue
-        holes = []
-        child = hier[k][2]
-        while child != -1:
-            holes.append(cs[child][:, 0, :])
-            child = hier[child][0]
-        out.append((c[:, 0, :], holes))
+        hier = hier[0]
+        off = np.array([x, y], dtype=np.float64)
+
+        def to_px(c: NDArray, off: NDArray = off) -> NDArray[np.float64]:
+            # fine cell i (after the padding) has its centre at (i + 0.5) / scale in units of
+            # pixel edges, i.e. at pixel coordinate (i + 0.5) / scale - 0.5
+            return (c[:, 0, :].astype(np.float64) - 1.0 + 0.5) / scale - 0.5 + off
+
+        for j, c in enumerate(cs):
+            if hier[j][3] != -1:
+                continue
+            holes = []
+            child = hier[j][2]
+            while child != -1:
+                holes.append(to_px(cs[child]))
+                child = hier[child][0]
+            out.append((to_px(c), holes))
     return out
 
 
@@ -111,53 +127,98 @@ def _to_lonlat(v: NDArray[np.float64]) -> list[list[float]]:
 
 
 def _finish(rings_v: list[NDArray], tol: float) -> list[list[list[float]]] | None:
-    """Simplify rings; shrink tolerance if simplification breaks validity."""
-    for t in (tol, tol / 4, tol / 16, 0.0):
+    """Simplified, valid rings (lon, lat lists), or None if the outer ring cannot be repaired
+    (see the module docstring for the order of the repairs)."""
+    poly = [_to_lonlat(simplify_ring_vectors(r, tol)) for r in rings_v]
+    if not geometry_problems([poly]):
+        return poly
+    # usually a one-cell spike or a pinch point: dropping the flagged vertices keeps the
+    # outline as simple as asked; otherwise keep more detail
+    repaired = _drop_flagged_vertices(poly)
+    if repaired is not None and len(repaired) == len(poly):
+        return repaired
+    for t in (tol / 4, tol / 16):
         poly = [_to_lonlat(simplify_ring_vectors(r, t)) for r in rings_v]
         if not geometry_problems([poly]):
             return poly
-    # Holes touching each other or the outer ring at a pixel corner (pixel-centre contours
-    # share a vertex): shrink every hole by 1e-5 of its size towards its vertex mean.
+    # Holes touching each other or the outer ring at a pixel corner (the contours share a
+    # point): shrink every hole by 1e-5 of its size towards its vertex mean.
     shrunk = [rings_v[0]]
     for r in rings_v[1:]:
         c = r.mean(axis=0)
         r = r + 1e-5 * (c - r)
         shrunk.append(r / np.linalg.norm(r, axis=1, keepdims=True))
-    poly = [_to_lonlat(r) for r in shrunk]
-    return poly if not geometry_problems([poly]) else None
+    return _drop_flagged_vertices([_to_lonlat(simplify_ring_vectors(r, tol / 16)) for r in shrunk])
+
+
+def _drop_flagged_vertices(rings: list[list[list[float]]], max_steps: int = 200) -> list | None:
+    """Drop the vertices validation flags (zero-width spikes of one-cell protrusions,
+    crossings at pinch points) until the polygon is valid; holes that break are dropped."""
+    rings = [list(r) for r in rings]
+    for _ in range(max_steps):
+        problems = geometry_problems([rings])
+        if not problems:
+            return rings
+        p = problems[0]
+        if p.ring >= len(rings):
+            return None
+        if p.vertex is None or len(rings[p.ring]) <= 3:
+            if p.ring == 0:
+                return None
+            del rings[p.ring]
+            continue
+        del rings[p.ring][p.vertex % len(rings[p.ring])]
+    return None
 
 
 def mask_to_geometry(
-    mask: NDArray, tolerance_deg: float = 0.1, view: View | None = None
+    mask: NDArray,
+    tolerance_deg: float = 0.1,
+    view: View | None = None,
+    trace_scale: int = 4,
+    connectivity: int = 4,
 ) -> list[list[list[list[float]]]]:
     """Spherical polygons (a geometry) from a bool mask.
 
     mask: (H, W) equirect mask (when view is None) or a mask in `view`'s pixels.
     tolerance_deg: maximum deviation of the simplified outline (degrees on the sphere; for
-    views, measured at the view centre).  Contours pass through boundary pixel centres, so
-    the result is about half a pixel inside the mask's outer edge.
+    views, measured at the view centre).  trace_scale: outlines lie 0.5 / trace_scale px
+    inside the mask's edge (1 = through the boundary pixel centres).  connectivity: 4 (pixels
+    touching at a corner become separate parts: exact) or 8 (they stay one outline, repaired
+    at the pinch point by dropping the vertices there: fewer parts and vertices for noisy
+    masks such as model predictions).
     """
     m = (np.asarray(mask) > 0).astype(np.uint8)
     if m.ndim != 2:
         raise ValueError("mask must be 2-D")
+    scale = int(trace_scale)
+    if scale < 1:
+        raise ValueError("trace_scale must be >= 1")
+    if connectivity not in (4, 8):
+        raise ValueError("connectivity must be 4 or 8")
     tol = math.radians(tolerance_deg)
     out: list[list[list[list[float]]]] = []
     if view is not None:
         if m.shape != (view.height, view.width):
             raise ValueError("mask shape does not match the view")
         tol_px = max(0.0, math.tan(tol) * view.focal)
-        for outer, holes in _contours(m):
+        for outer, holes in _contours(m, scale, connectivity):
             rings = []
             for k, c in enumerate([outer] + holes):
-                approx = cv2.approxPolyDP(c.reshape(-1, 1, 2), tol_px, True)[:, 0, :]
+                # simplify on the fine grid (integer cells) with the tolerance scaled alike
+                fine = np.rint((c + 0.5) * scale - 0.5).astype(np.int32)
+                approx = cv2.approxPolyDP(fine.reshape(-1, 1, 2), tol_px * scale, True)[:, 0, :]
                 if len(approx) < 3:
                     if k == 0:
                         break
                     continue
-                lon, lat = view.pixel_to_lonlat(approx[:, 0], approx[:, 1])
+                px = (approx.astype(np.float64) + 0.5) / scale - 0.5
+                lon, lat = view.pixel_to_lonlat(px[:, 0], px[:, 1])
                 rings.append(np.stack([lon, lat], axis=1).tolist())
-            if rings and not geometry_problems([rings]):
-                out.append(rings)
+            if rings:
+                poly = rings if not geometry_problems([rings]) else _drop_flagged_vertices(rings)
+                if poly is not None:
+                    out.append(poly)
         return out
     h, w = m.shape
     occupied = m.any(axis=0)
@@ -175,14 +236,14 @@ def mask_to_geometry(
         right[:, half:] = m[:, half:]
         pieces = [(left, 0), (right, 0)]
     for piece, shift in pieces:
-        for outer, holes in _contours(piece):
+        for outer, holes in _contours(piece, scale, connectivity):
             rings_v = []
             for c in [outer] + holes:
                 if len(c) < 3:
                     continue
-                cc = c.astype(np.float64)
-                cc[:, 0] = cc[:, 0] + shift
-                rings_v.append(_pixel_ring_to_vec(cc, w, h))
+                c = c.copy()
+                c[:, 0] += shift
+                rings_v.append(_pixel_ring_to_vec(c, w, h))
             if not rings_v or len(outer) < 3:
                 continue
             poly = _finish(rings_v, tol)

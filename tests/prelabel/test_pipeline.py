@@ -36,6 +36,8 @@ def test_train_then_prelabel_short_version(project):
         params={
             "iterations": 120,
             "views_per_panorama": 16,
+            "view_size": 96,  # the job defaults (128 px, 2500 iterations) take minutes
+            "predict_view_size": 160,
             "panorama_width": 512,
             "validations": 1,
         },

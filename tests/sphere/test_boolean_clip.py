@@ -14,6 +14,7 @@ from label360.sphere import (
     mask_to_geometry,
     rasterize,
     union,
+    validate_geometry,
     view_polygon_to_sphere,
 )
 from label360.sphere.boolean import difference
@@ -126,3 +127,53 @@ def test_mask_to_geometry_touching_corners():
     m[30:35, 30:35] = False
     out = mask_to_geometry(m, tolerance_deg=0.05)
     assert len(out) == 1 and len(out[0]) == 3
+
+
+def test_traced_outlines_keep_thin_regions_whole():
+    """Outlines follow the pixel edges (traced on a finer grid), not the pixel centres: a
+    region rasterises back to exactly its pixels, thin poles included (across the seam too)."""
+    mask = np.zeros((256, 512), bool)
+    mask[100:160, 200:202] = True  # a 2 px pole
+    mask[120:132, 300:304] = True  # a 4 px person
+    mask[90:96, 0:5] = mask[90:96, -3:] = True  # a car across the seam
+    geometry = mask_to_geometry(mask, 0.05)
+    assert len(geometry) == 3
+    assert (rasterize(geometry, 512, 256) == mask).all()
+    # tracing the grid itself put the outline half a pixel inside: the pole is a zero-area
+    # ring and the person loses its border pixels
+    old = mask_to_geometry(mask, 0.05, trace_scale=1)
+    assert rasterize(old, 512, 256).sum() < 0.6 * mask.sum()
+
+
+def test_wide_regions_follow_the_parallels():
+    # a wide region's top and bottom edges are parallels (not great circles): simplified on
+    # the sphere, the outline stays within the tolerance of the pixels' edges
+    mask = np.zeros((512, 1024), bool)
+    mask[60:200, 100:700] = True  # ~210 degrees wide at high latitude
+    geometry = mask_to_geometry(mask, 0.05)
+    assert len(geometry) == 1
+    back = rasterize(geometry, 1024, 512)
+    assert (back != mask).sum() <= 0.002 * mask.sum()
+
+
+def test_view_mask_outline_on_pixel_edges():
+    view = View(10, 5, 0, 90, 200, 100)
+    mm = np.zeros((100, 200), dtype=bool)
+    mm[30:70, 99:101] = True  # a 2 px wide pole in the view
+    (poly,) = mask_to_geometry(mm, tolerance_deg=0.01, view=view)
+    ((ring,),) = geometry_to_view([poly], view)
+    assert ring[:, 0].min() == pytest.approx(98.5 + 0.125, abs=0.02)
+    assert ring[:, 0].max() == pytest.approx(100.5 - 0.125, abs=0.02)
+
+
+def test_connectivity_8_keeps_corner_touching_pixels_in_one_valid_outline():
+    m = np.zeros((90, 180), bool)
+    m[20:30, 20:30] = True
+    m[30:40, 30:40] = True
+    out = mask_to_geometry(m, tolerance_deg=0.05, connectivity=8)
+    assert len(out) == 1 and validate_geometry(out)
+    rows, cols = np.nonzero(rasterize(out, 180, 90) != m)
+    assert len(rows) <= 0.1 * m.sum()  # only pixels near the pinch point change
+    assert np.abs(rows - 30).max() <= 8 and np.abs(cols - 30).max() <= 8
+    with pytest.raises(ValueError, match="connectivity"):
+        mask_to_geometry(m, connectivity=6)
