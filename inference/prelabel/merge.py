@@ -141,12 +141,30 @@ def semantic_suggestions(
             score = float(scores[k] / areas[k])
             if score < min_score:
                 continue
+            region = _fill_small_holes(labels == k + 1, sr, min_area_sr)
             geometry = mask_to_geometry(
-                labels == k + 1, tolerance_deg, trace_scale=trace_scale, connectivity=8
+                region, tolerance_deg, trace_scale=trace_scale, connectivity=8
             )
             geometry = _without_specks(geometry, min_area_sr)
             if geometry:
                 out.append(Suggestion(class_names[c], geometry, score))
+    return out
+
+
+def _fill_small_holes(region: np.ndarray, sr: np.ndarray, min_area_sr: float) -> np.ndarray:
+    """The region with its holes smaller than `min_area_sr` filled: in a prediction they are
+    noise (an annotator would only delete them), and the outline stays simple."""
+    rows = np.nonzero(region.any(axis=1))[0]
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    band = region[r0:r1]
+    holes = ndimage.binary_fill_holes(band) & ~band
+    if not holes.any():
+        return region
+    lab, n = ndimage.label(holes)
+    sizes = ndimage.sum(sr[r0:r1], lab, index=np.arange(1, n + 1))
+    small = np.concatenate([[False], sizes < min_area_sr])
+    out = region.copy()
+    out[r0:r1] |= small[lab]
     return out
 
 

@@ -165,3 +165,18 @@ def test_grabcut_low_resolution_with_edge_refinement_matches_full_resolution(str
     overlap = (fast.mask & slow.mask).sum() / max((fast.mask | slow.mask).sum(), 1)
     assert overlap >= 0.9
     assert timings[256] < 2.0  # target 0.3 s; loose because CI machines are shared
+
+
+def test_small_holes_of_predicted_regions_are_filled_big_ones_kept():
+    from inference.prelabel.merge import _fill_small_holes, pixel_solid_angles
+
+    h, w = 256, 512
+    sr = np.broadcast_to(pixel_solid_angles(w, h), (h, w))
+    region = np.zeros((h, w), bool)
+    region[100:160, 100:200] = True
+    region[110:112, 110:112] = False  # noise: 4 px
+    region[120:150, 140:190] = False  # a real hole: 1500 px
+    filled = _fill_small_holes(region, sr, min_area_sr=float(sr[120, 0]) * 20)
+    assert filled[110:112, 110:112].all()
+    assert not filled[120:150, 140:190].any()
+    assert (filled & ~region).sum() == 4
