@@ -81,9 +81,8 @@ def model_prior(
     h, w = image.shape[:2]
     x0, y0, x1, y1 = box
     if view is not None:
-        focal = (view.width / 2) / np.tan(np.radians(view.hfov) / 2)
-        model_focal = (predictor.view_size / 2) / np.tan(np.radians(45.0))
-        scale = model_focal / focal
+        # the model predicts on 90-degree views of view_size px: focal length view_size / 2
+        scale = (predictor.view_size / 2) / view.focal
     else:
         scale = max_side / max(x1 - x0, y1 - y0, 1.0)
     scale = min(scale, max_side / max(1.5 * (x1 - x0), 1.5 * (y1 - y0), 1.0))
