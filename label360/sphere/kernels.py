@@ -181,7 +181,6 @@ def edge_crossings(ext, d, vec, lon_c, sin_c, cos_c, rows_ext, height):  # noqa:
         total += cnt[e]
     cols = np.empty(total, dtype=np.int64)
     rows = np.empty(total, dtype=np.int64)
-    scale = height / 180.0
     r2d = 180.0 / math.pi
     k = 0
     for e in range(n):
@@ -205,17 +204,33 @@ def edge_crossings(ext, d, vec, lon_c, sin_c, cos_c, rows_ext, height):  # noqa:
                 xx = (db * ax + da * bx) * sl + (db * az + da * bz) * cl
                 xy = db * ay + da * by
                 lat = (math.atan(xy / xx) if xx > 0.0 else math.atan2(xy, xx)) * r2d
-            # rows strictly north: closed-form guess, corrected by one comparison each side
-            r = math.ceil((90.0 - lat) * scale - 0.5)
-            ri = 0 if r < 0.0 else (height if r > height else int(r))
-            if rows_ext[ri + 1] > lat:
-                ri += 1
-            if rows_ext[ri] <= lat:
-                ri -= 1
             cols[k] = c
-            rows[k] = ri
+            rows[k] = _row_count(lat, rows_ext, height)
             k += 1
     return cols, rows
+
+
+@_jit
+def _row_count(lat, rows_ext, height):  # noqa: ANN001
+    """Number of row centres strictly north of latitude `lat` (degrees), exact against the
+    float row centres ``rows_ext`` (padded with +inf / -inf): a closed-form guess corrected
+    by one comparison on each side."""
+    r = math.ceil((90.0 - lat) * (height / 180.0) - 0.5)
+    ri = 0 if r < 0.0 else (height if r > height else int(r))
+    if rows_ext[ri + 1] > lat:  # row ri is still north: count it
+        ri += 1
+    if rows_ext[ri] <= lat:  # row ri - 1 is not north: do not count it
+        ri -= 1
+    return ri
+
+
+@_jit
+def rows_above(lat, rows_ext, height):  # noqa: ANN001
+    """:func:`_row_count` of every latitude in the 1-D array `lat`."""
+    out = np.empty(lat.shape[0], dtype=np.int64)
+    for k in range(lat.shape[0]):
+        out[k] = _row_count(lat[k], rows_ext, height)
+    return out
 
 
 @_jit
@@ -269,5 +284,6 @@ def compile_kernels() -> None:
 
     square = [[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]]
     rasterize(square, 72, 36)
+    rasterize([[[0.0, 80.0], [120.0, 80.0], [-120.0, 90.0]]], 72, 36)  # the pole path
     label_map([square], 72, 36)
     row_intervals(square, 72, 36)

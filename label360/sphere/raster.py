@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernels import edge_crossings, fill_runs, ring_clearly_valid, runs_from_events
+from .kernels import edge_crossings, fill_runs, ring_clearly_valid, rows_above, runs_from_events
 from .polygons import (
     GeometryError,
     as_geometry,
@@ -79,21 +79,6 @@ def _rows(height: int) -> NDArray:
     """Row-centre latitudes (deg), padded: [+inf, lat_0, ..., lat_{H-1}, -inf]."""
     lat = 90.0 - (np.arange(height) + 0.5) / height * 180.0
     return np.concatenate([[np.inf], lat, [-np.inf]])
-
-
-def _rows_above(lat_deg: NDArray, height: int) -> NDArray[np.int64]:
-    """Number of row centres strictly north of each latitude (exact against the float row
-    centres: a closed-form guess corrected by one comparison on each side)."""
-    ext = _rows(height)
-    r = 90.0 - lat_deg
-    r *= height / 180.0
-    r -= 0.5
-    np.ceil(r, out=r)
-    np.clip(r, 0, height, out=r)
-    r = r.astype(np.int64)
-    r += ext[r + 1] > lat_deg  # row r is still north: count it
-    r -= ext[r] <= lat_deg  # row r-1 is not north: do not count it
-    return r
 
 
 def _ring_edges(ring: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
@@ -162,7 +147,7 @@ def _plane_events(
     keep = (along > 0) & ((na + nb) > 0)
     ci, xv, along = ci[keep], xv[keep], along[keep]
     lat = np.degrees(np.arctan2(xv[:, 1], along))
-    return cols[ci], _rows_above(lat, height)
+    return cols[ci], rows_above(lat, _rows(height), height)
 
 
 def _part_events(part: list, width: int, height: int) -> tuple[NDArray, NDArray]:
