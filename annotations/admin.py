@@ -1,9 +1,19 @@
-"""Django admin for projects, members, classes, panoramas, instances and review events."""
+"""Django admin for projects, members, classes, panoramas, instances, review events, active
+time and resumable uploads."""
 
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .models import Instance, LabelClass, Membership, Panorama, Project, ReviewEvent
+from .models import (
+    ActiveTime,
+    Instance,
+    LabelClass,
+    Membership,
+    Panorama,
+    Project,
+    ReviewEvent,
+    UploadSession,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -98,3 +108,16 @@ class ReviewEventAdmin(admin.ModelAdmin):
     list_filter = ["action"]
     search_fields = ["panorama__original_name", "comment", "user__username"]
     raw_id_fields = ["panorama"]
+
+
+@admin.register(ActiveTime)
+class ActiveTimeAdmin(admin.ModelAdmin):
+    list_display = ["panorama", "user", "day", "seconds", "last_beat"]
+    list_filter = ["day"]
+    raw_id_fields = ["panorama", "user"]
+
+
+@admin.register(UploadSession)
+class UploadSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "user", "filename", "size", "received", "panorama", "error"]
+    raw_id_fields = ["project", "user", "panorama"]

@@ -1,12 +1,14 @@
 """Turning stored panoramas into pixels for people: display images and thumbnails.
 
 HDR panoramas are tone-mapped for display (their radiance stays untouched in storage).
-Results are cached through the storage API under ``derived/``.
+Results are cached through the storage API under ``derived/``; :func:`cached_display` and
+:func:`cached_tile` do the same for any image (derived assets use them too).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -60,14 +62,39 @@ def display_image(panorama: Panorama, width: int | None = None) -> tuple[str, by
 
     Returns (storage name, bytes if just created). Cached in storage by sha and width.
     """
-    width = min(width or panorama.width, panorama.width, 16384)
-    width -= width % 2
-    name = f"derived/{panorama.project_id}/{panorama.sha256}/display_{width}.jpg"
+    return cached_display(
+        f"derived/{panorama.project_id}/{panorama.sha256}",
+        lambda: load_pixels(panorama),
+        (panorama.width, panorama.height),
+        width,
+        keep_aspect=False,
+    )
+
+
+def cached_display(
+    cache_dir: str,
+    load: Callable[[], np.ndarray],
+    size: tuple[int, int],
+    width: int | None = None,
+    keep_aspect: bool = True,
+) -> tuple[str, bytes | None]:
+    """A display JPEG of any image at ``width`` (capped at its own width and 16384).
+
+    ``load`` decodes the full image only on a cache miss; ``size`` is its (width, height)
+    from the header. Panoramas are resized to exactly 2:1 (``keep_aspect=False``, the same
+    as their tiles); other images keep their aspect. Returns (storage name, bytes if just
+    created); cached under ``cache_dir``.
+    """
+    full_width, full_height = size
+    width = min(width or full_width, full_width, 16384)
+    width = max(2, width - width % 2)
+    name = f"{cache_dir}/display_{width}.jpg"
     if default_storage.exists(name):
         return name, None
-    pixels = tonemap_to_uint8(load_pixels(panorama))
+    pixels = tonemap_to_uint8(load())
+    height = width // 2 if not keep_aspect else max(1, round(width * full_height / full_width))
     if width != pixels.shape[1]:
-        image = Image.fromarray(pixels).resize((width, width // 2), Image.Resampling.LANCZOS)
+        image = Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS)
         pixels = np.asarray(image)
     data = _encode_jpeg(pixels)
     default_storage.save(name, ContentFile(data))
@@ -88,14 +115,34 @@ def tile_grid(panorama: Panorama, tile_size: int = TILE_SIZE) -> tuple[int, int]
 
 def display_tile(panorama: Panorama, col: int, row: int, tile_size: int = TILE_SIZE) -> bytes:
     """One full-resolution JPEG tile of the display image (cached in storage)."""
-    cols, rows = tile_grid(panorama, tile_size)
+    return cached_tile(
+        f"derived/{panorama.project_id}/{panorama.sha256}",
+        lambda: load_pixels(panorama),
+        (panorama.width, panorama.height),
+        col,
+        row,
+        tile_size,
+    )
+
+
+def cached_tile(
+    cache_dir: str,
+    load: Callable[[], np.ndarray],
+    size: tuple[int, int],
+    col: int,
+    row: int,
+    tile_size: int = TILE_SIZE,
+) -> bytes:
+    """One tile of the full-size display JPEG of an image of ``size`` (cached under
+    ``cache_dir``, next to that display JPEG); IndexError outside the grid."""
+    cols, rows = -(-size[0] // tile_size), -(-size[1] // tile_size)
     if not (0 <= col < cols and 0 <= row < rows):
         raise IndexError(f"tile {col},{row} outside the {cols}×{rows} grid")
-    name = f"derived/{panorama.project_id}/{panorama.sha256}/tile_{tile_size}_{col}_{row}.jpg"
+    name = f"{cache_dir}/tile_{tile_size}_{col}_{row}.jpg"
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as handle:
             return handle.read()
-    full_name, data = display_image(panorama, panorama.width - panorama.width % 2)
+    full_name, data = cached_display(cache_dir, load, size, size[0] - size[0] % 2, False)
     if data is None:
         with default_storage.open(full_name, "rb") as handle:
             data = handle.read()

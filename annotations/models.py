@@ -27,6 +27,11 @@ class Project(models.Model):
         default=100.0, help_text="Expanded FOV (degrees) of the cubemap drawing canvas."
     )
     settings = models.JSONField(default=dict, blank=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when a manager archives the project: hidden from the default list.",
+    )
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         null=True,
@@ -72,6 +77,14 @@ class LabelClass(models.Model):
     )
     is_group = models.BooleanField(
         default=False, help_text="Group class covering several objects (e.g. Cars)."
+    )
+    shortcut = models.CharField(
+        max_length=1, blank=True, help_text="Key that picks this class in the workspace."
+    )
+    attribute_schema = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Per-instance attributes: [{"name", "type": bool|str|enum, "options"?}]',
     )
 
     class Meta:
@@ -223,3 +236,53 @@ class ReviewEvent(models.Model):
 
     class Meta:
         ordering = ["panorama", "-created_at"]
+
+
+class ActiveTime(models.Model):
+    """Active annotation time of one user on one panorama on one day.
+
+    The workspace sends a heartbeat while its tab has focus and the user gave input in the
+    last few seconds; the server adds at most the wall-clock time since the previous beat,
+    so a client cannot claim more time than has passed.
+    """
+
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    panorama = models.ForeignKey(Panorama, on_delete=models.CASCADE, related_name="active_times")
+    day = models.DateField()
+    seconds = models.FloatField(default=0.0)
+    last_beat = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "panorama", "day"], name="unique_active_time_day"
+            )
+        ]
+        ordering = ["panorama", "user", "day"]
+
+
+class UploadSession(models.Model):
+    """A resumable (chunked) upload of one large file; chunks are appended in order."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    filename = models.CharField(max_length=300)
+    size = models.BigIntegerField(help_text="Declared total size in bytes.")
+    received = models.BigIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=0)
+    panorama = models.ForeignKey(
+        Panorama, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def chunk_name(self, index: int) -> str:
+        return f"uploads/{self.pk}/{index:06d}.part"

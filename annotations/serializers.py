@@ -7,7 +7,8 @@ import re
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from .geometry import geometry_errors, normalise
+from .attributes import normalise_schema, schema_errors, values_errors
+from .geometry import geometry_errors, normalise, request_vertex_errors
 from .models import (
     Instance,
     LabelClass,
@@ -15,8 +16,9 @@ from .models import (
     Panorama,
     Project,
     ReviewEvent,
+    UploadSession,
 )
-from .permissions import role_of
+from .permissions import edit_lock, may_annotate, role_of
 
 User = get_user_model()
 
@@ -28,9 +30,24 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+#: Most classes a project may be created with (pasted JSON or copied).
+MAX_CLASSES = 500
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
     panorama_count = serializers.IntegerField(read_only=True, required=False)
+    archived = serializers.SerializerMethodField()
+    copy_classes_from = serializers.IntegerField(
+        write_only=True, required=False, allow_null=True, help_text="project id (create only)"
+    )
+    classes = serializers.ListField(
+        child=serializers.DictField(),
+        write_only=True,
+        required=False,
+        max_length=MAX_CLASSES,
+        help_text="class list [{name, color, shortcut, is_ignore, is_group, attribute_schema}]",
+    )
 
     class Meta:
         model = Project
@@ -42,14 +59,63 @@ class ProjectSerializer(serializers.ModelSerializer):
             "settings",
             "role",
             "panorama_count",
+            "archived",
+            "archived_at",
+            "created_at",
+            "updated_at",
+            "copy_classes_from",
+            "classes",
+        ]
+        read_only_fields = [
+            "id",
+            "role",
+            "panorama_count",
+            "archived",
+            "archived_at",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "role", "panorama_count", "created_at", "updated_at"]
 
     def get_role(self, project: Project) -> str | None:
         request = self.context.get("request")
         return role_of(request.user, project) if request else None
+
+    def get_archived(self, project: Project) -> bool:
+        return project.archived_at is not None
+
+    def validate_classes(self, items: list[dict]) -> list[dict]:
+        """Each pasted class is validated like a class created through /api/classes/."""
+        cleaned, errors, names = [], {}, set()
+        for k, item in enumerate(items):
+            body = {key: item[key] for key in CLASS_COPY_FIELDS if key in item}
+            body.setdefault("order", k)
+            one = LabelClassSerializer(data=body, context={"without_project": True})
+            if not one.is_valid():
+                errors[str(k)] = one.errors
+                continue
+            data = dict(one.validated_data)
+            if data["name"] in names:
+                errors[str(k)] = {"name": [f"the name {data['name']!r} appears twice"]}
+                continue
+            names.add(data["name"])
+            cleaned.append(data)
+        shortcuts = [c["shortcut"] for c in cleaned if c.get("shortcut")]
+        if len(shortcuts) != len(set(shortcuts)):
+            errors["shortcut"] = ["two classes have the same shortcut"]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return cleaned
+
+    def validate(self, attrs: dict) -> dict:
+        if self.instance is not None and ("classes" in attrs or "copy_classes_from" in attrs):
+            raise serializers.ValidationError(
+                {"classes": "classes are set when a project is created; edit them as classes"}
+            )
+        if attrs.get("classes") and attrs.get("copy_classes_from"):
+            raise serializers.ValidationError(
+                {"classes": "give either a class list or a project to copy from, not both"}
+            )
+        return attrs
 
     def validate_default_fov(self, value: float) -> float:
         if not 90.0 <= value <= 150.0:
@@ -71,6 +137,22 @@ class MembershipSerializer(serializers.ModelSerializer):
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+#: Keys the workspace keeps for its tools (frontend/src/workspace/keys.ts): a class
+#: shortcut on one of them would never fire.
+RESERVED_SHORTCUTS = set("abcdefhlnstvx/+-=[]?` ")
+
+#: The fields of a class that travel when classes are copied or pasted.
+CLASS_COPY_FIELDS = (
+    "name",
+    "color",
+    "order",
+    "is_ignore",
+    "is_group",
+    "shortcut",
+    "attribute_schema",
+)
+
+
 class LabelClassSerializer(serializers.ModelSerializer):
     instance_count = serializers.IntegerField(read_only=True, required=False)
 
@@ -84,19 +166,56 @@ class LabelClassSerializer(serializers.ModelSerializer):
             "order",
             "is_ignore",
             "is_group",
+            "shortcut",
+            "attribute_schema",
             "instance_count",
         ]
         read_only_fields = ["id", "instance_count"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.context.get("without_project"):
+            fields.pop("project")
+        return fields
+
+    def get_validators(self):
+        # the (project, name) uniqueness check needs the project; pasted classes have none yet
+        return [] if self.context.get("without_project") else super().get_validators()
 
     def validate_color(self, value: str) -> str:
         if not HEX_COLOR.match(value):
             raise serializers.ValidationError("colour must be #rrggbb")
         return value.lower()
 
+    def validate_shortcut(self, value: str) -> str:
+        value = value.lower()
+        if value and value in RESERVED_SHORTCUTS:
+            raise serializers.ValidationError(
+                f"“{value}” is a workspace tool key; pick another key (digits are free)"
+            )
+        return value
+
+    def validate_attribute_schema(self, value: object) -> list:
+        errors = schema_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return normalise_schema(value)
+
     def validate(self, attrs: dict) -> dict:
         if self.instance is not None and "project" in attrs:
             if attrs["project"] != self.instance.project:
                 raise serializers.ValidationError({"project": "a class cannot change project"})
+        project = attrs.get("project") or (self.instance.project if self.instance else None)
+        shortcut = attrs.get("shortcut")
+        if project is not None and shortcut:
+            clash = LabelClass.objects.filter(project=project, shortcut=shortcut)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            other = clash.first()
+            if other is not None:
+                raise serializers.ValidationError(
+                    {"shortcut": f"“{shortcut}” already picks the class {other.name}"}
+                )
         return attrs
 
 
@@ -109,6 +228,12 @@ class PanoramaSerializer(serializers.ModelSerializer):
     display_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     tiles = serializers.SerializerMethodField()
+    can_edit = serializers.SerializerMethodField(
+        help_text="whether the requesting user may write the annotations now (role and state)"
+    )
+    edit_lock = serializers.SerializerMethodField(
+        help_text="why the workflow state keeps the requesting user from editing (or null)"
+    )
 
     class Meta:
         model = Panorama
@@ -135,6 +260,8 @@ class PanoramaSerializer(serializers.ModelSerializer):
             "display_url",
             "thumbnail_url",
             "tiles",
+            "can_edit",
+            "edit_lock",
             "created_at",
             "updated_at",
         ]
@@ -151,6 +278,20 @@ class PanoramaSerializer(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, panorama: Panorama) -> str:
         return self._url(panorama, "thumbnail")
+
+    def _user(self):
+        request = self.context.get("request")
+        return request.user if request is not None else None
+
+    def get_can_edit(self, panorama: Panorama) -> bool:
+        user = self._user()
+        if user is None or not user.is_authenticated or not may_annotate(user, panorama):
+            return False
+        return edit_lock(user, panorama) is None
+
+    def get_edit_lock(self, panorama: Panorama) -> str | None:
+        user = self._user()
+        return edit_lock(user, panorama) if user is not None and user.is_authenticated else None
 
     def get_tiles(self, panorama: Panorama) -> dict:
         from .imaging import TILE_SIZE, tile_grid
@@ -225,6 +366,11 @@ class InstanceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"label_class": "the class belongs to another project"}
             )
+        if label_class and ("attributes" in attrs or "label_class" in attrs):
+            values = attrs.get("attributes", self.instance.attributes if self.instance else {})
+            problems = values_errors(label_class.attribute_schema, values)
+            if problems:
+                raise serializers.ValidationError({"attributes": problems})
         return attrs
 
 
@@ -239,13 +385,46 @@ class BulkInstanceSerializer(serializers.Serializer):
     )
     is_suggestion = serializers.BooleanField(default=False)
     score = serializers.FloatField(required=False, allow_null=True)
-    model_version = serializers.CharField(required=False, allow_blank=True, default="")
+    model_version = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
     attributes = serializers.JSONField(required=False, default=dict)
 
 
 class BulkSaveSerializer(serializers.Serializer):
     revision = serializers.IntegerField(required=False, min_value=0)
     instances = BulkInstanceSerializer(many=True)
+
+    def validate_instances(self, value: list) -> list:
+        errors = request_vertex_errors([item.get("geometry") for item in value])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+#: Most instances one partial save may name (upserts and deletions each).
+MAX_PATCH_ITEMS = 10_000
+
+
+class PatchSaveSerializer(serializers.Serializer):
+    """A partial save: the instances that changed or were added, and the ids deleted."""
+
+    revision = serializers.IntegerField(required=False, min_value=0)
+    upsert = BulkInstanceSerializer(many=True, required=False, max_length=MAX_PATCH_ITEMS)
+    delete = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=MAX_PATCH_ITEMS,
+    )
+
+    def validate_upsert(self, items: list[dict]) -> list[dict]:
+        for item in items:
+            if item.get("id") is not None and not 1 <= item["id"] < 2**63:
+                raise serializers.ValidationError(f"instance id {item['id']} is out of range")
+        errors = request_vertex_errors([item.get("geometry") for item in items])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return items
 
 
 class ReviewEventSerializer(serializers.ModelSerializer):
@@ -259,3 +438,32 @@ class ReviewEventSerializer(serializers.ModelSerializer):
 
 class ReviewRequestSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    panoramas = serializers.ListField(
+        child=serializers.IntegerField(), required=False, max_length=10_000
+    )
+    next_unassigned = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
+    users = serializers.ListField(
+        child=serializers.CharField(max_length=150), max_length=100, required=False, default=list
+    )
+    mode = serializers.ChoiceField(choices=["add", "replace", "remove"], default="add")
+    distribute = serializers.BooleanField(default=False)
+
+
+class ActiveTimeSerializer(serializers.Serializer):
+    seconds = serializers.FloatField(min_value=0.0, max_value=300.0)
+
+
+class UploadSessionSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="project_id")
+    size = serializers.IntegerField(min_value=1)
+    filename = serializers.CharField(max_length=300)
+    panorama = serializers.IntegerField(source="panorama_id", read_only=True)
+
+    class Meta:
+        model = UploadSession
+        fields = ["id", "project", "filename", "size", "received", "chunks", "panorama", "error"]
+        read_only_fields = ["id", "received", "chunks", "panorama", "error"]

@@ -10,5 +10,7 @@ router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("classes", views.LabelClassViewSet, basename="labelclass")
 router.register("panoramas", views.PanoramaViewSet, basename="panorama")
 router.register("instances", views.InstanceViewSet, basename="instance")
+router.register("users", views.UserViewSet, basename="user")
+router.register("uploads", views.UploadSessionViewSet, basename="upload")
 
 urlpatterns = router.urls

@@ -17,33 +17,58 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import imaging, masks
-from .models import Instance, LabelClass, Membership, Panorama, Project
+from label360.parsers import StrictFormParser, StrictJSONParser, StrictMultiPartParser
+
+from . import activity, chunked, imaging, masks
+from .assignment import AssignmentError, assign, resolve_users, targets
+from .dashboard import project_dashboard
+from .models import (
+    Instance,
+    LabelClass,
+    Membership,
+    Panorama,
+    PanoramaStatus,
+    Project,
+    UploadSession,
+)
 from .permissions import (
     ProjectRolePermission,
-    can_edit_annotations,
     can_manage,
     can_review,
     is_admin,
+    may_annotate,
+    require_annotation_write,
     role_of,
     visible_projects,
 )
 from .serializers import (
+    ActiveTimeSerializer,
+    AssignSerializer,
     BulkSaveSerializer,
     InstanceSerializer,
     LabelClassSerializer,
     MembershipSerializer,
     PanoramaSerializer,
     PanoramaUploadSerializer,
+    PatchSaveSerializer,
     ProjectSerializer,
     ReviewEventSerializer,
     ReviewRequestSerializer,
+    UploadSessionSerializer,
+    UserSerializer,
 )
-from .services import BulkValidationError, RevisionConflict, replace_instances, write_annotations
+from .services import (
+    BulkValidationError,
+    PatchValidationError,
+    RevisionConflict,
+    patch_instances,
+    replace_instances,
+    write_annotations,
+)
 from .uploads import UploadRejected, store_panorama
 from .workflow import WorkflowError, transition
 
@@ -113,8 +138,15 @@ class ProjectScopedViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Only the project's managers can do this.")
 
 
+def may_create_projects(user) -> bool:
+    """Admins, and users given the "Can add project" permission (e.g. project leads)."""
+    return is_admin(user) or bool(user and user.has_perm("annotations.add_project"))
+
+
 class ProjectViewSet(viewsets.ModelViewSet):
-    """Projects the user belongs to. Admins (staff) create projects; managers edit them."""
+    """Projects the user belongs to. Admins (and holders of the "add project" permission)
+    create projects, with a class list pasted or copied from another project; managers
+    edit and archive them; admins delete them (the deletion summary says what goes)."""
 
     serializer_class = ProjectSerializer
     permission_classes = [ProjectRolePermission]
@@ -124,20 +156,37 @@ class ProjectViewSet(viewsets.ModelViewSet):
     def project_id_of(self, obj: Project) -> int:
         return obj.pk
 
+    def write_check(self, request, project: Project) -> bool:
+        return can_manage(request.user, project)
+
     def get_queryset(self):
-        return (
-            visible_projects(self.request.user)
-            .annotate(panorama_count=Count("panoramas", distinct=True))
-            .order_by("name", "id")
+        queryset = visible_projects(self.request.user)
+        if self.action == "list":
+            archived = self.request.query_params.get("archived", "")
+            if archived in {"1", "true", "only"}:
+                queryset = queryset.filter(archived_at__isnull=False)
+            elif archived != "all":
+                queryset = queryset.filter(archived_at__isnull=True)
+        return queryset.annotate(panorama_count=Count("panoramas", distinct=True)).order_by(
+            "name", "id"
         )
 
-    def perform_create(self, serializer):
-        if not is_admin(self.request.user):
+    def create(self, request, *args, **kwargs):
+        from .projects import create_project
+
+        if not may_create_projects(request.user):
             raise PermissionDenied("Only administrators create projects.")
-        project = serializer.save(created_by=self.request.user)
-        Membership.objects.get_or_create(
-            project=project, user=self.request.user, defaults={"role": "manager"}
-        )
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        source = None
+        source_id = serializer.validated_data.get("copy_classes_from")
+        if source_id:
+            source = visible_projects(request.user).filter(pk=source_id).first()
+            if source is None:
+                raise ValidationError({"copy_classes_from": "no such project"})
+        project = create_project(request.user, serializer.validated_data, source)
+        project.panorama_count = 0
+        return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
         project = self.get_object()
@@ -145,6 +194,76 @@ class ProjectViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Only administrators delete projects.")
         project.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _set_archived(self, request, archived: bool) -> Response:
+        from django.utils import timezone
+
+        project = self.get_object()
+        if not can_manage(request.user, project):
+            raise PermissionDenied("Only the project's managers can do this.")
+        Project.objects.filter(pk=project.pk).update(
+            archived_at=timezone.now() if archived else None
+        )
+        project = (
+            self.get_queryset()
+            .model.objects.annotate(panorama_count=Count("panoramas", distinct=True))
+            .get(pk=project.pk)
+        )
+        return Response(self.get_serializer(project).data)
+
+    @extend_schema(request=None, responses=ProjectSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        """Hide the project from the default list (``?archived=1`` lists archived ones)."""
+        return self._set_archived(request, True)
+
+    @extend_schema(request=None, responses=ProjectSerializer)
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        return self._set_archived(request, False)
+
+    @action(detail=True, methods=["get"], url_path="deletion-summary")
+    def deletion_summary(self, request, pk=None):
+        """What deleting the project would delete: rows per kind and the image bytes."""
+        from .projects import deletion_summary
+
+        project = self.get_object()
+        if not can_manage(request.user, project):
+            raise PermissionDenied("Only the project's managers can see this.")
+        return Response(deletion_summary(project))
+
+    @extend_schema(parameters=[OpenApiParameter("days", int)])
+    @action(detail=True, methods=["get"])
+    def dashboard(self, request, pk=None):
+        """Progress: panoramas by status, per-annotator work and active time, classes."""
+        project = self.get_object()
+        if not can_review(request.user, project):
+            raise PermissionDenied("Only managers and reviewers see the dashboard.")
+        days = _positive_int(request.query_params.get("days"), "days") or 30
+        return Response(project_dashboard(project, min(days, 366)))
+
+
+class UserViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Find existing users to add to a project (managers and admins; 20 matches at most)."""
+
+    serializer_class = UserSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        from django.contrib.auth import get_user_model
+
+        user = self.request.user
+        if not (is_admin(user) or Membership.objects.filter(user=user, role="manager").exists()):
+            raise PermissionDenied("Only managers look up users.")
+        term = self.request.query_params.get("search", "").strip()[:150]
+        queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        if term:
+            queryset = queryset.filter(
+                Q(username__icontains=term)
+                | Q(first_name__icontains=term)
+                | Q(last_name__icontains=term)
+            )
+        return queryset[:20]
 
 
 class MembershipViewSet(ProjectScopedViewSet):
@@ -171,11 +290,40 @@ class LabelClassViewSet(ProjectScopedViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        return self.scoped(LabelClass.objects.all()).annotate(instance_count=Count("instances"))
+        # aggregated querysets drop Meta.ordering: order explicitly
+        return (
+            self.scoped(LabelClass.objects.all())
+            .annotate(instance_count=Count("instances"))
+            .order_by("project", "order", "name", "id")
+        )
 
     def perform_create(self, serializer):
         self.check_create(serializer.validated_data["project"])
         serializer.save()
+
+    @action(detail=False, methods=["post"])
+    def reorder(self, request):
+        """Body {project, order: [class ids]}: every class of the project, in the new order."""
+        project = visible_projects(request.user).filter(pk=request.data.get("project")).first()
+        if project is None:
+            raise NotFound("No such project.")
+        self.check_create(project)
+        order = request.data.get("order")
+        if (
+            not isinstance(order, list)
+            or len(order) > 10_000
+            or not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in order)
+        ):
+            raise ValidationError({"order": "a list of class ids"})
+        ids = set(LabelClass.objects.filter(project=project).values_list("pk", flat=True))
+        if len(order) != len(ids) or set(order) != ids:
+            raise ValidationError({"order": "list every class of the project exactly once"})
+        with transaction.atomic():
+            for position, pk in enumerate(order):
+                LabelClass.objects.filter(pk=pk).update(order=position)
+        return Response(
+            LabelClassSerializer(self.get_queryset().filter(project=project), many=True).data
+        )
 
     @extend_schema(
         parameters=[
@@ -193,6 +341,19 @@ class LabelClassViewSet(ProjectScopedViewSet):
                     "to delete them too.",
                     "code": "class_in_use",
                     "instance_count": count,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        approved = Panorama.objects.filter(
+            instances__label_class=label_class, status=PanoramaStatus.APPROVED
+        ).distinct()
+        if approved.exists():
+            return Response(
+                {
+                    "detail": f"{approved.count()} approved panoramas use this class; their "
+                    "annotations are read-only until a manager reopens them.",
+                    "code": "annotations_locked",
+                    "panoramas": list(approved.values_list("pk", flat=True)[:100]),
                 },
                 status=status.HTTP_409_CONFLICT,
             )
@@ -221,18 +382,23 @@ class PanoramaViewSet(ProjectScopedViewSet):
     filterset_class = PanoramaFilter
     search_fields = ["original_name", "sha256"]
     ordering_fields = ["id", "original_name", "created_at", "updated_at", "status"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, StrictMultiPartParser, StrictFormParser]
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def write_check(self, request, panorama: Panorama) -> bool:
         if self.action == "instances":
-            return can_edit_annotations(request.user, panorama)
+            return may_annotate(request.user, panorama)  # the state is checked by the write
         if self.action in {"submit", "approve", "reject", "reopen"}:
             return True  # the workflow module checks the role for each transition
+        if self.action == "active_time":
+            return role_of(request.user, panorama.project_id) not in (None, "viewer")
         return can_manage(request.user, panorama.project_id)
 
     def get_queryset(self):
         queryset = self.scoped(Panorama.objects.all()).prefetch_related("assignees")
+        if self.action == "instances":
+            # reading or saving the instances needs neither the count nor the GROUP BY
+            return queryset.distinct().order_by("project", "id")
         # Meta.ordering is not applied to aggregated (GROUP BY) querysets: order explicitly,
         # so that pages are stable
         return (
@@ -277,6 +443,36 @@ class PanoramaViewSet(ProjectScopedViewSet):
     def update(self, request, *args, **kwargs):
         kwargs["partial"] = True
         return super().update(request, *args, **kwargs)
+
+    @extend_schema(request=AssignSerializer)
+    @action(detail=False, methods=["post"])
+    def assign(self, request):
+        """Bulk assignment: {project, panoramas: [ids] | next_unassigned: N, users: [names],
+        mode: add|replace|remove, distribute: bool}. Managers only."""
+        body = AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        project = visible_projects(request.user).filter(pk=data["project"]).first()
+        if project is None:
+            raise NotFound("No such project.")
+        self.check_create(project)
+        try:
+            users = resolve_users(project, data["users"])
+            ids = targets(project, data.get("panoramas"), data.get("next_unassigned"))
+            result = assign(project, ids, users, data["mode"], data["distribute"])
+        except AssignmentError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response({**result, "ids": ids})
+
+    @extend_schema(request=ActiveTimeSerializer)
+    @action(detail=True, methods=["post"], url_path="active-time")
+    def active_time(self, request, pk=None):
+        """A heartbeat of active annotation time: {seconds} counted by the workspace."""
+        panorama = self.get_object()
+        body = ActiveTimeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        counted = activity.record(request.user, panorama, body.validated_data["seconds"])
+        return Response({"counted": counted, "per_user": activity.per_user(panorama.pk)})
 
     def _file_response(self, name: str, data: bytes | None, storage, content_type: str):
         if data is not None:
@@ -327,16 +523,28 @@ class PanoramaViewSet(ProjectScopedViewSet):
         response["Cache-Control"] = "private, max-age=86400"
         return response
 
-    @extend_schema(request=BulkSaveSerializer, responses=InstanceSerializer(many=True))
-    @action(detail=True, methods=["get", "put"], url_path="instances")
+    @extend_schema(
+        methods=["PUT"], request=BulkSaveSerializer, responses=InstanceSerializer(many=True)
+    )
+    @extend_schema(
+        methods=["PATCH"], request=PatchSaveSerializer, responses=InstanceSerializer(many=True)
+    )
+    @extend_schema(methods=["GET"], responses=InstanceSerializer(many=True))
+    @action(detail=True, methods=["get", "put", "patch"], url_path="instances")
     def instances(self, request, pk=None):
-        """GET the panorama's instances; PUT replaces the whole set atomically (bulk save).
+        """GET the panorama's instances; PUT replaces the whole set atomically (bulk save);
+        PATCH changes part of it (what autosave sends).
 
-        PUT body: {"revision": n, "instances": [{id?, label_class, geometry, ...}, ...]}
-        (or If-Match: n). A stale revision answers 409 with the current one; any invalid
-        instance answers 400 naming it, and nothing is written.
+        PUT body: {"revision": n, "instances": [{id?, label_class, geometry, ...}, ...]}.
+        PATCH body: {"revision": n, "upsert": [{id?, ...}, ...], "delete": [ids]}: items
+        with an id are updated, items without one created (on top of the drawing order),
+        the ids in ``delete`` deleted; nothing else is touched. Both take the revision as
+        If-Match instead if preferred. A stale revision answers 409 with the current one;
+        any invalid instance answers 400 naming it, and nothing is written.
         """
         panorama = self.get_object()
+        if request.method == "PATCH":
+            return self._patch_instances(request, panorama)
         if request.method == "GET":
             queryset = Instance.objects.filter(panorama=panorama).select_related("label_class")
             data = InstanceSerializer(queryset, many=True).data
@@ -344,8 +552,7 @@ class PanoramaViewSet(ProjectScopedViewSet):
                 {"revision": panorama.revision, "instances": data},
                 headers={"ETag": f'"{panorama.revision}"'},
             )
-        if not can_edit_annotations(request.user, panorama):
-            raise PermissionDenied("You may not edit this panorama's annotations.")
+        require_annotation_write(request.user, panorama)
         payload = BulkSaveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         revision = base_revision(request)
@@ -356,6 +563,7 @@ class PanoramaViewSet(ProjectScopedViewSet):
                 lambda locked: replace_instances(
                     locked, payload.validated_data["instances"], request.user
                 ),
+                user=request.user,
             )
         except RevisionConflict as exc:
             return conflict_response(exc)
@@ -369,6 +577,39 @@ class PanoramaViewSet(ProjectScopedViewSet):
             )
         return Response(
             {"revision": new_revision, "instances": InstanceSerializer(saved, many=True).data},
+            headers={"ETag": f'"{new_revision}"'},
+        )
+
+    def _patch_instances(self, request, panorama: Panorama) -> Response:
+        require_annotation_write(request.user, panorama)
+        payload = PatchSaveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upserts = payload.validated_data.get("upsert", [])
+        delete = payload.validated_data.get("delete", [])
+        try:
+            (saved, deleted), new_revision = write_annotations(
+                panorama,
+                require_revision(request),
+                lambda locked: patch_instances(locked, upserts, delete, request.user),
+                user=request.user,
+            )
+        except RevisionConflict as exc:
+            return conflict_response(exc)
+        except PatchValidationError as exc:
+            return Response(
+                {
+                    "detail": "Invalid changes; nothing was saved.",
+                    "upsert": {str(k): v for k, v in exc.upsert.items()},
+                    "delete": exc.delete,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {
+                "revision": new_revision,
+                "instances": InstanceSerializer(saved, many=True).data,
+                "deleted": deleted,
+            },
             headers={"ETag": f'"{new_revision}"'},
         )
 
@@ -466,7 +707,7 @@ class InstanceViewSet(
         return obj.panorama.project_id
 
     def write_check(self, request, obj: Instance) -> bool:
-        return can_edit_annotations(request.user, obj.panorama)
+        return may_annotate(request.user, obj.panorama)  # the state is checked by the write
 
     def get_queryset(self):
         queryset = Instance.objects.select_related("panorama", "label_class")
@@ -496,14 +737,14 @@ class InstanceViewSet(
         panorama = serializer.validated_data["panorama"]
         if role_of(request.user, panorama.project_id) is None:
             raise NotFound("No such panorama.")
-        if not can_edit_annotations(request.user, panorama):
-            raise PermissionDenied("You may not edit this panorama's annotations.")
+        require_annotation_write(request.user, panorama)
         revision = require_revision(request)
         try:
             instance, new_revision = write_annotations(
                 panorama,
                 revision,
                 lambda locked: serializer.save(created_by=request.user, updated_by=request.user),
+                user=request.user,
             )
         except RevisionConflict as exc:
             return conflict_response(exc)
@@ -511,6 +752,7 @@ class InstanceViewSet(
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
+        require_annotation_write(request.user, instance.panorama)
         serializer = self.get_serializer(instance, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         revision = require_revision(request)
@@ -519,6 +761,7 @@ class InstanceViewSet(
                 instance.panorama,
                 revision,
                 lambda locked: serializer.save(updated_by=request.user),
+                user=request.user,
             )
         except RevisionConflict as exc:
             return conflict_response(exc)
@@ -526,10 +769,11 @@ class InstanceViewSet(
 
     def destroy(self, request, *args, **kwargs):
         instance = self.get_object()
+        require_annotation_write(request.user, instance.panorama)
         revision = require_revision(request)
         try:
             _, new_revision = write_annotations(
-                instance.panorama, revision, lambda locked: instance.delete()
+                instance.panorama, revision, lambda locked: instance.delete(), user=request.user
             )
         except RevisionConflict as exc:
             return conflict_response(exc)
@@ -538,6 +782,87 @@ class InstanceViewSet(
             status=status.HTTP_200_OK,
             headers={"ETag": f'"{new_revision}"'},
         )
+
+
+class ChunkParser(BaseParser):
+    """A raw chunk of a resumable upload, read up to one byte past the limit (bounded)."""
+
+    media_type = "application/octet-stream"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        if stream is None:
+            return b""
+        return stream.read(chunked.MAX_CHUNK_BYTES + 1)
+
+
+class UploadSessionViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Resumable uploads: POST {project, filename, size} → id; PUT chunk/?offset=N with the
+    raw bytes (application/octet-stream, ≤ 8 MiB); GET tells the bytes received (to resume);
+    POST complete/ stores the panorama or answers the refusal reason; DELETE cancels."""
+
+    serializer_class = UploadSessionSerializer
+
+    def get_queryset(self):
+        return UploadSession.objects.filter(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = (
+            visible_projects(request.user).filter(pk=body.validated_data["project_id"]).first()
+        )
+        if project is None:
+            raise NotFound("No such project.")
+        if not can_manage(request.user, project):
+            raise PermissionDenied("Only the project's managers can do this.")
+        try:
+            session = chunked.start(
+                project, request.user, body.validated_data["filename"], body.validated_data["size"]
+            )
+        except chunked.ChunkError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"application/octet-stream": bytes})
+    @action(detail=True, methods=["put"], parser_classes=[ChunkParser])
+    def chunk(self, request, pk=None):
+        session = self.get_object()
+        try:
+            offset = int(request.query_params.get("offset", ""))
+        except ValueError as exc:
+            raise ValidationError({"offset": "give the chunk's byte offset"}) from exc
+        data = request.data if isinstance(request.data, bytes) else b""
+        try:
+            session = chunked.append(session, offset, data)
+        except chunked.ChunkError as exc:
+            return Response({"detail": exc.message, "received": exc.received}, status=exc.status)
+        return Response(self.get_serializer(session).data)
+
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        session = self.get_object()
+        try:
+            panorama = chunked.complete(session)
+        except chunked.ChunkError as exc:
+            return Response({"detail": exc.message, "received": exc.received}, status=exc.status)
+        except UploadRejected as exc:
+            return Response(
+                {"file": session.filename, "error": exc.reason, "existing_id": exc.existing_id},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {"panorama": PanoramaSerializer(panorama, context={"request": request}).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def destroy(self, request, *args, **kwargs):
+        chunked.abort(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def get_visible_panorama(request, pk: int) -> Panorama:

@@ -1,7 +1,11 @@
 """The review workflow: new → in_progress → submitted → approved | rejected → ...
 
 Annotators submit panoramas assigned to them (managers and reviewers may too);
-reviewers and managers approve or reject with a comment; managers reopen.
+reviewers and managers approve, or reject with a comment saying what to fix; managers
+reopen with a reason. Each transition is a ReviewEvent. What the states allow to be
+edited is in ``permissions.edit_lock``: submitted work is read-only for its annotators,
+approved work for everyone, so reopening (or rejecting) is the only way back to editing
+and it always leaves a reason in the history.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from .models import Panorama, PanoramaStatus, ReviewEvent
-from .permissions import can_edit_annotations, can_manage, can_review
+from .permissions import can_manage, can_review, may_annotate
 
 S = PanoramaStatus
 
@@ -19,6 +23,13 @@ TRANSITIONS = {
     "approve": ({S.SUBMITTED}, S.APPROVED),
     "reject": ({S.SUBMITTED, S.APPROVED}, S.REJECTED),
     "reopen": ({S.SUBMITTED, S.APPROVED, S.REJECTED}, S.IN_PROGRESS),
+}
+
+
+#: Transitions that give work back for editing must say why (the message when they don't).
+REASON_REQUIRED = {
+    "reject": "a rejection needs a comment saying what to fix",
+    "reopen": "reopening needs a reason (it makes reviewed work editable again)",
 }
 
 
@@ -32,7 +43,7 @@ class WorkflowError(Exception):
 
 def allowed(user, panorama: Panorama, action: str) -> bool:
     if action == "submit":
-        return can_edit_annotations(user, panorama)
+        return may_annotate(user, panorama)
     if action in {"approve", "reject"}:
         return can_review(user, panorama.project_id)
     if action == "reopen":
@@ -50,8 +61,8 @@ def transition(panorama: Panorama, action: str, user, comment: str = "") -> Pano
         locked = Panorama.objects.select_for_update().get(pk=panorama.pk)
         if locked.status not in sources:
             raise WorkflowError(f"cannot {action} a panorama that is {locked.status}")
-        if action == "reject" and not comment.strip():
-            raise WorkflowError("a rejection needs a comment saying what to fix", kind="invalid")
+        if action in REASON_REQUIRED and not comment.strip():
+            raise WorkflowError(REASON_REQUIRED[action], kind="invalid")
         locked.status = target
         locked.save(update_fields=["status", "updated_at"])
         ReviewEvent.objects.create(

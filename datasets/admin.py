@@ -1,8 +1,8 @@
-"""Django admin for exports, agreement rounds and annotators' replicas."""
+"""Django admin for exports, imports, agreement rounds and annotators' replicas."""
 
 from django.contrib import admin
 
-from .models import AgreementRound, AnnotationReplica, Export
+from .models import AgreementRound, AnnotationReplica, Export, Import
 
 
 @admin.register(Export)
@@ -11,6 +11,14 @@ class ExportAdmin(admin.ModelAdmin):
     list_filter = ["format", "status", "project"]
     search_fields = ["project__name", "digest"]
     readonly_fields = ["digest", "summary", "error", "job_id", "created_at", "finished_at"]
+
+
+@admin.register(Import)
+class ImportAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "format", "status", "size_bytes", "requested_by", "created_at"]
+    list_filter = ["format", "status", "project"]
+    search_fields = ["project__name", "original_name"]
+    readonly_fields = ["report", "error", "job_id", "created_at", "finished_at"]
 
 
 class ReplicaInline(admin.TabularInline):

@@ -120,3 +120,49 @@ class AnnotationReplica(models.Model):
 
     def __str__(self) -> str:
         return f"replica of {self.panorama_id} by {self.annotator_id} in round {self.round_id}"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Import(models.Model):
+    """One dataset import (Label360 JSON, COCO or LabelMe), run as a background job.
+
+    ``file`` is the uploaded file (kept in the storage so that any worker can read it);
+    ``report`` is the bounded report (counts and the first problems) and ``report_file`` the
+    full report as JSON.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    format = models.CharField(max_length=16)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    file = models.FileField(upload_to="imports/", max_length=300)
+    original_name = models.CharField(max_length=300, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    report_file = models.FileField(upload_to="imports/", max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    job_id = models.BigIntegerField(null=True, blank=True, help_text="inference.Job id, if any")
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.format} import #{self.pk} into {self.project_id} ({self.status})"

@@ -5,13 +5,21 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import Count, Max, QuerySet, Sum
 
-from annotations.models import Instance, LabelClass, Panorama, PanoramaStatus, Project
+from annotations.models import (
+    ActiveTime,
+    Instance,
+    LabelClass,
+    Panorama,
+    PanoramaStatus,
+    Project,
+)
 
 FORMATS = ("coco", "coco_views", "png", "label360")
 IGNORE_MODES = ("crowd", "omit")
@@ -54,34 +62,22 @@ class ExportOptions:
         views = data.get("views", "cubemap")
         if views not in ("cubemap", "list"):
             raise OptionsError("views must be 'cubemap' or 'list'")
-        view_list: list[tuple] = []
-        for v in data.get("view_list") or ():
-            try:
-                item = (
-                    float(v["yaw"]),
-                    float(v["pitch"]),
-                    float(v.get("roll", 0.0)),
-                    float(v["hfov"]),
-                    int(v["width"]),
-                    int(v["height"]),
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise OptionsError(
-                    "each view needs yaw, pitch, hfov, width, height (roll optional)"
-                ) from exc
-            if not (0 < item[3] < 180 and 0 < item[4] <= 8192 and 0 < item[5] <= 8192):
-                raise OptionsError("view hfov must be in (0, 180) and sizes in 1..8192")
-            view_list.append(item)
+        raw_views = data.get("view_list") or ()
+        if not isinstance(raw_views, list | tuple) or len(raw_views) > MAX_VIEWS:
+            raise OptionsError(f"view_list must be a list of at most {MAX_VIEWS} views")
+        view_list = [_view(k, v) for k, v in enumerate(raw_views)]
         if fmt == "coco_views" and views == "list" and not view_list:
             raise OptionsError("views='list' needs a non-empty view_list")
         try:
             face_size = int(data.get("face_size", 512))
             face_fov = float(data.get("face_fov", 90.0))
             quality = int(data.get("image_quality", 92))
-            classes = tuple(sorted({int(c) for c in data.get("classes") or ()}))
-            panoramas = tuple(sorted({int(p) for p in data.get("panoramas") or ()}))
+            classes = _ids(data.get("classes"), "classes")
+            panoramas = _ids(data.get("panoramas"), "panoramas")
         except (TypeError, ValueError) as exc:
             raise OptionsError(f"bad number in options: {exc}") from exc
+        if not math.isfinite(face_fov):
+            raise OptionsError("face_fov must be a finite number")
         if not (16 <= face_size <= 8192):
             raise OptionsError("face_size must be in 16..8192")
         if not (90.0 <= face_fov < 180.0):
@@ -103,6 +99,62 @@ class ExportOptions:
 
     def as_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
+
+
+#: Views per panorama in a view export.
+MAX_VIEWS = 64
+VIEW_KEYS = ("yaw", "pitch", "roll", "hfov", "width", "height")
+
+
+def _view(k: int, v: Any) -> tuple[float, float, float, float, int, int]:
+    """One view as (yaw, pitch, roll, hfov, width, height): from an object (roll optional) or
+    the stored list form; every number finite, hfov in (0, 180), sizes in 1..8192."""
+    if isinstance(v, list | tuple) and len(v) == 6:
+        v = dict(zip(VIEW_KEYS, v, strict=True))
+    if not isinstance(v, dict):
+        raise OptionsError(f"view {k}: needs yaw, pitch, hfov, width, height (roll optional)")
+    try:
+        angles = [_finite(v[key] if key != "roll" else v.get("roll", 0.0)) for key in VIEW_KEYS[:4]]
+        width, height = (_integer(v[key]) for key in ("width", "height"))
+    except KeyError as exc:
+        raise OptionsError(f"view {k}: {exc.args[0]} is missing") from exc
+    except (TypeError, ValueError) as exc:
+        raise OptionsError(f"view {k}: {exc}") from exc
+    if not (0 < angles[3] < 180 and 0 < width <= 8192 and 0 < height <= 8192):
+        raise OptionsError(f"view {k}: hfov must be in (0, 180) and sizes in 1..8192")
+    return (*angles, width, height)
+
+
+def _ids(values: Any, what: str) -> tuple[int, ...]:
+    if values is None:
+        return ()
+    if not isinstance(values, list | tuple) or len(values) > 100_000:
+        raise OptionsError(f"{what} must be a list of at most 100000 ids")
+    out = set()
+    for x in values:
+        value = _integer(x)
+        if not 0 < value < 2**63:
+            raise OptionsError(f"{what}: {x!r} is not a valid id")
+        out.add(value)
+    return tuple(sorted(out))
+
+
+def _finite(x: Any) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float | str):
+        raise ValueError(f"{x!r} is not a number")
+    value = float(x)
+    if not math.isfinite(value):
+        raise ValueError(f"{x!r} is not a finite number")
+    return value
+
+
+def _integer(x: Any) -> int:
+    if isinstance(x, bool) or not isinstance(x, int | float | str):
+        raise ValueError(f"{x!r} is not an integer")
+    value = float(x)
+    if not math.isfinite(value) or value != int(value):
+        raise ValueError(f"{x!r} is not an integer")
+    return int(value)
 
 
 def selected_classes(project: Project, options: ExportOptions) -> list[LabelClass]:
@@ -199,7 +251,12 @@ def export_digest(project: Project, options: ExportOptions) -> str:
     classes = list(
         LabelClass.objects.filter(project=project)
         .order_by("id")
-        .values_list("id", "name", "color", "order", "is_ignore", "is_group")
+        .values_list(
+            "id", "name", "color", "order", "is_ignore", "is_group", "shortcut", "attribute_schema"
+        )
+    )
+    active = ActiveTime.objects.filter(panorama__project=project).aggregate(
+        s=Sum("seconds"), last=Max("last_beat")
     )
     key = {
         "project": project.pk,
@@ -208,5 +265,40 @@ def export_digest(project: Project, options: ExportOptions) -> str:
         "statuses": statuses,
         "instances": [inst["n"], str(inst["upd"]), inst["top"]],
         "classes": classes,
+        "active_time": [active["s"], str(active["last"])],
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+#: Label PNG limits: 16-bit instance ids class × 1000 + n.
+PNG_MAX_CLASSES = 64
+PNG_MAX_PER_CLASS = 999
+
+
+def check_feasible(project: Project, options: ExportOptions) -> None:
+    """OptionsError when the selection cannot be written in the format (checked when the
+    export is requested, so the answer is a clear 400 rather than a failed job)."""
+    if options.format != "png":
+        return
+    classes = selected_classes(project, options)
+    if len(classes) > PNG_MAX_CLASSES:
+        raise OptionsError(
+            f"label PNGs hold at most {PNG_MAX_CLASSES} classes (16-bit instance ids "
+            f"class × 1000 + n); this selection has {len(classes)}: select fewer classes "
+            "or export COCO"
+        )
+    things = [c.pk for c in classes if not (c.is_ignore or c.is_group)]
+    busiest = (
+        selected_instances(project, options)
+        .filter(label_class_id__in=things)
+        .values("panorama_id", "label_class__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    if busiest is not None and busiest["n"] > PNG_MAX_PER_CLASS:
+        raise OptionsError(
+            f"panorama {busiest['panorama_id']} has {busiest['n']} instances of class "
+            f"{busiest['label_class__name']!r}; label PNGs number at most {PNG_MAX_PER_CLASS} "
+            "instances of a class per panorama: export COCO, or mark the class as a group"
+        )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from annotations.geometry import geometry_errors, normalise
+from annotations.geometry import geometry_errors, normalise, request_vertex_errors
 
-from .models import AgreementRound, AnnotationReplica, Export
+from .models import AgreementRound, AnnotationReplica, Export, Import
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -39,18 +39,7 @@ class ExportSerializer(serializers.ModelSerializer):
         return f"/api/exports/{export.pk}/download/"
 
     def get_job(self, export: Export) -> dict | None:
-        if not export.job_id:
-            return None
-        try:
-            from inference.models import Job
-        except ImportError:
-            return None
-        job = (
-            Job.objects.filter(pk=export.job_id)
-            .values("status", "progress", "message", "error")
-            .first()
-        )
-        return job
+        return _job_state(export.job_id)
 
 
 class ExportRequestSerializer(serializers.Serializer):
@@ -58,25 +47,88 @@ class ExportRequestSerializer(serializers.Serializer):
 
     project = serializers.IntegerField()
     format = serializers.ChoiceField(choices=["coco", "coco_views", "png", "label360"])
-    statuses = serializers.ListField(child=serializers.CharField(), required=False)
-    classes = serializers.ListField(child=serializers.IntegerField(), required=False)
-    panoramas = serializers.ListField(child=serializers.IntegerField(), required=False)
+    statuses = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, max_length=16
+    )
+    classes = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=100_000,
+    )
+    panoramas = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        max_length=100_000,
+    )
     include_images = serializers.BooleanField(required=False, default=False)
     include_suggestions = serializers.BooleanField(required=False, default=False)
     ignore = serializers.ChoiceField(choices=["crowd", "omit"], required=False, default="crowd")
     views = serializers.ChoiceField(choices=["cubemap", "list"], required=False, default="cubemap")
-    face_size = serializers.IntegerField(required=False, default=512)
-    face_fov = serializers.FloatField(required=False, default=90.0)
-    view_list = serializers.ListField(child=serializers.DictField(), required=False)
+    face_size = serializers.IntegerField(required=False, default=512, min_value=16, max_value=8192)
+    face_fov = serializers.FloatField(required=False, default=90.0, min_value=90.0, max_value=179.9)
+    view_list = serializers.ListField(child=serializers.DictField(), required=False, max_length=64)
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
+    """Body of POST /api/imports/ (multipart). Re-importing replaces the matched panoramas'
+    instances unless ``append`` is true."""
+
+    project = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     format = serializers.ChoiceField(choices=["label360", "coco", "labelme"])
     file = serializers.FileField()
-    replace = serializers.BooleanField(required=False, default=False)
+    append = serializers.BooleanField(required=False, default=False)
+    replace = serializers.BooleanField(required=False, allow_null=True, default=None)
     strict = serializers.BooleanField(required=False, default=False)
     create_classes = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("replace") is not None and attrs["replace"] == attrs["append"]:
+            raise serializers.ValidationError(
+                {"append": "append and replace contradict each other; give one of them"}
+            )
+        attrs["replace"] = not attrs["append"]
+        return attrs
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    job = serializers.SerializerMethodField()
+    report_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Import
+        fields = [
+            "id",
+            "project",
+            "format",
+            "options",
+            "status",
+            "original_name",
+            "size_bytes",
+            "report",
+            "error",
+            "job_id",
+            "job",
+            "report_url",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_job(self, row: Import) -> dict | None:
+        return _job_state(row.job_id)
+
+    def get_report_url(self, row: Import) -> str | None:
+        return f"/api/imports/{row.pk}/report/" if row.report_file else None
+
+
+def _job_state(job_id: int | None) -> dict | None:
+    if not job_id:
+        return None
+    try:
+        from inference.models import Job
+    except ImportError:
+        return None
+    return Job.objects.filter(pk=job_id).values("status", "progress", "message", "error").first()
 
 
 class AgreementRoundSerializer(serializers.ModelSerializer):
@@ -142,3 +194,9 @@ class ReplicaSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "round", "panorama", "annotator", "revision", "updated_at"]
+
+    def validate_instances(self, value: list) -> list:
+        errors = request_vertex_errors([item.get("geometry") for item in value])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value

@@ -29,17 +29,37 @@ def find_cached(project: Project, digest: str) -> Export | None:
     return None
 
 
+#: A pending or running export whose job is gone (or, without a job, this old) is stale.
+STALE_WITHOUT_JOB_SECONDS = 600
+
+
+def _in_progress(export: Export) -> bool:
+    """Is this pending/running export really being worked on?  Its job must be queued or
+    running; an export without a job (inline mode, or not yet submitted) only for a while."""
+    if export.job_id:
+        try:
+            from inference.models import Job
+        except ImportError:
+            return False
+        status = Job.objects.filter(pk=export.job_id).values_list("status", flat=True).first()
+        return status in ("queued", "running")
+    age = (timezone.now() - export.created_at).total_seconds()
+    return age < STALE_WITHOUT_JOB_SECONDS
+
+
 def request_export(project: Project, user, options: ExportOptions) -> tuple[Export, bool]:
-    """(export, cached): reuse a ready or running export of the same digest, else queue one."""
+    """(export, cached): reuse a ready or live running export of the same digest, else queue
+    one. Pending/running rows whose job ended or vanished are marked failed, never reused."""
     digest = export_digest(project, options)
     cached = find_cached(project, digest)
     if cached is not None:
         return cached, True
-    running = Export.objects.filter(
+    for running in Export.objects.filter(
         project=project, digest=digest, status__in=[ExportStatus.PENDING, ExportStatus.RUNNING]
-    ).first()
-    if running is not None:
-        return running, True
+    ):
+        if _in_progress(running):
+            return running, True
+        mark_failed(running.pk, "its job ended without finishing the export")
     export = Export.objects.create(
         project=project,
         format=options.format,
@@ -49,6 +69,13 @@ def request_export(project: Project, user, options: ExportOptions) -> tuple[Expo
     )
     transaction.on_commit(lambda: submit(export, user))
     return export, False
+
+
+def mark_failed(export_id: int, error: str) -> None:
+    """Mark an unfinished export failed (a ready one is left alone)."""
+    Export.objects.filter(pk=export_id).exclude(status=ExportStatus.READY).update(
+        status=ExportStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
 
 
 def submit(export: Export, user) -> None:
@@ -71,15 +98,16 @@ def submit(export: Export, user) -> None:
 
 
 def perform_export(export_id: int, progress=None, check_cancelled=None, workers: int = 1) -> dict:
-    """Run one export: stream the zip to a temporary file, then hand it to the storage."""
+    """Run one export: stream the zip to a temporary file, then hand it to the storage.
+    Whatever goes wrong (options included) marks the row failed before the error goes on."""
     export = Export.objects.select_related("project").get(pk=export_id)
     if export.status == ExportStatus.READY:
         return export.summary
     Export.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING)
-    options = ExportOptions.from_dict(export.options)
     fd, path = tempfile.mkstemp(suffix=".zip", prefix="label360-export-")
     os.close(fd)
     try:
+        options = ExportOptions.from_dict(export.options)
         summary = write_export(
             export.project, options, path, progress, check_cancelled, workers=workers
         )
@@ -93,9 +121,7 @@ def perform_export(export_id: int, progress=None, check_cancelled=None, workers:
         export.save(update_fields=["file", "size_bytes", "summary", "status", "finished_at"])
         return summary
     except BaseException as exc:
-        Export.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        mark_failed(export.pk, str(exc) or type(exc).__name__)
         raise
     finally:
         os.unlink(path)

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from annotations.models import Panorama
 from annotations.permissions import can_manage, role_of, visible_projects
+from label360.parsers import StrictFormParser, StrictJSONParser, StrictMultiPartParser
 
 from .agreement import report_csv, round_report
-from .importers.run import run_import
-from .models import AgreementRound, AnnotationReplica, Export
+from .imports import ImportRequestError, request_import, sync_with_job
+from .models import AgreementRound, AnnotationReplica, Export, Import, ImportStatus
 from .permissions import member_project
-from .selection import ExportOptions, OptionsError
+from .selection import ExportOptions, OptionsError, check_feasible
 from .serializers import (
     AgreementRoundSerializer,
     ExportRequestSerializer,
     ExportSerializer,
     ImportRequestSerializer,
+    ImportSerializer,
     ReplicaSerializer,
 )
 from .services import request_export
@@ -46,6 +44,9 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             qs = qs.filter(project_id=project)
         return qs
 
+    @extend_schema(
+        request=ExportRequestSerializer, responses={200: ExportSerializer, 202: ExportSerializer}
+    )
     def create(self, request):
         """Request an export: 200 with a ready cached export, else 202 (a job runs it)."""
         body = ExportRequestSerializer(data=request.data)
@@ -53,6 +54,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         project = member_project(request.user, body.validated_data["project"])
         try:
             options = ExportOptions.from_dict(body.validated_data)
+            check_feasible(project, options)
         except OptionsError as exc:
             raise ValidationError({"options": str(exc)}) from exc
         export, cached = request_export(project, request.user, options)
@@ -73,39 +75,86 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
 
 
-class ImportView(APIView):
-    """POST multipart {project, format, file, replace, strict, create_classes} (managers)."""
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Dataset imports (managers): each runs as a background job; the row has its status,
+    progress (through the job) and a bounded report; the full report is a file."""
 
+    serializer_class = ImportSerializer
     permission_classes = [IsAuthenticated]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [StrictMultiPartParser, StrictFormParser, StrictJSONParser]
 
-    def post(self, request):
+    def get_queryset(self):
+        qs = Import.objects.filter(project__in=visible_projects(self.request.user))
+        project = self.request.query_params.get("project")
+        if project and project.isdigit():
+            qs = qs.filter(project_id=int(project))
+        return qs
+
+    def retrieve(self, request, pk=None):
+        return Response(ImportSerializer(sync_with_job(self.get_object())).data)
+
+    @extend_schema(request=ImportRequestSerializer, responses=ImportSerializer)
+    def create(self, request):
+        """Queue an import: 202 (the job runs it); inline mode: 200 done / 400 failed."""
         body = ImportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         project = member_project(request.user, data["project"])
         if not can_manage(request.user, project):
             raise PermissionDenied("Only project managers may import.")
-        upload = data["file"]
-        suffix = ".zip" if upload.name.lower().endswith(".zip") else ".json"
-        fd, path = tempfile.mkstemp(suffix=suffix, prefix="label360-import-")
+        options = {k: data[k] for k in ("replace", "strict", "create_classes")}
         try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in upload.chunks():
-                    handle.write(chunk)
-            report = run_import(
-                project,
-                data["format"],
-                path,
-                request.user,
-                replace=data["replace"],
-                strict=data["strict"],
-                create_classes=data["create_classes"],
+            row = request_import(project, request.user, data["file"], data["format"], options)
+        except ImportRequestError as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        row.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED
+        if row.status == ImportStatus.DONE:
+            code = status.HTTP_200_OK
+        elif row.status == ImportStatus.FAILED:
+            code = status.HTTP_400_BAD_REQUEST
+        return Response(ImportSerializer(row).data, status=code)
+
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        """The full report (every skipped item and warning) as a JSON file."""
+        row = self.get_object()
+        if not row.report_file:
+            return Response(
+                {"detail": f"the import is {row.status}: no report yet"},
+                status=status.HTTP_409_CONFLICT,
             )
-        finally:
-            os.unlink(path)
-        code = status.HTTP_200_OK if report.committed else status.HTTP_400_BAD_REQUEST
-        return Response(report.as_dict(), status=code)
+        return FileResponse(
+            row.report_file.open("rb"),
+            as_attachment=True,
+            filename=f"import-{row.pk}-report.json",
+            content_type="application/json",
+        )
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued or running import (managers); nothing of it is written."""
+        row = self.get_object()
+        if not can_manage(request.user, row.project):
+            raise PermissionDenied("Only project managers may cancel imports.")
+        if row.status not in (ImportStatus.PENDING, ImportStatus.RUNNING) or not row.job_id:
+            return Response(
+                {"detail": f"a {row.status} import cannot be cancelled"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        from inference.models import Job
+        from inference.services import JobStateError, cancel_job
+
+        try:
+            job = cancel_job(Job.objects.get(pk=row.job_id))
+        except (Job.DoesNotExist, JobStateError) as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if job.status == "cancelled":
+            Import.objects.filter(pk=row.pk, status__in=["pending", "running"]).update(
+                status=ImportStatus.CANCELLED, error="cancelled: nothing was imported"
+            )
+        row.refresh_from_db()
+        return Response(ImportSerializer(row).data)
 
 
 class AgreementRoundViewSet(viewsets.ModelViewSet):
@@ -192,4 +241,4 @@ class AgreementRoundViewSet(viewsets.ModelViewSet):
         return Response(ReplicaSerializer(replica).data)
 
 
-__all__ = ["ExportViewSet", "ImportView", "AgreementRoundViewSet"]
+__all__ = ["ExportViewSet", "ImportViewSet", "AgreementRoundViewSet"]

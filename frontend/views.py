@@ -1,15 +1,23 @@
 """Pages of the annotation UI. Each page is a shell; the TypeScript bundle (static/dist/) fills it
-from the API, so the pages need nothing but the signed-in user and the object id."""
+from the API, so the pages need nothing but the signed-in user and the object id. Also the
+favicon."""
+
+from functools import lru_cache
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 
 @login_required
 @ensure_csrf_cookie
 def projects(request):
-    return render(request, "frontend/app.html", {"page": "projects"})
+    from annotations.views import may_create_projects
+
+    context = {"page": "projects", "can_create": may_create_projects(request.user)}
+    return render(request, "frontend/app.html", context)
 
 
 @login_required
@@ -65,3 +73,44 @@ def exports(request, project_id: int):
 @ensure_csrf_cookie
 def agreement(request, project_id: int):
     return render(request, "frontend/app.html", _project_context(request, project_id, "agreement"))
+
+
+@login_required
+@ensure_csrf_cookie
+def settings_page(request, project_id: int):
+    return render(request, "frontend/app.html", {"page": "settings", "project_id": project_id})
+
+
+@login_required
+@ensure_csrf_cookie
+def upload(request, project_id: int):
+    return render(request, "frontend/app.html", {"page": "upload", "project_id": project_id})
+
+
+@login_required
+@ensure_csrf_cookie
+def dashboard(request, project_id: int):
+    return render(request, "frontend/app.html", {"page": "dashboard", "project_id": project_id})
+
+
+@lru_cache(maxsize=1)
+def _favicon_bytes() -> bytes:
+    """The brand mark (a half-filled disc, as in the top bar) as a 16/32/48 px ICO."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    size = 192
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    box = (12, 12, size - 12, size - 12)
+    draw.ellipse(box, fill=(15, 17, 21, 255), outline=(76, 141, 255, 255), width=14)
+    draw.pieslice(box, 90, 270, fill=(76, 141, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    return out.getvalue()
+
+
+@cache_control(public=True, max_age=86400)
+def favicon(request):
+    return HttpResponse(_favicon_bytes(), content_type="image/x-icon")

@@ -20,7 +20,7 @@ from annotations.models import Panorama, Project
 
 from .models import DerivedAsset, Job, ModelWeights
 from .registry import JobKind, ParamsError, all_kinds
-from .services import DuplicateJob, cancel_job, retry_job, submit_job
+from .services import DuplicateJob, cancel_job, retry_job
 
 
 @admin.register(Job)
@@ -106,9 +106,14 @@ class DerivedAssetAdmin(admin.ModelAdmin):
 
 @admin.register(ModelWeights)
 class ModelWeightsAdmin(admin.ModelAdmin):
-    list_display = ["name", "task", "version", "input_size", "output", "created_at"]
-    list_filter = ["task"]
+    """Upload form: saving loads the file and runs it once against its task's contract."""
+
+    list_display = ["name", "task", "format", "version", "project", "input_size", "output",
+                    "created_at"]  # fmt: skip
+    list_filter = ["task", "format"]
     search_fields = ["name"]
+    readonly_fields = ["format", "contract", "validation", "provenance"]
+    raw_id_fields = ["project"]
 
 
 def _panoramas_of(queryset) -> list[Panorama]:
@@ -149,19 +154,17 @@ def make_job_action(kind: JobKind):
 
 
 def _submit_from_admin(modeladmin, request, queryset, kind: JobKind, params: dict):
+    from .kind_forms import submit_for_targets
+
     panoramas = _panoramas_of(queryset)
-    groups = [[p] for p in panoramas] if kind.per_panorama else [panoramas]
     created, duplicates, errors = [], [], []
-    for group in groups:
-        if not group:
-            continue
+    if panoramas:
         try:
-            created.append(submit_job(kind.name, request.user, group[0].project, group, params))
-        except DuplicateJob as dup:
-            duplicates.append(dup.existing_job)
+            created, duplicates = submit_for_targets(
+                kind, request.user, panoramas[0].project, panoramas, params
+            )
         except ParamsError as exc:
             errors.append(str(exc))
-            break
     if errors:
         modeladmin.message_user(request, f"{kind.label}: {errors[0]}", messages.ERROR)
         return None

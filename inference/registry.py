@@ -23,15 +23,17 @@ A processing module registers itself with one decorator::
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from annotations.models import Panorama
@@ -51,6 +53,14 @@ class JobError(Exception):
 
 class JobCancelled(Exception):
     """Raised by :meth:`JobContext.check_cancelled` once a cancel was requested."""
+
+
+class LeaseLost(Exception):
+    """Another attempt holds the job now (this copy's worker looked dead): stop, write nothing.
+
+    Raised by :meth:`JobContext.progress`, :meth:`JobContext.check_cancelled` and the save
+    methods; handlers must let it propagate.
+    """
 
 
 class ParamsError(ValueError):
@@ -139,26 +149,68 @@ def all_kinds() -> list[JobKind]:
 
 @dataclass
 class JobContext:
-    """What a handler uses to report progress, honour cancellation and store outputs."""
+    """What a handler uses to report progress, honour cancellation and store outputs.
+
+    ``lease`` is the token of the attempt that runs the job (set by the runner): every write
+    is conditional on it, so a copy that lost the job writes nothing. ``None`` (a context
+    made outside the runner) skips the lease checks.
+    """
 
     job: Job
+    lease: str | None = None
+    lost: threading.Event = field(default_factory=threading.Event)
+
+    def _owned(self):
+        """The job row, as long as this copy holds the lease."""
+        from .models import Job, JobStatus
+
+        rows = Job.objects.filter(pk=self.job.pk)
+        if self.lease is not None:
+            rows = rows.filter(lease=self.lease, status=JobStatus.RUNNING)
+        return rows
+
+    def _lose(self) -> None:
+        self.lost.set()
+        raise LeaseLost(f"job {self.job.pk}: another attempt holds the job now")
 
     def progress(self, fraction: float, message: str = "") -> None:
-        """Record progress (0–1) and a short message; also a cancellation point."""
-        from .models import Job
-
+        """Record progress (0–1) and a short message (and a heartbeat); also a cancellation
+        point. Raises LeaseLost when this copy no longer holds the job."""
+        if self.lost.is_set():
+            self._lose()
         fraction = float(min(max(fraction, 0.0), 1.0))
+        message = message[:500]
+        updated = self._owned().update(
+            progress=fraction, message=message, heartbeat_at=timezone.now()
+        )
+        if not updated and self.lease is not None:
+            self._lose()
         self.job.progress = fraction
-        self.job.message = message[:500]
-        Job.objects.filter(pk=self.job.pk).update(progress=fraction, message=self.job.message)
+        self.job.message = message
         self.check_cancelled()
 
     def check_cancelled(self) -> None:
-        """Raise JobCancelled if a cancel was requested (reads the database)."""
-        from .models import Job
+        """Raise JobCancelled if a cancel was requested, LeaseLost if another attempt holds
+        the job (reads the database)."""
+        from .models import Job, JobStatus
 
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        if self.lost.is_set():
+            self._lose()
+        row = Job.objects.filter(pk=self.job.pk).values("cancel_requested", "lease", "status")
+        row = row.first()
+        if self.lease is not None and (
+            row is None or row["lease"] != self.lease or row["status"] != JobStatus.RUNNING
+        ):
+            self._lose()
+        if row is not None and row["cancel_requested"]:
             raise JobCancelled()
+
+    def _check_lease_locked(self) -> None:
+        """Inside a transaction: lock the job row and fail unless this copy holds the lease."""
+        if self.lease is None:
+            return
+        if not list(self._owned().select_for_update().values_list("pk", flat=True)):
+            self._lose()
 
     def save_file(self, name: str, data: bytes) -> str:
         """Store a job output not tied to one panorama; returns the storage name.
@@ -166,6 +218,8 @@ class JobContext:
         The name is unique per call (``jobs/<id>/<uuid>-<name>``), so a retry never
         overwrites a file someone may be downloading.
         """
+        if self.lease is not None and not self._owned().exists():
+            self._lose()
         base = os.path.basename(name) or "output.bin"
         target = f"jobs/{self.job.pk}/{uuid.uuid4().hex[:12]}-{base}"
         return default_storage.save(target, ContentFile(data))
@@ -188,6 +242,7 @@ class JobContext:
         stored = default_storage.save(target, ContentFile(data))
         try:
             with transaction.atomic():
+                self._check_lease_locked()  # a copy that lost the job creates no row
                 latest = (
                     DerivedAsset.objects.select_for_update()
                     .filter(panorama=panorama, kind=kind)

@@ -1,7 +1,10 @@
 """Submitting, cancelling and retrying jobs (the API, the admin and other apps call these).
 
 Celery carries only the job id; the row is the source of truth. Messages are published
-with ``transaction.on_commit`` so a worker never sees a job its creator rolled back.
+with ``transaction.on_commit`` so a worker never sees a job its creator rolled back; the row
+records whether that worked (``published_at``, see :mod:`inference.outbox`), and the sweep
+publishes what a broker outage left behind. A running job whose worker is gone (stale
+heartbeat, see :mod:`inference.leases`) can be retried, resubmitted or cancelled.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .leases import heartbeat_age, may_take_over
 from .models import ACTIVE_STATUSES, Job, JobStatus
+from .outbox import mark_queued, publish, publish_on_commit, queue_name
 from .registry import ParamsError, get_kind
 
 logger = logging.getLogger(__name__)
@@ -44,15 +48,6 @@ class JobStateError(ValueError):
     """The job is in a state that does not allow the operation."""
 
 
-def queue_name(queue: str) -> str:
-    """The broker queue for a logical queue ('interactive'/'batch'), with the deployment prefix.
-
-    ``LABEL360_QUEUE_PREFIX`` (settings or environment) isolates deployments or tests that
-    share one broker; workers must then consume ``<prefix>interactive,<prefix>batch``.
-    """
-    return f"{getattr(settings, 'LABEL360_QUEUE_PREFIX', '')}{queue}"
-
-
 def dedupe_key(kind: str, project_id: int | None, panorama_ids: Iterable[int], params: dict) -> str:
     payload = json.dumps(
         [kind, project_id, sorted(set(panorama_ids)), params], sort_keys=True, default=str
@@ -64,18 +59,44 @@ def _active_duplicate(key: str) -> Job | None:
     return Job.objects.filter(dedupe_key=key, status__in=ACTIVE_STATUSES).first()
 
 
-def _enqueue(job: Job) -> None:
-    """Publish run_job(job.id) on the kind's queue once the current transaction commits."""
-    from .tasks import run_job
+def _retire_abandoned(job: Job) -> bool:
+    """Fail a running duplicate whose worker is gone, so that a resubmission can replace it.
 
-    queue = queue_name(get_kind(job.kind).queue)
-    task_id = job.celery_task_id
-    job_id = job.pk
+    Returns True when it was retired (the row is locked and checked again).
+    """
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().filter(pk=job.pk).first()
+        if locked is None or not may_take_over(locked):
+            return False
+        age = heartbeat_age(locked)
+        locked.status = JobStatus.FAILED
+        locked.finished_at = timezone.now()
+        locked.lease = ""
+        locked.message = "failed"
+        locked.error = (
+            "its worker stopped "
+            + ("(no heartbeat)" if age is None else f"(no heartbeat for {age:.0f} s)")
+            + "; it was submitted again as a new job"
+        )
+        locked.save()
+    logger.warning("job %s: worker gone; retired in favour of a resubmission", job.pk)
+    return True
 
-    def publish() -> None:
-        run_job.apply_async(args=[job_id], queue=queue, task_id=task_id)
 
-    transaction.on_commit(publish)
+def _resolve_duplicate(key: str) -> Job | None:
+    """The active duplicate that blocks a new submission, after clearing abandoned ones.
+
+    A running duplicate without a worker is retired; a queued one that never reached the
+    broker is published now (the caller still gets DuplicateJob with it).
+    """
+    existing = _active_duplicate(key)
+    if existing is None:
+        return None
+    if existing.status == JobStatus.RUNNING and _retire_abandoned(existing):
+        return _active_duplicate(key)
+    if existing.status == JobStatus.QUEUED and existing.published_at is None:
+        publish(existing)
+    return existing
 
 
 def submit_job(
@@ -100,12 +121,12 @@ def submit_job(
     if project is not None and any(p.project_id != project.pk for p in panoramas):
         raise ParamsError("all panoramas must belong to the job's project")
     key = dedupe_key(kind, project.pk if project else None, [p.pk for p in panoramas], clean)
-    existing = _active_duplicate(key)
+    existing = _resolve_duplicate(key)
     if existing is not None:
         raise DuplicateJob(existing)
     try:
         with transaction.atomic():
-            job = Job.objects.create(
+            job = Job(
                 kind=kind,
                 project=project,
                 params=clean,
@@ -114,9 +135,11 @@ def submit_job(
                 celery_task_id=uuid.uuid4().hex,
                 message="queued",
             )
+            mark_queued(job)
+            job.save()
             if panoramas:
                 job.panoramas.set(panoramas)
-            _enqueue(job)
+            publish_on_commit(job)
     except IntegrityError:
         existing = _active_duplicate(key)
         if existing is None:
@@ -127,15 +150,24 @@ def submit_job(
 
 
 def cancel_job(job: Job) -> Job:
-    """Cancel a job: a queued one at once, a running one at its next cancellation point."""
+    """Cancel a job: a queued one (or a running one whose worker is gone) at once, a running
+    one at its next cancellation point."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
-        if job.status == JobStatus.QUEUED:
+        if job.status == JobStatus.QUEUED or may_take_over(job):
+            was_running = job.status == JobStatus.RUNNING
             job.status = JobStatus.CANCELLED
             job.cancel_requested = True
             job.finished_at = timezone.now()
-            job.message = "cancelled before it started"
-            job.save(update_fields=["status", "cancel_requested", "finished_at", "message"])
+            job.lease = ""
+            job.message = (
+                "cancelled (its worker had stopped)"
+                if was_running
+                else "cancelled before it started"
+            )
+            job.save(
+                update_fields=["status", "cancel_requested", "finished_at", "message", "lease"]
+            )
         elif job.status == JobStatus.RUNNING:
             job.cancel_requested = True
             job.message = "cancelling…"
@@ -146,16 +178,23 @@ def cancel_job(job: Job) -> Job:
 
 
 def retry_job(job: Job) -> Job:
-    """Queue a failed or cancelled job again (same row; attempts keeps counting)."""
+    """Queue a failed or cancelled job again, or a running one whose worker is gone (same
+    row; attempts keeps counting)."""
     try:
         with transaction.atomic():
             job = Job.objects.select_for_update().get(pk=job.pk)
-            if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+            abandoned = may_take_over(job)
+            if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) and not abandoned:
+                if job.status == JobStatus.RUNNING:
+                    raise JobStateError(
+                        "the job is running (its worker sent a heartbeat "
+                        f"{heartbeat_age(job) or 0:.0f} s ago)"
+                    )
                 raise JobStateError(f"a {job.status} job cannot be retried")
             existing = _active_duplicate(job.dedupe_key) if job.dedupe_key else None
-            if existing is not None:
+            if existing is not None and existing.pk != job.pk:
                 raise DuplicateJob(existing)
-            job.status = JobStatus.QUEUED
+            mark_queued(job)
             job.cancel_requested = False
             job.progress = 0.0
             job.error = ""
@@ -165,7 +204,7 @@ def retry_job(job: Job) -> Job:
             job.finished_at = None
             job.celery_task_id = uuid.uuid4().hex
             job.save()
-            _enqueue(job)
+            publish_on_commit(job)
     except IntegrityError:
         existing = _active_duplicate(job.dedupe_key)
         if existing is None:

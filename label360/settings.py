@@ -52,11 +52,13 @@ INSTALLED_APPS = [
     "annotations",
     "inference",
     "datasets",
+    "sequences",
     "frontend",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "label360.bodylimit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,8 +96,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The web server and a worker share the file: wait for locks instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The web server and a worker's processes share the file. WAL lets readers run beside the
+    # one writer; IMMEDIATE transactions take the write lock when they begin, so a transaction
+    # that reads then writes waits for the lock (busy timeout) instead of failing at once when
+    # another process committed in between (SQLite cannot upgrade a stale read snapshot).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": int(os.environ.get("SQLITE_BUSY_TIMEOUT", "30")),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -148,6 +159,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # hostile JSON (deep nesting, 1e400, \u0000, lone surrogates) is a 400, never a 500
+    "DEFAULT_PARSER_CLASSES": [
+        "label360.parsers.StrictJSONParser",
+        "label360.parsers.StrictFormParser",
+        "label360.parsers.StrictMultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -158,6 +175,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
 }
+LABEL360_MAX_JSON_DEPTH = int(os.environ.get("LABEL360_MAX_JSON_DEPTH", "32"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Label360 API",
     "DESCRIPTION": "Instance labelling of 360° panoramas with spherical polygons.",
@@ -165,6 +183,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "GET_MOCK_REQUEST": "label360.schema.mock_request",
+    # two models have a choice field named "source": name the enums instead of hashing them
+    "ENUM_NAME_OVERRIDES": {"InstanceSourceEnum": "annotations.models.InstanceSource"},
 }
 
 LOGIN_URL = "/accounts/login/"
@@ -175,18 +196,22 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # fanout (broadcast/pidbox) exchanges; kombu's default is "control" in the cwd
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
     # Redis/SQS re-deliver an unacknowledged task after this long; jobs run minutes, not hours.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        # an unreachable broker host must fail a publish in seconds, not the OS's minutes
+        "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "3")),
     }
 _default_results = (
     CELERY_BROKER_URL
@@ -206,13 +231,44 @@ CELERY_TASK_DEFAULT_QUEUE = "batch"
 CELERY_TASK_QUEUES_NAMES = ("interactive", "batch")
 LABEL360_QUEUE_PREFIX = os.environ.get("LABEL360_QUEUE_PREFIX", "")  # see inference.services
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A running job writes a heartbeat; one silent for LABEL360_JOB_STALE_SECONDS lost its worker
+# and is re-queued by the sweep (beat every LABEL360_JOB_SWEEP_SECONDS, and at worker start).
+LABEL360_JOB_HEARTBEAT_SECONDS = float(os.environ.get("LABEL360_JOB_HEARTBEAT_SECONDS", "15"))
+LABEL360_JOB_STALE_SECONDS = float(os.environ.get("LABEL360_JOB_STALE_SECONDS", "120"))
+LABEL360_JOB_SWEEP_SECONDS = float(os.environ.get("LABEL360_JOB_SWEEP_SECONDS", "30"))
+# Unpublished jobs younger than this are left to the request that created them.
+LABEL360_JOB_PUBLISH_GRACE_SECONDS = float(os.environ.get("LABEL360_JOB_PUBLISH_GRACE", "20"))
+# A queued job published this long ago whose queue is empty lost its message: publish again.
+LABEL360_JOB_REPUBLISH_SECONDS = float(os.environ.get("LABEL360_JOB_REPUBLISH_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {
+        "task": "inference.tasks.sweep_jobs",
+        "schedule": LABEL360_JOB_SWEEP_SECONDS,
+        "options": {
+            "queue": f"{LABEL360_QUEUE_PREFIX}interactive",
+            "expires": LABEL360_JOB_SWEEP_SECONDS,
+        },
+    }
+}
 
 # --- Label360 -------------------------------------------------------------------------
 LABEL360_MAX_PANORAMA_WIDTH = int(os.environ.get("LABEL360_MAX_PANORAMA_WIDTH", "16384"))
 LABEL360_MAX_PANORAMA_HEIGHT = int(os.environ.get("LABEL360_MAX_PANORAMA_HEIGHT", "8192"))
 LABEL360_MAX_UPLOAD_BYTES = int(os.environ.get("LABEL360_MAX_UPLOAD_BYTES", str(1024**3)))
 LABEL360_WEIGHTS_DIR = Path(os.environ.get("LABEL360_WEIGHTS_DIR", VAR_DIR / "weights"))
+# Pretrained detectors (faces, text): files extracted from registry wheels by scripts/setup.sh.
+LABEL360_DETECTOR_WEIGHTS_DIR = Path(
+    os.environ.get("LABEL360_DETECTOR_WEIGHTS_DIR", LABEL360_WEIGHTS_DIR / "detectors")
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
+# Bodies other than multipart uploads (JSON) over this size are refused (413) before parsing;
+# one request's geometries hold at most LABEL360_MAX_REQUEST_VERTICES vertices in all; a
+# dataset import file is at most LABEL360_MAX_IMPORT_BYTES.
+LABEL360_MAX_JSON_BODY_BYTES = int(
+    os.environ.get("LABEL360_MAX_JSON_BODY_BYTES", str(64 * 1024**2))
+)
+LABEL360_MAX_REQUEST_VERTICES = int(os.environ.get("LABEL360_MAX_REQUEST_VERTICES", "1000000"))
+LABEL360_MAX_IMPORT_BYTES = int(os.environ.get("LABEL360_MAX_IMPORT_BYTES", str(2 * 1024**3)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 LOGGING = {

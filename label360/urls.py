@@ -11,6 +11,7 @@ api_patterns = [
     path("", include("annotations.urls")),
     path("", include("inference.urls")),
     path("", include("datasets.urls")),
+    path("", include("sequences.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

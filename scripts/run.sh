@@ -10,12 +10,15 @@ $PY manage.py migrate --noinput
 $PY manage.py ensure_admin
 $PY manage.py load_demo
 
-echo "== starting a Celery worker (queues: interactive, batch)"
+echo "== starting a Celery worker (queues: interactive, batch) with beat (the job sweep)"
 .venv/bin/celery -A label360 worker -Q interactive,batch -c "${WORKER_CONCURRENCY:-2}" \
-  --loglevel=INFO >var/worker.log 2>&1 &
+  -B -s var/celerybeat-schedule --loglevel=INFO >var/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 
+# Local use only: the development server answers on this machine unless LABEL360_HOST says otherwise
+# (production: scripts/serve.sh).
+host="${LABEL360_HOST:-127.0.0.1}"
 port="${PORT:-8000}"
-echo "== Label360 at http://127.0.0.1:${port}/  (admin: /admin/, API docs: /api/docs/; worker log: var/worker.log)"
-$PY manage.py runserver "0.0.0.0:${port}"
+echo "== Label360 at http://${host}:${port}/  (admin: /admin/, API docs: /api/docs/; worker log: var/worker.log)"
+$PY manage.py runserver "${host}:${port}"

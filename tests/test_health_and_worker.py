@@ -23,9 +23,10 @@ def test_healthz_reports_database_and_broker(client, db):
 def test_healthz_reports_an_unreachable_broker(client, db, monkeypatch):
     from label360.celery import app
 
-    # Celery prefers the CELERY_BROKER_URL variable over its configuration: set both.
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    # Celery prefers the CELERY_BROKER_URL variable over its configuration: set both (the
+    # configuration first: reading it after the variable is set would save the wrong value)
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False and response.json()["database"]["ok"]

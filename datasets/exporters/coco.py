@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from annotations.activity import by_panorama
+
 from .. import geom
 from ..rle import runs_bbox, runs_bbox_wrapped, runs_to_rle
 from ..selection import iter_panorama_instances, selected_panoramas
@@ -47,7 +49,9 @@ def _encode_batch(batch: tuple[int, int, list[list]]) -> list[dict[str, Any] | N
     return out
 
 
-def image_entry(pano, include_images: bool) -> dict[str, Any]:
+def image_entry(
+    pano, include_images: bool, active: dict[str, float] | None = None
+) -> dict[str, Any]:
     return {
         "id": pano.pk,
         "file_name": "images/" + image_name(pano),
@@ -61,6 +65,9 @@ def image_entry(pano, include_images: bool) -> dict[str, Any]:
             "revision": pano.revision,
             "projection": "equirectangular",
             "image_included": include_images,
+            # active annotation time (seconds) per user, recorded by the workspace
+            "active_seconds": round(sum((active or {}).values()), 1),
+            "active_time": active or {},
         },
     }
 
@@ -119,6 +126,7 @@ def annotation_entries(
             "category_id": category[row["label_class_id"]],
             "iscrowd": 1 if row["label_class_id"] in ignore else 0,
             **enc,
+            "attributes": row["attributes"],
             "label360": {
                 "instance_id": row["id"],
                 "source": row["source"],
@@ -141,8 +149,9 @@ def write_coco(archive: zipfile.ZipFile, ctx: ExportContext, workers: int = 1) -
         out.write("," + dumps("licenses") + ":[]")
         out.write("," + dumps("categories") + ":" + dumps(category_list(ctx)))
         images = JsonArrayWriter(out, "images")
+        active = by_panorama(ctx.project.pk)
         for pano in selected_panoramas(ctx.project, ctx.options).iterator(chunk_size=500):
-            images.add(image_entry(pano, include))
+            images.add(image_entry(pano, include, active.get(pano.pk)))
         images.close()
         annotations = JsonArrayWriter(out, "annotations")
         next_id, done = 1, 0

@@ -118,6 +118,7 @@ def write_coco_views(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, 
                             "category_id": category[row["label_class_id"]],
                             "iscrowd": 1 if row["label_class_id"] in ignore else 0,
                             **entry,
+                            "attributes": row["attributes"],
                             "label360": {
                                 "instance_id": row["id"],
                                 "source": row["source"],

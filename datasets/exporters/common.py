@@ -70,9 +70,24 @@ class JsonArrayWriter:
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def export_source(panorama: Panorama):
+    """(file, extension or None) of the image exports use for this panorama: the anonymised
+    image when its privacy blur asked for that (docs/detectors.md), else the original."""
+    from inference.detectors.jobs import export_asset
+
+    asset = export_asset(panorama)
+    if asset is None:
+        return panorama.image, None
+    return asset.file, asset.file.name.rsplit(".", 1)[-1]
+
+
 def image_name(panorama: Panorama, suffix: str | None = None) -> str:
     """Stable, unique, file-system-safe name of a panorama's image inside the archive."""
     base = _SAFE.sub("_", panorama.original_name).strip("._") or "panorama"
+    if suffix is None:
+        extension = export_source(panorama)[1]
+        if extension is not None:  # the anonymised file may be of another kind (PNG for JPEG)
+            suffix = "." + extension
     if suffix is not None:
         stem = base.rsplit(".", 1)[0]
         return f"{panorama.pk:06d}_{stem}{suffix}"
@@ -81,9 +96,10 @@ def image_name(panorama: Panorama, suffix: str | None = None) -> str:
 
 def copy_image(archive: zipfile.ZipFile, panorama: Panorama, arcname: str) -> None:
     """Copy the stored panorama file into the archive in chunks (never whole in memory)."""
-    with panorama.image.open("rb") as src, archive.open(arcname, "w", force_zip64=True) as dst:
+    source = export_source(panorama)[0]
+    with source.open("rb") as src, archive.open(arcname, "w", force_zip64=True) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
-    panorama.image.close()
+    source.close()
 
 
 def read_image(panorama: Panorama):
@@ -91,9 +107,10 @@ def read_image(panorama: Panorama):
     import cv2
     import numpy as np
 
-    with panorama.image.open("rb") as src:
+    source = export_source(panorama)[0]
+    with source.open("rb") as src:
         data = src.read()
-    panorama.image.close()
+    source.close()
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError(f"cannot decode the image of panorama {panorama.pk}")

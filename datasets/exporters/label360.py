@@ -15,6 +15,7 @@ import io
 import zipfile
 from typing import Any
 
+from annotations.activity import by_panorama
 from annotations.models import ReviewEvent
 
 from ..selection import iter_panorama_instances
@@ -33,6 +34,8 @@ def class_entry(c) -> dict[str, Any]:
         "order": c.order,
         "is_ignore": c.is_ignore,
         "is_group": c.is_group,
+        "shortcut": c.shortcut,
+        "attribute_schema": c.attribute_schema,
     }
 
 
@@ -54,7 +57,13 @@ def instance_entry(row: dict[str, Any], class_names: dict[int, str]) -> dict[str
     }
 
 
-def panorama_entry(pano, rows: list[dict], class_names: dict[int, str], image: str | None) -> dict:
+def panorama_entry(
+    pano,
+    rows: list[dict],
+    class_names: dict[int, str],
+    image: str | None,
+    active: dict[str, float] | None = None,
+) -> dict:
     events = [
         {
             "user": e.user.username if e.user else None,
@@ -80,6 +89,8 @@ def panorama_entry(pano, rows: list[dict], class_names: dict[int, str], image: s
         "pose": {"heading": pano.pose_heading, "pitch": pano.pose_pitch, "roll": pano.pose_roll},
         "assignees": sorted(u.username for u in pano.assignees.all()),
         "image": image,
+        # active annotation time (seconds) per user, recorded by the workspace
+        "active_time": active or {},
         "instances": [instance_entry(r, class_names) for r in rows],
         "events": events,
     }
@@ -112,11 +123,12 @@ def write_label360(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, An
         out.write("," + dumps("options") + ":" + dumps(ctx.options.as_dict()))
         out.write("," + dumps("classes") + ":" + dumps([class_entry(c) for c in ctx.classes]))
         panoramas = JsonArrayWriter(out, "panoramas")
+        active = by_panorama(project.pk)
         done = 0
         for pano, rows in iter_panorama_instances(project, ctx.options):
             rows = [r for r in rows if r["label_class_id"] in class_names]
             image = "images/" + image_name(pano) if include else None
-            panoramas.add(panorama_entry(pano, rows, class_names, image))
+            panoramas.add(panorama_entry(pano, rows, class_names, image, active.get(pano.pk)))
             instances += len(rows)
             done += 1
             ctx.tick(done)

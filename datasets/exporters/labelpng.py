@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from .. import geom
-from ..selection import iter_panorama_instances
+from ..selection import check_feasible, iter_panorama_instances
 from .common import ExportContext, dumps, image_name
 
 IGNORE_ID = 255
@@ -61,8 +61,7 @@ def _png(image: np.ndarray) -> bytes:
 
 
 def write_label_pngs(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, Any]:
-    if len(ctx.classes) > 64:
-        raise ValueError("instance PNGs (16-bit, class*1000+n) support at most 64 classes")
+    check_feasible(ctx.project, ctx.options)  # the request checked it; labels may have changed
     index = {c.pk: k + 1 for k, c in enumerate(ctx.classes)}
     ignore = {c.pk for c in ctx.classes if c.is_ignore}
     group = {c.pk for c in ctx.classes if c.is_group}
@@ -102,7 +101,7 @@ def write_label_pngs(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, 
                 instance_lut[k + 1] = index[cid]
             else:
                 counters[cid] = counters.get(cid, 0) + 1
-                instance_lut[k + 1] = index[cid] * 1000 + min(counters[cid], 999)
+                instance_lut[k + 1] = index[cid] * 1000 + counters[cid]
         semantic = semantic_lut[labels]
         stem = image_name(pano, suffix=".png")
         archive.writestr("semantic/" + stem, _png(semantic))

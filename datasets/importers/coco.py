@@ -2,15 +2,21 @@
 
 Images are matched to panoramas by the sha256 of the image file when the archive holds it
 (created in the project when missing), else by ``label360.sha256`` of the image entry, else
-by file name (``original_name``). Each annotation's mask (polygons or RLE) is decoded on the
-image grid and turned into spherical polygons by the geometry core's ``mask_to_geometry``
-(contours of the mask, simplified within ``tolerance_deg``). Categories are matched to
-classes by name.
+by file name (``original_name``). Each annotation is converted by
+:func:`datasets.importers.pixels.segmentation_geometry`: polygon vertices straight to the
+sphere (densified only where a pixel edge strays from its great circle), RLE masks traced on a
+crop around the object; every coordinate and count is checked before use. Categories are
+matched to classes by name; a category's ``is_ignore``/``is_group`` flags (written by the
+Label360 exporter) are given to classes the import creates, and ``iscrowd: 1`` is kept as the
+instance attribute ``iscrowd`` (exported back as ``iscrowd: 1``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+
+from django.conf import settings
 
 from annotations.models import Instance, Project
 
@@ -19,26 +25,29 @@ from .common import (
     ImportReport,
     Source,
     StoredFiles,
-    check_geometry,
     class_map,
+    class_name_problem,
     ensure_class,
     find_panorama,
+    locked_reason,
     replace_panorama_instances,
     run_atomically,
 )
-from .pixels import coco_segmentation_mask, mask_geometry
+from .pixels import ShapeError, segmentation_geometry
 
 
 def import_coco(
     project: Project,
     path: str,
     user=None,
-    replace: bool = False,
+    replace: bool = True,
     strict: bool = False,
     create_classes: bool = True,
     tolerance_deg: float = 0.05,
+    tolerance_px: float = 0.5,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    report = ImportReport(format="coco")
+    report = report or ImportReport(format="coco")
     try:
         source = Source(path, ("annotations/instances.json", "annotations.json"))
         data = source.load_json()
@@ -46,6 +55,9 @@ def import_coco(
         report.error = str(exc)
         return report
     try:
+        if isinstance(data, list):
+            report.error = "not a COCO file: the top level is a list, not an object"
+            return report
         if (
             not isinstance(data, dict)
             or not isinstance(data.get("images"), list)
@@ -53,7 +65,11 @@ def import_coco(
         ):
             report.error = "not a COCO file (needs 'images' and 'annotations' lists)"
             return report
-        plan = _plan(project, data, source, report, create_classes, tolerance_deg)
+        try:
+            plan = _plan(project, data, source, report, create_classes, tolerance_deg, tolerance_px)
+        except ImportFailed as exc:
+            report.error = str(exc)
+            return report
         files = StoredFiles()
         return run_atomically(
             report, strict, files, lambda: _write(project, plan, files, report, user, replace)
@@ -62,34 +78,63 @@ def import_coco(
         source.close()
 
 
-def _plan(project, data, source, report, create_classes, tolerance_deg) -> dict:
+def _category_flags(category: dict) -> dict[str, bool]:
+    block = category.get("label360") if isinstance(category.get("label360"), dict) else {}
+    return {
+        key: bool(category.get(key, block.get(key, False)))
+        for key in ("is_ignore", "is_group")
+        if isinstance(category.get(key, block.get(key, False)), bool)
+    }
+
+
+def _plan(project, data, source, report, create_classes, tolerance_deg, tolerance_px) -> dict:
     categories = {}
-    for c in data.get("categories") or []:
-        if isinstance(c, dict) and "id" in c and isinstance(c.get("name"), str):
-            categories[c["id"]] = c
+    for k, c in enumerate(data.get("categories") or []):
+        if not isinstance(c, dict) or "id" not in c:
+            report.skip(f"categories[{k}]", "a category needs an id and a name")
+            continue
+        problem = class_name_problem(c.get("name"))
+        if problem:
+            report.skip(f"categories[{k}]", problem)
+            continue
+        categories[c["id"]] = c
     existing = class_map(project)
+    max_w = int(getattr(settings, "LABEL360_MAX_PANORAMA_WIDTH", 16384))
     images = {}
+    total = len(data["images"]) + len(data["annotations"])
+    done = 0
     for k, img in enumerate(data["images"]):
-        where = f"images[{k}] ({img.get('file_name', '?') if isinstance(img, dict) else '?'})"
+        done += 1
+        report.tick(done, total, "items")
+        name = img.get("file_name") if isinstance(img, dict) else None
+        where = f"images[{k}] ({name if isinstance(name, str) else '?'})"
         if not isinstance(img, dict) or "id" not in img:
             report.skip(where, "an image needs an id")
             continue
         width, height = img.get("width"), img.get("height")
-        if not isinstance(width, int) or not isinstance(height, int) or width != 2 * height:
-            report.skip(where, "equirect images need integer width = 2 × height")
+        if (
+            not isinstance(width, int)
+            or not isinstance(height, int)
+            or isinstance(width, bool)
+            or width != 2 * height
+            or not 2 <= width <= max_w
+        ):
+            report.skip(where, f"equirect images need integer width = 2 × height ≤ {max_w}")
             continue
-        data_bytes = source.read(img.get("file_name", ""))
-        sha = None
-        if data_bytes is not None:
-            import hashlib
-
-            sha = hashlib.sha256(data_bytes).hexdigest()
-        sha = sha or (img.get("label360") or {}).get("sha256")
-        pano = find_panorama(project, sha, img.get("file_name"))
+        data_bytes = source.read(name)
+        sha = hashlib.sha256(data_bytes).hexdigest() if data_bytes is not None else None
+        block = img.get("label360") if isinstance(img.get("label360"), dict) else {}
+        if sha is None and isinstance(block.get("sha256"), str):
+            sha = block["sha256"]
+        pano = find_panorama(project, sha, name if isinstance(name, str) else None)
         if pano is None and data_bytes is None:
             report.skip(
                 where, "no matching panorama in the project and no image file in the archive"
             )
+            continue
+        locked = locked_reason(pano)
+        if locked:
+            report.skip(where, locked)
             continue
         if pano is not None and (pano.width, pano.height) != (width, height):
             report.skip(
@@ -97,26 +142,35 @@ def _plan(project, data, source, report, create_classes, tolerance_deg) -> dict:
                 f"size {width}×{height} differs from the panorama's {pano.width}×{pano.height}",
             )
             continue
-        name = os.path.basename(img.get("file_name") or f"image_{img['id']}")
-        images[img["id"]] = {
-            "panorama": pano,
-            "bytes": data_bytes,
-            "name": name,
-            "w": width,
-            "h": height,
-            "instances": [],
-        }
+        stem = os.path.basename(name) if isinstance(name, str) and name else f"image_{img['id']}"
+        try:
+            images[img["id"]] = {
+                "panorama": pano,
+                "bytes": data_bytes,
+                "name": stem,
+                "w": width,
+                "h": height,
+                "instances": [],
+            }
+        except TypeError:  # an unhashable id (a list, an object)
+            report.skip(where, "an image id must be a number or a string")
     for k, ann in enumerate(data["annotations"]):
+        done += 1
+        report.tick(done, total, "items")
         where = f"annotations[{k}]"
         if not isinstance(ann, dict):
             report.skip(where, "not an object")
             continue
-        where = f"annotations[{k}] (id {ann.get('id')})"
-        image = images.get(ann.get("image_id"))
+        where = f"annotations[{k}] (id {ann.get('id')!r})"
+        try:
+            image = images.get(ann.get("image_id"))
+            category = categories.get(ann.get("category_id"))
+        except TypeError:
+            report.skip(where, "image_id and category_id must be numbers or strings")
+            continue
         if image is None:
             report.skip(where, f"image {ann.get('image_id')!r} missing or skipped")
             continue
-        category = categories.get(ann.get("category_id"))
         if category is None:
             report.skip(where, f"unknown category {ann.get('category_id')!r}")
             continue
@@ -124,32 +178,29 @@ def _plan(project, data, source, report, create_classes, tolerance_deg) -> dict:
             report.skip(where, f"no class named {category['name']!r} in the project")
             continue
         try:
-            mask = coco_segmentation_mask(ann.get("segmentation"), image["h"], image["w"])
-        except (ValueError, TypeError) as exc:
+            geometry, how = segmentation_geometry(
+                ann.get("segmentation"), image["w"], image["h"], tolerance_px, tolerance_deg
+            )
+        except ShapeError as exc:
             report.skip(where, f"bad segmentation: {exc}")
             continue
-        if not mask.any():
-            report.skip(where, "empty mask")
+        if not geometry:
+            report.skip(where, "empty mask (no pixel inside)")
             continue
-        try:
-            geometry = mask_geometry(mask, tolerance_deg)
-        except Exception as exc:  # the core reports untraceable masks as errors
-            report.skip(where, f"mask could not be converted: {exc}")
-            continue
-        geometry, problem = check_geometry(geometry)
-        if problem:
-            report.skip(where, f"converted geometry invalid: {problem}")
-            continue
-        attributes = {"coco_id": ann.get("id")}
-        if ann.get("iscrowd"):
+        report.count(how)
+        attributes = {"coco_id": ann.get("id")} if isinstance(ann.get("id"), int | str) else {}
+        if ann.get("iscrowd") in (1, True):
             attributes["iscrowd"] = 1
+        score = ann.get("score")
         image["instances"].append(
             {
                 "class": category["name"],
                 "category": category,
                 "geometry": geometry,
                 "attributes": attributes,
-                "score": ann.get("score"),
+                "score": score
+                if isinstance(score, int | float) and not isinstance(score, bool)
+                else None,
             }
         )
     return {"images": list(images.values())}
@@ -157,7 +208,9 @@ def _plan(project, data, source, report, create_classes, tolerance_deg) -> dict:
 
 def _write(project, plan, files: StoredFiles, report: ImportReport, user, replace: bool) -> None:
     classes = class_map(project)
+    author = user if user is not None and user.is_authenticated else None
     for image in plan["images"]:
+        report.check_cancelled()
         pano = image["panorama"]
         if pano is None:
             pano = files.store(project, image["name"], image["bytes"], user)
@@ -173,23 +226,22 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
                 inst["class"],
                 report,
                 True,
-                color=cat.get("color", "#ff0000")
-                if isinstance(cat.get("color"), str)
-                else "#ff0000",
+                color=cat.get("color"),
+                **_category_flags(cat),
             )
             instances.append(
                 Instance(
                     label_class=cls,
                     geometry=inst["geometry"],
                     source="import",
-                    score=inst["score"] if isinstance(inst["score"], int | float) else None,
+                    score=inst["score"],
                     order=order,
                     attributes=inst["attributes"],
-                    created_by=user if user is not None and user.is_authenticated else None,
-                    updated_by=user if user is not None and user.is_authenticated else None,
+                    created_by=author,
+                    updated_by=author,
                 )
             )
-        replace_panorama_instances(pano, instances, replace)
+        replace_panorama_instances(pano, instances, replace, report)
         report.instances_created += len(instances)
 
 

@@ -11,6 +11,7 @@ revision is bumped (never set back).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,10 @@ from .common import (
     StoredFiles,
     check_geometry,
     class_map,
+    class_name_problem,
     ensure_class,
     find_panorama,
+    locked_reason,
     replace_panorama_instances,
     run_atomically,
 )
@@ -41,9 +44,10 @@ def import_label360(
     replace: bool = True,
     strict: bool = False,
     create_classes: bool = True,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Import a ``label360.json`` file or export zip into ``project``."""
-    report = ImportReport(format="label360")
+    report = report or ImportReport(format="label360")
     try:
         source = Source(path, ("label360.json",))
         data = source.load_json()
@@ -57,7 +61,11 @@ def import_label360(
         if data.get("version") != 1:
             report.error = f"unsupported Label360 JSON version {data.get('version')!r}"
             return report
-        plan = _plan(project, data, source, report, create_classes)
+        try:
+            plan = _plan(project, data, source, report, create_classes)
+        except ImportFailed as exc:
+            report.error = str(exc)
+            return report
         files = StoredFiles()
         return run_atomically(
             report, strict, files, lambda: _write(project, plan, files, report, user, replace)
@@ -66,22 +74,63 @@ def import_label360(
         source.close()
 
 
+def _instance_problem(inst: dict) -> str | None:
+    """Why an instance entry's fields (other than class and geometry) cannot be stored."""
+    order = inst.get("order", 0)
+    if not isinstance(order, int) or isinstance(order, bool) or not 0 <= order < 2**31:
+        return f"order must be an integer in 0..2^31, got {order!r}"
+    score = inst.get("score")
+    if score is not None and (
+        not isinstance(score, int | float) or isinstance(score, bool) or not math.isfinite(score)
+    ):
+        return f"score must be a finite number or null, got {score!r}"
+    version = inst.get("model_version") or ""
+    if not isinstance(version, str) or len(version) > 200:
+        return "model_version must be a string of at most 200 characters"
+    if not isinstance(inst.get("attributes") or {}, dict):
+        return "attributes must be an object"
+    if not isinstance(inst.get("is_suggestion", False), bool):
+        return "is_suggestion must be true or false"
+    if inst.get("source", "manual") not in INSTANCE_SOURCES:
+        return f"unknown source {inst.get('source')!r}"
+    return None
+
+
+def _class_problem(c: dict) -> str | None:
+    problem = class_name_problem(c.get("name"))
+    if problem:
+        return problem
+    for key in ("is_ignore", "is_group"):
+        if not isinstance(c.get(key, False), bool):
+            return f"{key} must be true or false"
+    order = c.get("order", 0)
+    if not isinstance(order, int) or isinstance(order, bool) or not 0 <= order < 2**31:
+        return f"order must be an integer in 0..2^31, got {order!r}"
+    return None
+
+
 def _plan(project, data, source, report, create_classes) -> dict[str, Any]:
     classes = {}
     for k, c in enumerate(data.get("classes") or []):
-        if not isinstance(c, dict) or not isinstance(c.get("name"), str):
-            report.skip(f"classes[{k}]", "a class needs a name")
+        problem = _class_problem(c) if isinstance(c, dict) else "a class must be an object"
+        if problem:
+            report.skip(f"classes[{k}]", problem)
             continue
         classes[c["name"]] = c
     existing = class_map(project)
     panoramas = []
-    for p, entry in enumerate(data.get("panoramas") or []):
+    entries = data.get("panoramas") or []
+    if not isinstance(entries, list):
+        raise ImportFailed("'panoramas' must be a list")
+    for p, entry in enumerate(entries):
+        report.tick(p + 1, len(entries), "panoramas")
         where = f"panoramas[{p}]"
         if not isinstance(entry, dict):
             report.skip(where, "not an object")
             continue
         where = f"panoramas[{p}] ({entry.get('original_name', '?')})"
-        pano = find_panorama(project, entry.get("sha256"), None)
+        sha = entry.get("sha256") if isinstance(entry.get("sha256"), str) else None
+        pano = find_panorama(project, sha, None)
         image = None
         if pano is None:
             image = source.read(entry.get("image") or "")
@@ -90,32 +139,79 @@ def _plan(project, data, source, report, create_classes) -> dict[str, Any]:
                     where, "no panorama with this sha256 in the project and no image in the file"
                 )
                 continue
+        locked = locked_reason(pano)
+        if locked:
+            report.skip(where, locked)
+            continue
         if pano is not None and (pano.width, pano.height) != (
             entry.get("width"),
             entry.get("height"),
         ):
             report.skip(where, "image size differs from the panorama with the same sha256")
             continue
+        problem = _panorama_problem(entry)
+        if problem:
+            report.skip(where, problem)
+            continue
         instances = []
-        for i, inst in enumerate(entry.get("instances") or []):
+        raw = entry.get("instances") or []
+        if not isinstance(raw, list):
+            report.skip(where, "instances must be a list")
+            continue
+        for i, inst in enumerate(raw):
             iw = f"{where} instances[{i}]"
             if not isinstance(inst, dict):
                 report.skip(iw, "not an object")
                 continue
             name = inst.get("class")
-            if name not in existing and not (create_classes and name in classes):
+            if not isinstance(name, str) or (
+                name not in existing and not (create_classes and name in classes)
+            ):
                 report.skip(iw, f"unknown class {name!r}")
                 continue
             geometry, problem = check_geometry(inst.get("geometry"))
             if problem:
                 report.skip(iw, f"invalid geometry: {problem}")
                 continue
-            if inst.get("source", "manual") not in INSTANCE_SOURCES:
-                report.skip(iw, f"unknown source {inst.get('source')!r}")
+            problem = _instance_problem(inst)
+            if problem:
+                report.skip(iw, problem)
                 continue
             instances.append({**inst, "geometry": geometry})
         panoramas.append({"entry": entry, "panorama": pano, "image": image, "instances": instances})
     return {"classes": classes if create_classes else {}, "panoramas": panoramas}
+
+
+def _panorama_problem(entry: dict) -> str | None:
+    pose = entry.get("pose") or {}
+    if not isinstance(pose, dict):
+        return "pose must be an object"
+    for key in ("heading", "pitch", "roll"):
+        value = pose.get(key)
+        if value is not None and (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            return f"pose {key} must be a finite number or null, got {value!r}"
+    if not isinstance(entry.get("metadata") or {}, dict):
+        return "metadata must be an object"
+    events = entry.get("events") or []
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        return "events must be a list of objects"
+    for k, e in enumerate(events):
+        revision = e.get("revision", 0)
+        if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision < 2**31:
+            return f"events[{k}]: revision must be an integer, got {revision!r}"
+        if e.get("action", "submit") not in {
+            a for a, _ in ReviewEvent._meta.get_field("action").choices
+        }:
+            return f"events[{k}]: unknown action {e.get('action')!r}"
+        if not isinstance(e.get("comment", ""), str):
+            return f"events[{k}]: comment must be a string"
+    if not isinstance(entry.get("assignees") or [], list):
+        return "assignees must be a list of user names"
+    return None
 
 
 def _stamp(value: Any) -> datetime | None:
@@ -131,8 +227,8 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
     User = get_user_model()
     users: dict[str, Any] = {}
 
-    def user_named(name: str | None):
-        if not name:
+    def user_named(name: object):
+        if not isinstance(name, str) or not name or len(name) > 150:
             return None
         if name not in users:
             users[name] = User.objects.filter(username=name).first()
@@ -155,6 +251,7 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
                 is_group=bool(c.get("is_group")),
             )
     for item in plan["panoramas"]:
+        report.check_cancelled()
         entry, pano = item["entry"], item["panorama"]
         created = pano is None
         if created:
@@ -183,7 +280,7 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
             if created_at and updated_at:
                 obj._stamp = (created_at, updated_at)
             instances.append(obj)
-        replace_panorama_instances(pano, instances, replace)
+        replace_panorama_instances(pano, instances, replace, report)
         report.instances_created += len(instances)
         _restore_panorama(pano, entry, created, user_named)
 
@@ -200,7 +297,8 @@ def _restore_panorama(pano: Panorama, entry: dict, created: bool, user_named) ->
             fields[f"pose_{key}"] = pose[key]
     if fields:
         Panorama.objects.filter(pk=pano.pk).update(**fields)
-    assignees = [u for u in (user_named(n) for n in entry.get("assignees") or []) if u]
+    names = [n for n in entry.get("assignees") or [] if isinstance(n, str)]
+    assignees = [u for u in (user_named(n) for n in names) if u]
     if assignees:
         pano.assignees.add(*assignees)
     if created:

@@ -10,7 +10,11 @@ IMPORT_FORMATS = ("label360", "coco", "labelme")
 
 
 def run_import(project: Project, fmt: str, path: str, user=None, **options) -> ImportReport:
-    """Import ``path`` (a .json or .zip) of format ``fmt`` into ``project``."""
+    """Import ``path`` (a .json or .zip) of format ``fmt`` into ``project``.
+
+    ``options``: replace (default True: the matched panoramas' instances are replaced, so a
+    re-import is idempotent), strict, create_classes, and ``report`` (an ImportReport whose
+    ``progress``/``check_cancelled`` hooks the import calls)."""
     if fmt == "label360":
         from .label360 import import_label360
 

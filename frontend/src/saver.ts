@@ -1,23 +1,38 @@
 /**
- * Autosave: a revision-checked bulk PUT shortly after each edit, retried with backoff when the
- * network fails; pending edits persist in localStorage until the server has them, so a reload
- * or a crash mid-save loses nothing. A 409 (someone else saved) stops saving and stashes the
- * local set so the user can reload and re-apply it.
+ * Autosave: shortly after each edit, the instances that changed, were added or were deleted go to
+ * the server in one revision-checked PATCH (a save costs what the edit costs); the bulk PUT of the
+ * whole set is kept for the rare local reorderings a PATCH cannot express. Failed saves are
+ * retried with backoff; pending edits persist in localStorage until the server has them, so a
+ * reload or a crash mid-save loses nothing. A 409 (someone else saved) stops saving and stashes the
+ * local set with the server set it was based on, for the three-way merge (merge.ts) after the
+ * latest version is loaded. A 409 because the panorama was locked by the review workflow stashes
+ * the edits too, and the workspace turns read-only.
  */
 import { ApiError, api } from "./api";
-import { Inst, Store, fromData, newUid } from "./store";
+import { BaseSet, diffSet, sameInst } from "./merge";
+import { Inst, Store, fromData } from "./store";
 import type { InstanceData, InstancesResponse } from "./types";
 
-export type SaveState = "saved" | "pending" | "saving" | "offline" | "conflict" | "error" | "readonly";
+export type SaveState = "saved" | "pending" | "saving" | "offline" | "conflict" | "error" | "readonly" | "locked" | "stashed";
 
 export interface Pending {
   panorama: number;
   baseRevision: number;
   instances: Inst[];
   serverIds: [string, number][];
-  /** The server's set at baseRevision (for a three-way merge when re-applying). */
+  /** The server's set at baseRevision, by id (for the three-way merge when re-applying). */
+  baseById?: [number, Inst][];
+  /** Older snapshots: the server's set at baseRevision by local uid (ids in serverIds). */
   base?: Inst[];
   savedAt: number;
+}
+
+/** The answer to a PATCH of the instance set. */
+interface PatchResponse {
+  revision: number;
+  /** The upserted instances, in the order they were sent (new ones with their ids). */
+  instances: InstanceData[];
+  deleted: number[];
 }
 
 const pendingKey = (id: number) => `label360:pending:${id}`;
@@ -41,18 +56,28 @@ export function readStash(panorama: number): Pending | null {
   }
 }
 
+export function writeStash(snapshot: Pending): void {
+  try {
+    localStorage.setItem(stashKey(snapshot.panorama), JSON.stringify(snapshot));
+  } catch {
+    /* quota or storage unavailable: the edits stay in memory */
+  }
+}
+
 export function clearStash(panorama: number): void {
   localStorage.removeItem(stashKey(panorama));
 }
 
-/** Same content (classes, geometry, flags), ignoring ids. */
+/** The server set a snapshot was based on (old snapshots stored it by uid). */
+export function snapshotBase(snapshot: Pending): BaseSet {
+  if (snapshot.baseById) return new BaseSet(snapshot.baseById);
+  return BaseSet.of(snapshot.base ?? [], new Map(snapshot.serverIds));
+}
+
+/** Same content in the same order, ignoring ids and local uids. */
 export function sameContent(a: Inst[], b: Inst[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i].label_class !== b[i].label_class || a[i].is_suggestion !== b[i].is_suggestion) return false;
-    if (JSON.stringify(a[i].geometry) !== JSON.stringify(b[i].geometry)) return false;
-  }
-  return true;
+  return a.every((inst, k) => sameInst(inst, b[k]));
 }
 
 export class Saver {
@@ -62,8 +87,10 @@ export class Saver {
   /** Server ids of instances (by local uid) that exist on the server at `revision`. */
   serverIds = new Map<string, number>();
   /** The server's set at `revision`. */
-  base: Inst[] = [];
+  base = new BaseSet([]);
   delayMs = 700;
+  /** How the last save went out ("patch" or "put"), and its request body size (for tests). */
+  lastSave: { method: string; upserts: number; deleted: number; bytes: number } | null = null;
   private timer: number | null = null;
   private inFlight = false;
   private savedEdit = 0;
@@ -73,7 +100,7 @@ export class Saver {
   constructor(
     readonly store: Store,
     readonly panorama: number,
-    readonly canEdit: boolean,
+    public canEdit: boolean,
   ) {
     if (!canEdit) this.state = "readonly";
     store.on((kind) => {
@@ -88,10 +115,28 @@ export class Saver {
     this.listeners.push(fn);
   }
 
-  private set(state: SaveState, message = ""): void {
+  /** Announce a state; "saved" reads "stashed" while edits wait in the stash to be re-applied. */
+  set(state: SaveState, message = ""): void {
+    if (state === "saved" && this.canEdit && readStash(this.panorama)) state = "stashed";
     this.state = state;
     this.message = message;
     for (const fn of this.listeners) fn(state);
+  }
+
+  /** The workflow state changed who may edit (approve, reopen, …). */
+  setEditable(canEdit: boolean): void {
+    this.canEdit = canEdit;
+    if (!canEdit) {
+      if (this.timer !== null) window.clearTimeout(this.timer);
+      this.timer = null;
+      if (this.dirty()) {
+        // nothing is lost: the edits wait in the stash until the panorama is editable again
+        this.stash();
+        this.savedEdit = this.store.editCount;
+        this.clearPending();
+      }
+      this.set("readonly");
+    } else if (["readonly", "locked"].includes(this.state)) this.set("saved");
   }
 
   /** Adopt the server's set (load or reload). */
@@ -103,7 +148,7 @@ export class Saver {
       if (d.id != null) this.serverIds.set(inst.uid, d.id);
       return inst;
     });
-    this.base = insts;
+    this.base = BaseSet.of(insts, this.serverIds);
     this.savedEdit = this.store.editCount;
     return insts;
   }
@@ -113,8 +158,9 @@ export class Saver {
   }
 
   private onEdit(): void {
-    if (!this.canEdit || this.state === "conflict") {
-      if (this.state === "conflict") this.stash();
+    if (!this.canEdit || this.state === "conflict" || this.state === "locked") {
+      // edits made after a conflict join the stash (a reload's reset is not an edit)
+      if (this.state === "conflict" && this.dirty()) this.stash();
       return;
     }
     if (!this.dirty()) return;
@@ -134,56 +180,88 @@ export class Saver {
   /** Keep the unsaved set in localStorage until the server confirms it. */
   persist(): void {
     // on a quota error the in-memory copy still saves
-    this.writeSnapshot(pendingKey(this.panorama));
+    try {
+      localStorage.setItem(pendingKey(this.panorama), JSON.stringify(this.snapshot()));
+    } catch {
+      /* quota or storage unavailable */
+    }
   }
 
   stash(): void {
-    this.writeSnapshot(stashKey(this.panorama));
+    writeStash(this.snapshot());
   }
 
-  /** The local set and its base revision, written under key (storage errors are ignored). */
-  private writeSnapshot(key: string): void {
-    const snapshot: Pending = {
+  /** The local set and the server set it is based on. */
+  snapshot(): Pending {
+    return {
       panorama: this.panorama,
       baseRevision: this.revision,
       instances: this.store.instances,
       serverIds: [...this.serverIds],
-      base: this.base,
+      baseById: this.base.pairs(),
       savedAt: Date.now(),
     };
-    try {
-      localStorage.setItem(key, JSON.stringify(snapshot));
-    } catch {
-      /* quota or storage unavailable */
-    }
   }
 
   clearPending(): void {
     localStorage.removeItem(pendingKey(this.panorama));
   }
 
+  item(inst: Inst, id: number | null): InstanceData {
+    return {
+      id,
+      label_class: inst.label_class,
+      geometry: inst.geometry,
+      source: inst.source,
+      is_suggestion: inst.is_suggestion,
+      score: inst.score,
+      model_version: inst.model_version,
+      attributes: inst.attributes,
+    };
+  }
+
   payload(instances: Inst[]): InstanceData[] {
-    return instances.map((i) => ({
-      id: this.serverIds.get(i.uid) ?? null,
-      label_class: i.label_class,
-      geometry: i.geometry,
-      source: i.source,
-      is_suggestion: i.is_suggestion,
-      score: i.score,
-      model_version: i.model_version,
-      attributes: i.attributes,
-    }));
+    return instances.map((i) => this.item(i, this.serverIds.get(i.uid) ?? null));
+  }
+
+  /** Send the local set: a PATCH of what changed, or the whole set when the order needs it. */
+  private async send(sent: Inst[]): Promise<void> {
+    const url = `/api/panoramas/${this.panorama}/instances/`;
+    const diff = diffSet(sent, this.serverIds, this.base);
+    if (!diff.appendOnly) {
+      const body = { revision: this.revision, instances: this.payload(sent) };
+      const result = await api<InstancesResponse>("PUT", url, body);
+      this.lastSave = { method: "put", upserts: sent.length, deleted: 0, bytes: JSON.stringify(body).length };
+      this.serverIds.clear();
+      result.instances.forEach((d, k) => {
+        if (d.id != null && sent[k]) this.serverIds.set(sent[k].uid, d.id);
+      });
+      this.revision = result.revision;
+      this.base = BaseSet.of(sent, this.serverIds);
+      return;
+    }
+    const body = { revision: this.revision, upsert: diff.upserts.map((u) => this.item(u.inst, u.id)), delete: diff.deleted };
+    const result = await api<PatchResponse>("PATCH", url, body);
+    this.lastSave = { method: "patch", upserts: diff.upserts.length, deleted: diff.deleted.length, bytes: JSON.stringify(body).length };
+    diff.upserts.forEach((u, k) => {
+      const id = result.instances[k]?.id;
+      if (id != null) this.serverIds.set(u.inst.uid, id);
+    });
+    const gone = new Set(diff.deleted);
+    for (const [uid, id] of this.serverIds) if (gone.has(id)) this.serverIds.delete(uid);
+    this.revision = result.revision;
+    this.base = BaseSet.of(sent, this.serverIds);
   }
 
   /** Save now (when dirty); resolves when this attempt ends. */
   async save(): Promise<void> {
-    if (!this.canEdit || this.state === "conflict") return;
+    if (!this.canEdit || this.state === "conflict" || this.state === "locked") return;
     if (this.inFlight) {
       this.schedule(200);
       return;
     }
     if (!this.dirty()) {
-      if (this.state !== "offline" || !this.dirty()) this.set("saved");
+      this.set("saved");
       this.clearPending();
       return;
     }
@@ -192,16 +270,7 @@ export class Saver {
     this.inFlight = true;
     this.set("saving");
     try {
-      const result = await api<InstancesResponse>("PUT", `/api/panoramas/${this.panorama}/instances/`, {
-        revision: this.revision,
-        instances: this.payload(sent),
-      });
-      this.revision = result.revision;
-      this.serverIds.clear();
-      result.instances.forEach((d, k) => {
-        if (d.id != null && sent[k]) this.serverIds.set(sent[k].uid, d.id);
-      });
-      this.base = sent;
+      await this.send(sent);
       this.savedEdit = edit;
       this.attempt = 0;
       this.inFlight = false;
@@ -218,6 +287,11 @@ export class Saver {
       if (err instanceof ApiError && err.status === 409 && err.body?.code === "revision_conflict") {
         this.stash();
         this.set("conflict", "Someone else changed this panorama.");
+      } else if (err instanceof ApiError && err.status === 409 && err.body?.code === "annotations_locked") {
+        this.stash();
+        this.clearPending();
+        this.savedEdit = this.store.editCount;
+        this.set("locked", err.body.detail ?? "The panorama is read-only now.");
       } else if (err instanceof ApiError && err.status === 400) {
         this.set("error", describeInvalid(err.body));
       } else if (err instanceof ApiError && (err.status === 403 || err.status === 401)) {
@@ -235,10 +309,12 @@ export class Saver {
 
 function describeInvalid(body: any): string {
   if (!body) return "The server refused the annotations.";
-  if (body.instances && typeof body.instances === "object") {
-    const [index, fields] = Object.entries(body.instances)[0] as [string, Record<string, string[]>];
-    const msgs = Object.values(fields).flat().join("; ");
-    return `Instance ${Number(index) + 1} is invalid: ${msgs}`;
+  for (const key of ["instances", "upsert"]) {
+    if (body[key] && typeof body[key] === "object" && !Array.isArray(body[key])) {
+      const [index, fields] = Object.entries(body[key])[0] as [string, Record<string, string[]>];
+      const msgs = Object.values(fields).flat().join("; ");
+      return key === "instances" ? `Instance ${Number(index) + 1} is invalid: ${msgs}` : `A changed instance is invalid: ${msgs}`;
+    }
   }
   return body.detail || JSON.stringify(body).slice(0, 200);
 }
@@ -248,48 +324,4 @@ export function restorePending(saver: Saver, store: Store, pending: Pending): vo
   saver.serverIds = new Map(pending.serverIds);
   store.reset(pending.instances);
   store.commit(pending.instances);
-}
-
-/**
- * Re-apply stashed edits on top of the freshly loaded server set (a three-way merge against the
- * set the edits were based on): the user's new instances are added, the ones they changed replace
- * the server's, the ones they deleted go; everything the other person did is kept.
- */
-export function reapply(saver: Saver, store: Store, stash: Pending): void {
-  store.commit(mergeEdits(store.instances, saver.serverIds, stash));
-  clearStash(saver.panorama);
-}
-
-export function mergeEdits(current: Inst[], currentIds: Map<string, number>, stash: Pending): Inst[] {
-  const stashIds = new Map(stash.serverIds);
-  const base = new Map((stash.base ?? []).map((i) => [i.uid, i]));
-  const mine = new Map(stash.instances.map((i) => [i.uid, i]));
-  const idToCurrent = new Map<number, Inst>();
-  for (const inst of current) {
-    const id = currentIds.get(inst.uid);
-    if (id !== undefined) idToCurrent.set(id, inst);
-  }
-  // what the user did relative to their base
-  const deletedIds = new Set<number>();
-  for (const [uid] of base) if (!mine.has(uid) && stashIds.has(uid)) deletedIds.add(stashIds.get(uid)!);
-  const changed = new Map<number, Inst>();
-  const added: Inst[] = [];
-  for (const inst of stash.instances) {
-    const id = stashIds.get(inst.uid);
-    const before = base.get(inst.uid);
-    if (id === undefined || !before) added.push(inst);
-    else if (!sameContent([before], [inst])) changed.set(id, inst);
-  }
-  const out: Inst[] = [];
-  for (const inst of current) {
-    const id = currentIds.get(inst.uid);
-    if (id !== undefined && deletedIds.has(id)) continue;
-    const mineChanged = id !== undefined ? changed.get(id) : undefined;
-    out.push(mineChanged ? { ...mineChanged, uid: inst.uid } : inst);
-    if (id !== undefined) changed.delete(id);
-  }
-  // changed instances that someone else deleted meanwhile come back as new ones
-  for (const inst of changed.values()) out.push({ ...inst, uid: newUid() });
-  for (const inst of added) out.push({ ...inst, uid: newUid() });
-  return out;
 }

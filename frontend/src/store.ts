@@ -55,6 +55,8 @@ export class Store {
   selected: string | null = null;
   selectedVertex: VertexRef | null = null;
   hidden = new Set<string>();
+  /** Locked instances cannot be picked, moved or deleted in the view (unlock in the data panel). */
+  locked = new Set<string>();
   /** Incremented on every edit (the saver compares it). */
   editCount = 0;
   private listeners: Listener[] = [];
@@ -153,6 +155,30 @@ export class Store {
   toggleHidden(uid: string): void {
     if (this.hidden.has(uid)) this.hidden.delete(uid);
     else this.hidden.add(uid);
+    this.emit("visibility");
+  }
+
+  toggleLocked(uid: string): void {
+    if (this.locked.has(uid)) this.locked.delete(uid);
+    else this.locked.add(uid);
+    this.emit("visibility");
+  }
+
+  /** Hide (or show) every instance of a class. */
+  setClassHidden(labelClass: number, hide: boolean): void {
+    for (const i of this.instances) {
+      if (i.label_class !== labelClass) continue;
+      if (hide) this.hidden.add(i.uid);
+      else this.hidden.delete(i.uid);
+    }
+    this.emit("visibility");
+  }
+
+  /** Hide every instance but ``uid``; when it is already the only one shown, show all again. */
+  soloToggle(uid: string): void {
+    const solo = this.instances.every((i) => i.uid === uid || this.hidden.has(i.uid)) && !this.hidden.has(uid);
+    this.hidden.clear();
+    if (!solo) for (const i of this.instances) if (i.uid !== uid) this.hidden.add(i.uid);
     this.emit("visibility");
   }
 

@@ -28,6 +28,10 @@ export interface LabelClass {
   is_ignore: boolean;
   is_group: boolean;
   instance_count?: number;
+  /** Key that picks the class in the workspace ("" = none; 1–9 pick by position). */
+  shortcut?: string;
+  /** Per-instance attributes of this class: [{name, type: bool|str|enum, options?}]. */
+  attribute_schema?: { name: string; type: "bool" | "str" | "enum"; options?: string[] }[];
 }
 
 export interface Tiles {
@@ -51,6 +55,10 @@ export interface Panorama {
   thumbnail_url: string;
   tiles: Tiles;
   is_hdr?: boolean;
+  /** Whether the signed-in user may write the annotations now (role and workflow state). */
+  can_edit?: boolean;
+  /** Why the workflow state keeps the user from editing (null when it does not). */
+  edit_lock?: string | null;
 }
 
 /** One instance as the server stores it (bulk-save item shape). */

@@ -52,26 +52,3 @@ test("equirect paths unwrap across the seam and detect rings around a pole", () 
   const cap = equirectPath([[0, 75], [90, 75], [179, 75], [-90, 75]], 2);
   assert.equal(cap.pole, 1);
 });
-
-test("re-applying stashed edits merges them with the other person's", async () => {
-  const { mergeEdits } = await import("../src/saver");
-  const a = inst("sA");
-  const b = inst("sB", [[[[20, 0], [30, 0], [30, 10]]]]);
-  // my base: A(id 1), B(id 2); I deleted B, changed A's class, added N
-  const stash = {
-    panorama: 1,
-    baseRevision: 3,
-    instances: [{ ...a, label_class: 9 }, inst("new1")],
-    serverIds: [["sA", 1], ["sB", 2]] as [string, number][],
-    base: [a, b],
-    savedAt: 0,
-  };
-  // the server meanwhile: A, B, and someone else's C(id 3)
-  const c = inst("sC");
-  const merged = mergeEdits([a, b, c], new Map([["sA", 1], ["sB", 2], ["sC", 3]]), stash);
-  assert.equal(merged.length, 3);
-  assert.equal(merged[0].label_class, 9);
-  assert.equal(merged[0].uid, "sA");
-  assert.equal(merged[1].uid, "sC");
-  assert.notEqual(merged[2].uid, "new1");
-});

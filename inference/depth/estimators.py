@@ -15,8 +15,9 @@ Built in:
   ``far`` metres (above it, and beyond ``far`` on the ground). It gives a fresh install a
   plausible, seam-free depth layout for navigation and previews; it knows nothing about
   objects, walls or the actual scene.
-* :class:`TorchScriptEstimator` — a TorchScript network from the model registry (e.g. a
-  MiDaS export supplied by an admin): resize to ``input_size``, normalise, run, resize back.
+* :class:`ModelEstimator` — a network from the model registry, TorchScript or ONNX (e.g. a
+  MiDaS or Depth Anything export supplied by an admin): resize to ``input_size``,
+  normalise, run, resize back. Its ``output`` choice in the registry is the prediction kind.
 """
 
 from __future__ import annotations
@@ -64,9 +65,13 @@ def view_ray_cosines(view: View) -> np.ndarray:
 
 
 class GeometricPriorEstimator:
-    """Flat ground ``camera_height`` m below the horizon, far field above (a prior, see module)."""
+    """Flat ground ``camera_height`` m below the horizon, far field above (a prior, see module).
+
+    It returns the same map for every photo: jobs label its output a prior, not a measurement.
+    """
 
     name = "geometric_prior"
+    measurement = False
 
     def __init__(self, camera_height: float = 1.6, far: float = 50.0):
         if camera_height <= 0 or far <= camera_height:
@@ -84,56 +89,31 @@ class GeometricPriorEstimator:
         return Prediction(distance, "distance")
 
 
-class TorchScriptEstimator:
-    """A TorchScript depth network (input N×3×S×S normalised RGB, output N×S×S or N×1×S×S)."""
+class ModelEstimator:
+    """A registered depth network (TorchScript or ONNX, see :mod:`inference.model_contracts`):
+    the view is resized to ``input_size``, normalised, run, and the map resized back.
 
-    def __init__(
-        self,
-        module,
-        input_size: int = 384,
-        mean=(0.5, 0.5, 0.5),
-        std=(0.5, 0.5, 0.5),
-        output: str = "inverse",
-        name: str = "torchscript",
-    ):
-        if output not in ("inverse", "z"):
-            raise ValueError("output must be 'inverse' or 'z'")
-        self.module = module
-        self.input_size = int(input_size)
-        self.mean = np.asarray(mean or (0.5, 0.5, 0.5), np.float32)
-        self.std = np.asarray(std or (0.5, 0.5, 0.5), np.float32)
-        self.output = output
+    ``output`` is the registry's choice and, unchanged, the prediction kind: ``inverse``
+    (MiDaS / Depth Anything relative inverse depth), ``z`` or ``distance``.
+    """
+
+    #: this estimator measures the scene (the prior does not)
+    measurement = True
+
+    def __init__(self, model, name: str = "model"):
+        if model.output not in PREDICTION_KINDS:
+            raise ValueError(f"output must be one of {PREDICTION_KINDS}, got {model.output!r}")
+        self.model = model
+        self.output = model.output
         self.name = name
 
     @classmethod
-    def from_weights(cls, weights) -> TorchScriptEstimator:
+    def from_weights(cls, weights) -> ModelEstimator:
         """Load a :class:`inference.models.ModelWeights` row (file read via the storage API)."""
-        import io
-
-        import torch
-
-        with weights.file.open("rb") as handle:
-            module = torch.jit.load(io.BytesIO(handle.read()), map_location="cpu")
-        module.eval()
-        return cls(
-            module,
-            weights.input_size,
-            weights.mean or None,
-            weights.std or None,
-            weights.output,
-            name=f"{weights.name} v{weights.version}",
-        )
+        return cls(weights.build(), name=f"{weights.name} v{weights.version}")
 
     def predict(self, rgb: np.ndarray, view: View) -> Prediction:
-        import torch
-
-        s = self.input_size
-        x = cv2.resize(rgb[:, :, :3], (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
-        x = (x / 255.0 - self.mean) / self.std
-        tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
-        with torch.inference_mode():
-            out = self.module(tensor)
-        out = out.detach().float().cpu().numpy().reshape(s, s)
+        out = self.model.raw(rgb[:, :, :3])
         out = cv2.resize(out, (view.width, view.height), interpolation=cv2.INTER_LINEAR)
         if self.output == "inverse":
             # relative inverse depth: clamp to a small positive floor (the sky reads ~0)
@@ -147,6 +127,6 @@ __all__ = [
     "GeometricPriorEstimator",
     "PREDICTION_KINDS",
     "Prediction",
-    "TorchScriptEstimator",
+    "ModelEstimator",
     "view_ray_cosines",
 ]

@@ -1,4 +1,11 @@
-"""The "depth" job kind: params, the admin form, and the handler that stores the outputs."""
+"""The "depth" job kind: params, the admin form, and the handler that stores the outputs.
+
+Two estimators: ``model`` — a registered depth network (TorchScript or ONNX; the default as
+soon as one is registered: the newest) — and ``prior`` — the geometric prior (flat ground,
+far field), the same map for every photo. The prior is run only when asked for by name or
+when no depth model is registered; its results say ``"measurement": false`` and its assets
+``"source": "prior"``, and the UI labels it as a prior.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,16 @@ from django import forms
 
 from ..models import Job, ModelWeights
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .estimators import GeometricPriorEstimator, TorchScriptEstimator
+from .estimators import GeometricPriorEstimator, ModelEstimator
 from .layouts import LAYOUTS
 from .outputs import exr_bytes, normals_from_distance, npy_bytes, ply_bytes, preview_png
 from .pipeline import DepthOptions, estimate_depth
 
-ESTIMATORS = ("geometric", "model")
+ESTIMATORS = ("prior", "model")
+#: the name the prior had before it was called what it is (params of older jobs)
+ALIASES = {"geometric": "prior"}
 DEFAULTS = {
-    "estimator": "geometric",
+    "estimator": None,  # "model" when a depth model is registered, else "prior"
     "weights": None,
     "layout": None,  # cube for the geometric prior, icosa for models (see docs/jobs.md)
     "fov": None,
@@ -32,10 +41,34 @@ def validate_depth_params(params: dict) -> dict:
     if unknown:
         raise ParamsError(f"unknown depth params: {', '.join(sorted(unknown))}")
     p = {**DEFAULTS, **params}
+    p["estimator"] = ALIASES.get(p["estimator"], p["estimator"])
+    if p["weights"] is not None and (
+        not isinstance(p["weights"], int) or isinstance(p["weights"], bool)
+    ):
+        raise ParamsError("weights must be the id of depth ModelWeights")
+    if p["estimator"] is None:
+        if p["weights"] is None:
+            newest = newest_depth_model()
+            p["weights"] = newest.pk if newest else None
+        p["estimator"] = "model" if p["weights"] is not None else "prior"
     if p["estimator"] not in ESTIMATORS:
         raise ParamsError(f"estimator must be one of {ESTIMATORS}")
-    if p["estimator"] == "model" and not isinstance(p["weights"], int):
-        raise ParamsError("estimator 'model' needs 'weights': the id of depth ModelWeights")
+    if p["estimator"] == "model":
+        if p["weights"] is None:
+            newest = newest_depth_model()
+            if newest is None:
+                raise ParamsError(
+                    "estimator 'model' needs depth model weights: none is registered (upload "
+                    "a TorchScript or ONNX depth model, or run the geometric 'prior')"
+                )
+            p["weights"] = newest.pk
+        weights = ModelWeights.objects.filter(pk=p["weights"]).first()
+        if weights is None:
+            raise ParamsError(f"model weights #{p['weights']} do not exist")
+        if weights.task != "depth":
+            raise ParamsError(f"model weights #{weights.pk} are for {weights.task}, not depth")
+    else:
+        p["weights"] = None
     if p["layout"] is None:
         p["layout"] = "icosa" if p["estimator"] == "model" else "cube"
     if p["layout"] not in LAYOUTS:
@@ -58,12 +91,18 @@ def validate_depth_params(params: dict) -> dict:
     return p
 
 
-class DepthParamsForm(forms.Form):
-    """Admin form of the depth action (same names as the params)."""
+def newest_depth_model() -> ModelWeights | None:
+    return ModelWeights.objects.filter(task="depth").order_by("-created_at", "-pk").first()
 
-    estimator = forms.ChoiceField(
-        choices=[("geometric", "Geometric prior (no model)"), ("model", "TorchScript model")]
-    )
+
+class DepthParamsForm(forms.Form):
+    """Admin form of the depth action (same names as the params).
+
+    With a depth model registered the form offers only the models: the geometric prior is
+    not depth estimation. Without one it offers the prior, named for what it is.
+    """
+
+    estimator = forms.ChoiceField(choices=[("model", "Depth model")])
     weights = forms.ModelChoiceField(
         queryset=ModelWeights.objects.filter(task="depth"), required=False
     )
@@ -77,17 +116,36 @@ class DepthParamsForm(forms.Form):
     )
     max_width = forms.IntegerField(initial=4096, min_value=64, max_value=16384)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ModelWeights.objects.filter(task="depth").exists():
+            self.fields["estimator"].choices = [("model", "Depth model (registered weights)")]
+            self.fields["weights"].required = True
+            self.fields["weights"].initial = newest_depth_model()
+        else:
+            self.fields["estimator"].choices = [
+                ("prior", "Geometric prior: assumed ground and far field, not a measurement")
+            ]
+            del self.fields["weights"]
+
     def to_params(self) -> dict:
         data = dict(self.cleaned_data)
-        weights = data.pop("weights")
+        weights = data.pop("weights", None)
         data["weights"] = weights.pk if weights else None
         if not data.get("layout"):
             data["layout"] = None
         return data
 
 
+PRIOR_UNITS = "metres, assumed (geometric prior: not measured)"
+PRIOR_NOTE = (
+    "geometric prior, not a measurement: flat ground at the camera height below the horizon "
+    "and a far field above; the same map for every photo"
+)
+
+
 def _estimator(params: dict):
-    if params["estimator"] == "geometric":
+    if params["estimator"] == "prior":
         return GeometricPriorEstimator(camera_height=params["camera_height"])
     weights = ModelWeights.objects.filter(pk=params["weights"]).first()
     if weights is None:
@@ -95,7 +153,7 @@ def _estimator(params: dict):
     if weights.task != "depth":
         raise JobError(f"model weights {weights.pk} are for {weights.task}, not depth")
     try:
-        return TorchScriptEstimator.from_weights(weights)
+        return ModelEstimator.from_weights(weights)
     except Exception as exc:
         raise JobError(f"could not load model weights {weights.pk} ({weights}): {exc}") from exc
 
@@ -119,12 +177,13 @@ def _load_rgb(panorama, max_width: int) -> np.ndarray:
 @job_kind(
     "depth",
     queue="batch",
-    label="Run depth estimation",
+    label="Compute depth (a registered model; the geometric prior without one)",
     validate=validate_depth_params,
     admin_form=DepthParamsForm,
 )
 def run_depth(job: Job, ctx: JobContext) -> dict:
-    """360° depth by fusing perspective depth: depth NPY/EXR, preview, normals, point cloud."""
+    """360° depth by fusing perspective depth (or the geometric prior): depth NPY/EXR,
+    preview, normals, point cloud."""
     params = job.params
     panoramas = list(job.panoramas.all())
     if not panoramas and job.project_id:
@@ -154,14 +213,15 @@ def run_depth(job: Job, ctx: JobContext) -> dict:
             raise JobError(f"depth estimation failed on panorama {panorama.pk}: {exc}") from exc
         ctx.check_cancelled()
         distance = result.distance
+        prior = params["estimator"] == "prior"
         meta = {
             **params,
             **{key: val for key, val in result.info.items() if key != "solves"},
             "width": int(distance.shape[1]),
             "height": int(distance.shape[0]),
-            "units": "metres (geometric prior)"
-            if params["estimator"] == "geometric"
-            else "relative (one unknown global scale)",
+            "source": "prior" if prior else "model",
+            "measurement": not prior,
+            "units": PRIOR_UNITS if prior else "relative (one unknown global scale)",
             "depth": "distance along the ray, float32",
         }
         assets = {}
@@ -186,4 +246,12 @@ def run_depth(job: Job, ctx: JobContext) -> dict:
             "alignment_rms": result.info["alignment_rms"],
         }
         ctx.progress((k + 1) / n, f"{k + 1}/{n} panoramas done")
-    return {"panoramas": results, "estimator": getattr(estimator, "name", "")}
+    out = {
+        "panoramas": results,
+        "estimator": getattr(estimator, "name", ""),
+        "source": "prior" if params["estimator"] == "prior" else "model",
+        "measurement": params["estimator"] != "prior",
+    }
+    if params["estimator"] == "prior":
+        out["note"] = PRIOR_NOTE
+    return out

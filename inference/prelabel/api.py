@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.models import Instance, Panorama, Project
-from annotations.permissions import can_edit_annotations, can_manage, role_of, visible_projects
+from annotations.permissions import (
+    can_manage,
+    require_annotation_write,
+    role_of,
+    visible_projects,
+)
 from annotations.services import RevisionConflict
 from annotations.views import conflict_response
 from inference.models import ModelWeights
@@ -18,7 +24,11 @@ from inference.registry import ParamsError
 from inference.services import DuplicateJob, submit_job
 from label360.sphere import View
 
+from . import serializers as shapes
 from . import store
+
+# one request names at most this many panoramas; a whole project goes by its id
+MAX_PANORAMAS_PER_RUN = 10_000
 
 
 def _int(data, key: str, required: bool = True) -> int | None:
@@ -76,13 +86,15 @@ class InteractiveView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(
+        request=shapes.InteractiveRequestSerializer, responses=shapes.InteractiveResponseSerializer
+    )
     def post(self, request):
-        from .interactive import suggest
+        from .interactive import respond
 
         data = request.data
         panorama = _panorama(request, _int(data, "panorama"))
-        if not can_edit_annotations(request.user, panorama):
-            raise PermissionDenied("Your role does not allow editing this panorama.")
+        require_annotation_write(request.user, panorama)
         try:
             v = data["view"]
             view = View(
@@ -112,19 +124,13 @@ class InteractiveView(APIView):
             class_name = cls.name
             weights = store.project_model(panorama.project)
         try:
-            result, timings = suggest(
-                panorama, view, box, positive, negative, class_name, weights, tolerance
-            )
+            body = respond(
+                panorama, view, box, positive, negative, class_name, weights, tolerance,
+                request.user,
+            )  # fmt: skip
         except ValueError as exc:
             raise ValidationError({"box": str(exc)}) from exc
-        return Response(
-            {
-                "geometry": result.geometry,
-                "score": result.score,
-                "label_class": label_class,
-                "timings": timings,
-            }
-        )
+        return Response({**body, "label_class": label_class})
 
 
 class RunView(APIView):
@@ -132,14 +138,19 @@ class RunView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=shapes.RunRequestSerializer, responses={202: shapes.JobQueuedSerializer})
     def post(self, request):
-        data = request.data
+        shape = shapes.RunRequestSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = shape.validated_data
         params = {k: data[k] for k in ("weights", "min_score", "tolerance_deg") if k in data}
         ids = data.get("panoramas") or []
+        if len(ids) > MAX_PANORAMAS_PER_RUN:
+            raise ValidationError({"panoramas": f"at most {MAX_PANORAMAS_PER_RUN} per request"})
         if ids:
-            panoramas = [_panorama(request, int(pk)) for pk in ids]
-            if any(not can_edit_annotations(request.user, p) for p in panoramas):
-                raise PermissionDenied("Your role does not allow editing these panoramas.")
+            panoramas = [_panorama(request, pk) for pk in ids]
+            for panorama in panoramas:
+                require_annotation_write(request.user, panorama)
             return _job_response(
                 "prelabel", requester=request.user, panoramas=panoramas, params=params
             )
@@ -154,6 +165,9 @@ class TrainView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(
+        request=shapes.TrainRequestSerializer, responses={202: shapes.JobQueuedSerializer}
+    )
     def post(self, request):
         project = _project(request, _int(request.data, "project"))
         if not can_manage(request.user, project):
@@ -169,6 +183,10 @@ class SuggestionsView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("panorama", int, required=True)],
+        responses=shapes.SuggestionsResponseSerializer,
+    )
     def get(self, request):
         panorama = _panorama(request, _int(request.query_params, "panorama"))
         qs = (
@@ -186,8 +204,7 @@ class _DecisionView(APIView):
 
     def _prepare(self, request) -> tuple[Panorama, int]:
         panorama = _panorama(request, _int(request.data, "panorama"))
-        if not can_edit_annotations(request.user, panorama):
-            raise PermissionDenied("Your role does not allow editing this panorama.")
+        require_annotation_write(request.user, panorama)
         return panorama, _int(request.data, "revision")
 
     @staticmethod
@@ -203,6 +220,9 @@ class _DecisionView(APIView):
 class AcceptView(_DecisionView):
     """POST {panorama, revision, ids?, min_score?}: accept suggestions (revision-checked)."""
 
+    @extend_schema(
+        request=shapes.AcceptRequestSerializer, responses=shapes.AcceptResponseSerializer
+    )
     def post(self, request):
         panorama, revision = self._prepare(request)
         ids = self._ids(request.data)
@@ -221,13 +241,18 @@ class AcceptView(_DecisionView):
 class RejectView(_DecisionView):
     """POST {panorama, revision, ids}: delete suggestions (revision-checked)."""
 
+    @extend_schema(
+        request=shapes.RejectRequestSerializer, responses=shapes.RejectResponseSerializer
+    )
     def post(self, request):
         panorama, revision = self._prepare(request)
         ids = self._ids(request.data)
         if ids is None:
             raise ValidationError({"ids": "required"})
         try:
-            rejected, new_revision = store.reject_suggestions(panorama, revision, ids)
+            rejected, new_revision = store.reject_suggestions(
+                panorama, revision, ids, user=request.user
+            )
         except RevisionConflict as exc:
             return conflict_response(exc)
         return Response({"rejected": rejected, "revision": new_revision})
@@ -238,6 +263,13 @@ class MappingView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", int, required=True),
+            OpenApiParameter("weights", int, required=True),
+        ],
+        responses=shapes.MappingResponseSerializer,
+    )
     def get(self, request):
         project = _project(request, _int(request.query_params, "project"))
         weights = get_object_or_404(ModelWeights, pk=_int(request.query_params, "weights"))
@@ -250,6 +282,9 @@ class MappingView(APIView):
             }
         )
 
+    @extend_schema(
+        request=shapes.MappingRequestSerializer, responses=shapes.MappingResponseSerializer
+    )
     def put(self, request):
         project = _project(request, _int(request.data, "project"))
         if not can_manage(request.user, project):
@@ -269,6 +304,10 @@ class StatusView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, required=True)],
+        responses=shapes.StatusResponseSerializer,
+    )
     def get(self, request):
         project = _project(request, _int(request.query_params, "project"))
         weights = store.project_model(project)

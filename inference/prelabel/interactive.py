@@ -17,7 +17,7 @@ from annotations.models import Panorama
 from inference.models import ModelWeights
 from label360.sphere import View
 
-from .contract import load_model
+from .contract import semantic_module
 from .grabcut import InteractiveResult, segment_box
 from .predict import SemanticPredictor, view_image
 
@@ -50,9 +50,9 @@ def cached_predictor(weights: ModelWeights) -> SemanticPredictor:
     with _LOCK:
         if key in _MODELS:
             return _MODELS[key]
-    with weights.file.open("rb") as handle:
-        module = load_model(handle.read())
-    predictor = SemanticPredictor(module, list(weights.class_names), weights.input_size)
+    predictor = SemanticPredictor(
+        semantic_module(weights.build()), list(weights.class_names), weights.input_size
+    )
     with _LOCK:
         _MODELS[key] = predictor
         while len(_MODELS) > MODEL_CACHE_SIZE:
@@ -137,3 +137,115 @@ def suggest(
         "refined_by_model": result.used_prior,
     }
     return result, timings
+
+
+#: the project model seeds GrabCut only for classes whose validation IoU reaches this: on
+#: held-out objects a poorly learned class (e.g. pole) made GrabCut worse, not better
+PRIOR_MIN_IOU = 0.8
+#: a box covering at least this fraction of the view leaves GrabCut no background to learn
+WHOLE_VIEW_FRACTION = 0.9
+
+
+def prior_allowed(weights: ModelWeights | None, class_name: str | None) -> tuple[bool, str]:
+    """(use the project model as a prior for this class?, why)."""
+    if weights is None or not class_name:
+        return False, "no project model" if weights is None else "no class chosen"
+    iou = ((weights.validation or {}).get("iou") or {}).get(class_name)
+    if iou is None:
+        return False, f"the project model has no validation score for {class_name!r}"
+    if iou < PRIOR_MIN_IOU:
+        return False, (
+            f"the project model's validation IoU for {class_name!r} is {iou:.2f} "
+            f"(< {PRIOR_MIN_IOU}): not trusted as a prior"
+        )
+    return True, f"validation IoU {iou:.2f}"
+
+
+def box_problem(view: View, box) -> str | None:
+    """Why a box cannot be segmented (None if it can)."""
+    if not all(np.isfinite(float(v)) for v in box):
+        return "the box coordinates must be finite numbers"
+    x0, y0, x1, y1 = (float(v) for v in box)
+    x0, x1 = sorted((max(0.0, x0), min(float(view.width), x1)))
+    y0, y1 = sorted((max(0.0, y0), min(float(view.height), y1)))
+    if (x1 - x0) * (y1 - y0) >= WHOLE_VIEW_FRACTION * view.width * view.height:
+        return (
+            "the box covers the whole view: there is no background around the object to tell "
+            "it from; draw a box around one object"
+        )
+    return None
+
+
+def respond(
+    panorama: Panorama,
+    view: View,
+    box,
+    positive=(),
+    negative=(),
+    class_name: str | None = None,
+    project_weights: ModelWeights | None = None,
+    tolerance_deg: float = 0.2,
+    requester=None,
+) -> dict:
+    """The answer of POST /api/prelabel/interactive/ (without ``label_class``).
+
+    A registered SAM-style pair answers with its decoder once the view's embedding exists
+    (the first click on a view queues it and waits briefly); otherwise, and as the fallback,
+    GrabCut — seeded by the project model only for classes it is good at.
+    """
+    from label360.sphere import mask_to_geometry
+
+    from . import prompt
+    from .grabcut import _keep_main
+
+    problem = box_problem(view, box)
+    if problem is not None:
+        return {"geometry": [], "score": 0.0, "reason": problem, "backend": None, "timings": {}}
+    t0 = time.perf_counter()
+    sam = prompt.interactive_weights()
+    info: dict = {}
+    if sam is not None:
+        embedding, info = prompt.embedding_for(panorama, view, sam, requester)
+        t1 = time.perf_counter()
+        if embedding is not None:
+            mask, predicted = prompt.decode(
+                prompt.cached_model(sam), embedding, view, box, positive, negative
+            )
+            clicks = [(float(x), float(y)) for x, y in positive]
+            mask = _keep_main(mask, clicks) if mask.any() else mask
+            geometry = mask_to_geometry(mask, tolerance_deg, view=view) if mask.any() else []
+            t2 = time.perf_counter()
+            return {
+                "geometry": geometry,
+                "score": round(float(np.clip(predicted, 0.0, 1.0)), 4) if geometry else 0.0,
+                "reason": None if geometry else "the model found nothing in the box",
+                "backend": "prompt_model",
+                "model": f"{sam.name} v{sam.version}",
+                "timings": {
+                    "embedding_ms": round(1000 * (t1 - t0), 1),
+                    "decoder_ms": round(1000 * (t2 - t1), 1),
+                    "total_ms": round(1000 * (t2 - t0), 1),
+                    **info,
+                },
+            }
+    use_prior, why = prior_allowed(project_weights, class_name)
+    result, timings = suggest(
+        panorama,
+        view,
+        box,
+        positive,
+        negative,
+        class_name,
+        project_weights if use_prior else None,
+        tolerance_deg,
+    )
+    timings["prior"] = why
+    if info:
+        timings.update({f"prompt_{k}": v for k, v in info.items()})
+    return {
+        "geometry": result.geometry,
+        "score": result.score,
+        "reason": None if result.geometry else "nothing found in the box",
+        "backend": "grabcut",
+        "timings": timings,
+    }

@@ -14,7 +14,8 @@ most trusted copy (highest score × centre trust, not touching the view border) 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,17 +119,23 @@ def semantic_suggestions(
     min_area_sr: float = 2e-4,
     min_score: float = 0.0,
     trace_scale: int = 4,
+    progress: Callable[[float], None] | None = None,
+    deadline: float | None = None,
+    report: dict | None = None,
 ) -> list[Suggestion]:
     """Suggestions from fused probabilities (H, W, C); class 0 is background.
 
     Each connected region of the arg-max of a class becomes one suggestion; its score is the
-    solid-angle-weighted mean probability of that class over the region.
+    solid-angle-weighted mean probability of that class over the region. Regions are traced
+    largest first; ``progress(fraction)`` is called after each (it may raise to cancel), and
+    once ``time.monotonic()`` passes ``deadline`` the remaining (smaller) regions are left
+    out — ``report`` (a dict, filled in) then says how many.
     """
     height, width = probs.shape[:2]
     winner = np.argmax(probs, axis=2)
     winner[seen <= 0] = 0
     sr = np.broadcast_to(pixel_solid_angles(width, height), (height, width))
-    out: list[Suggestion] = []
+    regions = []  # (area, class, labels, component, score)
     for c in range(1, probs.shape[2]):
         labels, count = seam_components(winner == c)
         if count == 0:
@@ -139,15 +146,24 @@ def semantic_suggestions(
             if areas[k] < min_area_sr:
                 continue
             score = float(scores[k] / areas[k])
-            if score < min_score:
-                continue
-            region = _fill_small_holes(labels == k + 1, sr, min_area_sr)
-            geometry = mask_to_geometry(
-                region, tolerance_deg, trace_scale=trace_scale, connectivity=8
-            )
-            geometry = _without_specks(geometry, min_area_sr)
-            if geometry:
-                out.append(Suggestion(class_names[c], geometry, score))
+            if score >= min_score:
+                regions.append((float(areas[k]), c, labels, k + 1, score))
+    regions.sort(key=lambda r: -r[0])
+    out: list[Suggestion] = []
+    done = 0
+    for _, c, labels, k, score in regions:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        region = _fill_small_holes(labels == k, sr, min_area_sr)
+        geometry = mask_to_geometry(region, tolerance_deg, trace_scale=trace_scale, connectivity=8)
+        geometry = _without_specks(geometry, min_area_sr)
+        if geometry:
+            out.append(Suggestion(class_names[c], geometry, score))
+        done += 1
+        if progress:
+            progress(done / len(regions))
+    if report is not None:
+        report.update({"regions": len(regions), "traced": done, "truncated": done < len(regions)})
     return out
 
 
@@ -207,7 +223,10 @@ def view_instance_suggestions(
 
 
 def merge_duplicates(
-    candidates: list[Suggestion], iou_threshold: float = 0.5, cover_threshold: float = 0.8
+    candidates: list[Suggestion],
+    iou_threshold: float = 0.5,
+    cover_threshold: float = 0.8,
+    progress: Callable[[float], None] | None = None,
 ) -> list[Suggestion]:
     """Greedy merge on the sphere: the most trusted candidate of each duplicate group wins.
 
@@ -217,7 +236,10 @@ def merge_duplicates(
     """
     kept: list[Suggestion] = []
     areas: list[float] = []
-    for cand in sorted(candidates, key=lambda s: -s.trust):
+    ordered = sorted(candidates, key=lambda s: -s.trust)
+    for n, cand in enumerate(ordered):
+        if progress:
+            progress(n / max(len(ordered), 1))
         a = area(cand.geometry)
         duplicate = None
         for k, other in enumerate(kept):

@@ -75,8 +75,14 @@ def prelabel_semantic(
     hfov: float = 90.0,
     progress: Progress | None = None,
     trace_scale: int = 4,
+    deadline: float | None = None,
+    report: dict | None = None,
 ) -> list[Suggestion]:
-    """Suggestions of the project model for one equirect image (uint8 RGB)."""
+    """Suggestions of the project model for one equirect image (uint8 RGB).
+
+    ``progress(fraction)``: the views take the first half, tracing the regions the second
+    (it may raise to cancel). ``deadline`` / ``report``: see :func:`merge.semantic_suggestions`.
+    """
     width = grid_width or min(rgb.shape[1], 2048)
     width -= width % 2
     views = cover_views(predictor.view_size, hfov)
@@ -85,12 +91,21 @@ def prelabel_semantic(
         for k, view in enumerate(views):
             probs = predictor.probabilities(view_image(rgb, view)[None])[0]
             if progress:
-                progress((k + 1) / len(views))
+                progress(0.5 * (k + 1) / len(views))
             yield view, probs
 
     fused, seen = fuse_probabilities(per_view(), width, width // 2)
     return semantic_suggestions(
-        fused, seen, predictor.class_names, tolerance_deg, min_area_sr, min_score, trace_scale
+        fused,
+        seen,
+        predictor.class_names,
+        tolerance_deg,
+        min_area_sr,
+        min_score,
+        trace_scale,
+        progress=(lambda f: progress(0.5 + 0.5 * f)) if progress else None,
+        deadline=deadline,
+        report=report,
     )
 
 
@@ -109,5 +124,9 @@ def prelabel_instances(
         detections = predictor.detect(view_image(rgb, view))
         candidates += view_instance_suggestions(view, detections, tolerance_deg)
         if progress:
-            progress((k + 1) / len(views))
-    return merge_duplicates(candidates, iou_threshold)
+            progress(0.8 * (k + 1) / len(views))
+    return merge_duplicates(
+        candidates,
+        iou_threshold,
+        progress=(lambda f: progress(0.8 + 0.2 * f)) if progress else None,
+    )

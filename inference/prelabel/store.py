@@ -3,27 +3,40 @@
 Model output is stored as ``Instance`` rows with ``source='model'``, ``is_suggestion=True``,
 ``score`` and ``model_version`` — apart from human work until accepted. Every write goes
 through :func:`annotations.services.write_annotations` (revision-checked, bumps the
-revision). Re-running pre-labelling replaces only the panorama's unaccepted suggestions.
+revision). Re-running a model replaces only the unaccepted suggestions of that same model
+version; other versions' suggestions stay until accepted or rejected.
 
 Per-project settings live in ``Project.settings['prelabel']`` (no new tables)::
 
-    {"project_model": <ModelWeights id>,
-     "class_mappings": {"<ModelWeights id>": {"<model class>": "<project class>", ...}}}
+    {"project_model": <ModelWeights id>,            # the active project model version
+     "model_history": [{"weights", "at", "by", "reason"}, ...],   # activations (rollback)
+     "class_mappings": {"<ModelWeights id>": {"<model class>": "<project class>", ...}},
+     "suggestion_models": {"<model_version text>": <ModelWeights id>}}   # provenance
+
+Every change goes through :func:`update_prelabel_settings`: the project row is locked and
+only the keys the caller owns are changed, so a job that runs for minutes never writes back
+settings it read at its start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Max
 
 from annotations.geometry import geometry_errors, normalise
 from annotations.models import Instance, LabelClass, Panorama, Project
+from annotations.permissions import AnnotationsLocked
 from annotations.services import RevisionConflict, write_annotations
 from inference.models import ModelWeights
 
 from .merge import Suggestion
 
 SETTINGS_KEY = "prelabel"
+T = TypeVar("T")
 
 
 # -- project settings -----------------------------------------------------------------------
@@ -31,22 +44,33 @@ def prelabel_settings(project: Project) -> dict:
     return dict((project.settings or {}).get(SETTINGS_KEY) or {})
 
 
-def _save_settings(project: Project, values: dict) -> None:
-    project.refresh_from_db(fields=["settings"])
-    settings = dict(project.settings or {})
-    settings[SETTINGS_KEY] = values
-    project.settings = settings
-    project.save(update_fields=["settings", "updated_at"])
+def update_prelabel_settings(project: Project, change: Callable[[dict], T]) -> T:
+    """Apply ``change(values)`` to the project's current pre-labelling settings under a row
+    lock; ``change`` edits only its own keys in place. ``project.settings`` is refreshed."""
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        settings = dict(locked.settings or {})
+        values = dict(settings.get(SETTINGS_KEY) or {})
+        result = change(values)
+        settings[SETTINGS_KEY] = values
+        locked.settings = settings
+        locked.save(update_fields=["settings", "updated_at"])
+    project.settings = locked.settings
+    return result
 
 
 def set_project_model(project: Project, weights: ModelWeights) -> None:
-    values = prelabel_settings(project)
-    values["project_model"] = weights.pk
-    _save_settings(project, values)
+    """Make ``weights`` the project's active model (the other settings are left alone)."""
+
+    def change(values: dict) -> None:
+        values["project_model"] = weights.pk
+
+    update_prelabel_settings(project, change)
 
 
 def project_model(project: Project) -> ModelWeights | None:
-    """The project's trained model (set by the training job), if it still exists."""
+    """The project's active model version, if it still exists."""
+    project.refresh_from_db(fields=["settings"])
     pk = prelabel_settings(project).get("project_model")
     return ModelWeights.objects.filter(pk=pk).first() if pk else None
 
@@ -79,10 +103,27 @@ def save_class_mapping(project: Project, weights: ModelWeights, mapping: object)
     if weights.task != "instance_segmentation":
         raise ValidationError({"weights": "class mappings are for instance-segmentation models"})
     clean = validate_class_mapping(project, weights, mapping)
-    values = prelabel_settings(project)
-    values.setdefault("class_mappings", {})[str(weights.pk)] = clean
-    _save_settings(project, values)
+
+    def change(values: dict) -> None:
+        mappings = dict(values.get("class_mappings") or {})
+        mappings[str(weights.pk)] = clean
+        values["class_mappings"] = mappings
+
+    update_prelabel_settings(project, change)
     return clean
+
+
+def remember_suggestion_model(project: Project, model_version: str, weights: ModelWeights) -> None:
+    """Record which weights a ``model_version`` text stands for (provenance of suggestions)."""
+
+    def change(values: dict) -> None:
+        known = dict(values.get("suggestion_models") or {})
+        if known.get(model_version) != weights.pk:
+            known[model_version] = weights.pk
+            values["suggestion_models"] = known
+
+    if prelabel_settings(project).get("suggestion_models", {}).get(model_version) != weights.pk:
+        update_prelabel_settings(project, change)
 
 
 # -- suggestions ----------------------------------------------------------------------------
@@ -99,12 +140,17 @@ def _with_retry(panorama: Panorama, change, attempts: int = 5):
 
 
 def store_suggestions(
-    panorama: Panorama, suggestions: list[Suggestion], model_version: str
+    panorama: Panorama,
+    suggestions: list[Suggestion],
+    model_version: str,
+    guard: Callable[[], None] | None = None,
 ) -> dict:
-    """Replace the panorama's unaccepted suggestions with ``suggestions``.
+    """Replace the panorama's unaccepted suggestions OF ``model_version`` with ``suggestions``.
 
-    Human work (every instance with ``is_suggestion=False``) is never touched. Classes the
-    project lacks and invalid geometries are skipped (counted in the result).
+    Human work (every instance with ``is_suggestion=False``) and other model versions'
+    suggestions are never touched. Classes the project lacks and invalid geometries are
+    skipped (counted in the result). ``guard()`` runs inside the write transaction, after the
+    panorama is locked, and raises to write nothing (e.g. the job was cancelled meanwhile).
     """
     classes = {c.name: c for c in LabelClass.objects.filter(project_id=panorama.project_id)}
     rows, skipped_class, skipped_geometry = [], 0, 0
@@ -118,8 +164,14 @@ def store_suggestions(
             continue
         rows.append((label_class, normalise(s.geometry), float(s.score)))
 
+    version = model_version[:200]
+
     def change(locked: Panorama) -> int:
-        removed, _ = Instance.objects.filter(panorama=locked, is_suggestion=True).delete()
+        if guard is not None:
+            guard()
+        removed, _ = Instance.objects.filter(
+            panorama=locked, is_suggestion=True, model_version=version
+        ).delete()
         top = Instance.objects.filter(panorama=locked).aggregate(m=Max("order"))["m"] or 0
         Instance.objects.bulk_create(
             [
@@ -130,7 +182,7 @@ def store_suggestions(
                     source="model",
                     is_suggestion=True,
                     score=round(score, 4),
-                    model_version=model_version[:200],
+                    model_version=version,
                     order=top + 1 + k,
                 )
                 for k, (label_class, geometry, score) in enumerate(rows)
@@ -138,7 +190,11 @@ def store_suggestions(
         )
         return removed
 
-    removed, revision = _with_retry(panorama, change)
+    try:
+        removed, revision = _with_retry(panorama, change)
+    except AnnotationsLocked as exc:
+        # approved work is not touched, not even by its unaccepted suggestions
+        return {"panorama": panorama.pk, "suggestions": 0, "skipped": str(exc)}
     return {
         "panorama": panorama.pk,
         "suggestions": len(rows),
@@ -171,11 +227,11 @@ def accept_suggestions(
         )
         return accepted
 
-    return write_annotations(panorama, base_revision, change)
+    return write_annotations(panorama, base_revision, change, user=user)
 
 
 def reject_suggestions(
-    panorama: Panorama, base_revision: int, ids: list[int]
+    panorama: Panorama, base_revision: int, ids: list[int], user=None
 ) -> tuple[list[int], int]:
     """Delete these suggestions (accepted instances are never deleted here). Revision-checked."""
 
@@ -185,4 +241,4 @@ def reject_suggestions(
         qs.delete()
         return rejected
 
-    return write_annotations(panorama, base_revision, change)
+    return write_annotations(panorama, base_revision, change, user=user)

@@ -177,10 +177,16 @@ def mask_to_geometry(
     view: View | None = None,
     trace_scale: int = 4,
     connectivity: int = 4,
+    origin: tuple[int, int] = (0, 0),
+    image_size: tuple[int, int] | None = None,
 ) -> list[list[list[list[float]]]]:
     """Spherical polygons (a geometry) from a bool mask.
 
     mask: (H, W) equirect mask (when view is None) or a mask in `view`'s pixels.
+    origin, image_size: the mask is the crop at pixel (x0, y0) of an equirect image of
+    (width, height) (default: the mask is the whole image).  Columns past the right edge
+    continue at the left one, so a crop may run across the seam; a crop narrower than the
+    image is traced as it is (no seam handling needed: the caller crops around the object).
     tolerance_deg: maximum deviation of the simplified outline (degrees on the sphere; for
     views, measured at the view centre).  trace_scale: outlines lie 0.5 / trace_scale px
     inside the mask's edge (1 = through the boundary pixel centres).  connectivity: 4 (pixels
@@ -221,11 +227,15 @@ def mask_to_geometry(
                     out.append(poly)
         return out
     h, w = m.shape
+    x0, y0 = origin
+    full_w, full_h = image_size if image_size is not None else (w, h)
     occupied = m.any(axis=0)
     if not occupied.any():
         return out
     empty = np.nonzero(~occupied)[0]
-    if empty.size:
+    if w < full_w:
+        pieces = [(m, 0)]
+    elif empty.size:
         shift = int(empty[0])  # this empty column becomes column 0
         pieces = [(np.roll(m, -shift, axis=1), shift)]
     else:
@@ -242,8 +252,9 @@ def mask_to_geometry(
                 if len(c) < 3:
                     continue
                 c = c.copy()
-                c[:, 0] += shift
-                rings_v.append(_pixel_ring_to_vec(c, w, h))
+                c[:, 0] += shift + x0
+                c[:, 1] += y0
+                rings_v.append(_pixel_ring_to_vec(c, full_w, full_h))
             if not rings_v or len(outer) < 3:
                 continue
             poly = _finish(rings_v, tol)

@@ -23,6 +23,9 @@ __all__ = ["fill_runs", "ring_clearly_valid"]
 
 _jit = numba.njit(cache=True, nogil=True)
 
+#: Rings longer than this skip the (quadratic) pre-check and go to the full validation.
+PRECHECK_MAX_VERTICES = 256
+
 
 @_jit
 def fill_runs(buf_t, col, start, end, value) -> None:  # noqa: ANN001 (numba signature)
@@ -139,7 +142,10 @@ def ring_clearly_valid(ring: NDArray[np.float64]) -> bool:
     this one (n, 2) ring: True only when every test of the validation passes with a wide
     margin (4x its tolerances, 1e-12 relative on the sign tests; float rounding of either
     computation is ~1e-15), else False (undecided: the caller runs the full validation, so
-    the result and the error raised never depend on this function)."""
+    the result and the error raised never depend on this function).  Its pair tests are
+    quadratic, so rings over ``PRECHECK_MAX_VERTICES`` are left to the validation's sweep."""
+    if len(ring) > PRECHECK_MAX_VERTICES:
+        return False
     return bool(_ring_clearly_valid(np.ascontiguousarray(ring, dtype=np.float64)))
 
 
@@ -280,10 +286,14 @@ def compile_kernels() -> None:
     """Compile every kernel for the argument types the rasteriser uses (and write numba's
     on-disk cache), so that the first mask a server renders does not pay the few seconds of
     compilation. ``scripts/setup.sh`` runs this after installing."""
+    from .polygons import geometry_problems
     from .raster import label_map, rasterize, row_intervals
+    from .sweep import arcs_meet
 
     square = [[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]]
     rasterize(square, 72, 36)
     rasterize([[[0.0, 80.0], [120.0, 80.0], [-120.0, 90.0]]], 72, 36)  # the pole path
     label_map([square], 72, 36)
     row_intervals(square, 72, 36)
+    geometry_problems([[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [5.0, 12.0], [0.0, 10.0]]])
+    arcs_meet(np.eye(3), [0], [1], [1, 2, 0], 1e-10)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .sweep import SIDE_EPS, first_meeting
 from .vectors import cross3, lonlat_to_vec, vec_to_lonlat
 
 __all__ = [
@@ -38,6 +39,13 @@ FOUR_PI = 4.0 * math.pi
 DUPLICATE_EPS = 1e-10
 #: Edges within this (radians) of 180 degrees count as antipodal.
 ANTIPODAL_EPS = 1e-9
+#: Limits that bound validation (and everything after it) whatever the input: vertices of one
+#: ring, vertices and rings of one geometry.
+MAX_RING_VERTICES = 20_000
+MAX_GEOMETRY_VERTICES = 100_000
+MAX_RINGS = 1_000
+#: At most this many problems of one kind are listed per ring or polygon.
+MAX_REPORTED = 20
 
 
 class GeometryError(ValueError):
@@ -125,15 +133,20 @@ def arcs_cross(a: NDArray, b: NDArray, c: NDArray, d: NDArray) -> NDArray[np.boo
 
     Strict test: each arc's endpoints lie strictly on opposite sides of the other's great
     circle, and the two crossing points are the same one of the antipodal pair (a point of a
-    minor arc has a positive dot product with the arc's chord midpoint a + b).
+    minor arc has a positive dot product with the arc's chord midpoint a + b).  An endpoint
+    within ``SIDE_EPS`` (sine of the angle) of the other great circle is on it, not on a
+    side: arcs on one great circle never cross (they may overlap, which is a touch).
     """
     n1 = arc_normals(a, b)
     n2 = arc_normals(c, d)
-    s1 = np.sum(n1 * c, axis=-1) * np.sum(n1 * d, axis=-1)
-    s2 = np.sum(n2 * a, axis=-1) * np.sum(n2 * b, axis=-1)
+    t1 = SIDE_EPS * np.linalg.norm(n1, axis=-1)
+    t2 = SIDE_EPS * np.linalg.norm(n2, axis=-1)
+    c1, d1 = np.sum(n1 * c, axis=-1), np.sum(n1 * d, axis=-1)
+    a2, b2 = np.sum(n2 * a, axis=-1), np.sum(n2 * b, axis=-1)
+    clear = (np.abs(c1) > t1) & (np.abs(d1) > t1) & (np.abs(a2) > t2) & (np.abs(b2) > t2)
     p = cross3(n1, n2)
     same = np.sum(p * (a + b), axis=-1) * np.sum(p * (c + d), axis=-1)
-    return (s1 < 0) & (s2 < 0) & (same > 0)
+    return clear & (c1 * d1 < 0) & (a2 * b2 < 0) & (same > 0)
 
 
 def ring_signed_area(v: NDArray[np.float64]) -> float:
@@ -163,39 +176,81 @@ def oriented_ring(v: NDArray[np.float64]) -> NDArray[np.float64]:
     return v if ring_signed_area(v) >= 0 else v[::-1].copy()
 
 
-def _ring_touch(v: NDArray, n: int) -> tuple[int, str] | None:
-    """(vertex, reason) where a ring touches itself without crossing: a vertex repeated at a
-    non-adjacent position, a vertex lying on a non-adjacent edge, or two non-adjacent edges
-    overlapping along the same great circle (then an end of one lies on the other)."""
-    if n < 4:
-        return None
-    w = np.roll(v, -1, axis=0)
-    d = point_arc_distance(v[:, None], v[None], w[None])  # (vertex k, edge i)
-    k = np.arange(n)
-    d[k, k] = np.inf  # edges incident to vertex k: k-1 -> k and k -> k+1
-    d[k, (k - 1) % n] = np.inf
-    hit = np.argwhere(d < DUPLICATE_EPS)
-    if len(hit) == 0:
-        return None
-    kk, i = (int(x) for x in hit[0])
-    j = (i + 1) % n
-    dup = [m for m in (i, j) if _angle(v[kk], v[m]) < DUPLICATE_EPS]
-    if dup:
-        return kk, f"ring touches itself: vertex {kk} repeats vertex {dup[0]}"
-    # an incident edge of kk along edge i's great circle: overlapping collinear edges
-    ni = arc_normals(v[i], w[i])
-    ni = ni / np.linalg.norm(ni)
-    for other in ((kk - 1) % n, (kk + 1) % n):
-        if abs(float(ni @ v[other])) < DUPLICATE_EPS:
-            e = min(kk, other) if abs(kk - other) == 1 else n - 1
-            return kk, (
-                f"edges {e}->{(e + 1) % n} and {i}->{j} overlap along the same great circle"
-            )
-    return kk, f"ring touches itself: vertex {kk} lies on edge {i}->{j}"
-
-
 def _angle(a: NDArray, b: NDArray) -> float:
     return float(2 * np.arcsin(min(1.0, 0.5 * float(np.linalg.norm(a - b)))))
+
+
+def _unit_normal(a: NDArray, b: NDArray) -> NDArray:
+    n = arc_normals(a, b)
+    return n / np.linalg.norm(n)
+
+
+def _meeting(
+    v: NDArray, nxt: NDArray, ring_of: NDArray, local: NDArray, i: int, j: int
+) -> tuple[int, int | None, str]:
+    """(ring, vertex, reason) for arcs i and j (global indices, ring_of[i] <= ring_of[j]) that
+    the sweep found meeting: the problem is the later ring's (or the ring's own)."""
+    ri, rj = int(ring_of[i]), int(ring_of[j])
+    ni, nj = int(nxt[i]), int(nxt[j])
+    li, lj = int(local[i]), int(local[j])
+    lni, lnj = int(local[ni]), int(local[nj])
+    crossing = bool(arcs_cross(v[i], v[ni], v[j], v[nj]))
+    if ri != rj:
+        other = "the outer ring" if ri == 0 else f"hole {ri}"
+        if crossing:
+            return rj, lj, f"hole crosses {other}: edge {lj}->{lnj} crosses edge {li}->{lni}"
+        for k in (j, nj):
+            if point_arc_distance(v[k], v[i], v[ni]) < DUPLICATE_EPS:
+                lk = int(local[k])
+                return rj, lk, f"hole touches {other}: vertex {lk} lies on edge {li}->{lni}"
+        k = i if point_arc_distance(v[i], v[j], v[nj]) < DUPLICATE_EPS else ni
+        return (
+            rj,
+            lj,
+            (f"hole touches {other}: edge {lj}->{lnj} passes through its vertex {int(local[k])}"),
+        )
+    if crossing:
+        a, b = sorted(((li, lni), (lj, lnj)))
+        return ri, a[0], f"ring crosses itself: edge {a[0]}->{a[1]} crosses edge {b[0]}->{b[1]}"
+    for p, q in ((i, j), (i, nj), (ni, j), (ni, nj)):
+        if _angle(v[p], v[q]) < DUPLICATE_EPS:
+            lp, lq = sorted((int(local[p]), int(local[q])))
+            return ri, lp, f"ring touches itself: vertex {lp} repeats vertex {lq}"
+    # a vertex of one arc on the other; overlapping collinear edges when an edge at that
+    # vertex runs along the touched edge's great circle
+    for k, (e, ne) in ((j, (i, ni)), (nj, (i, ni)), (i, (j, nj)), (ni, (j, nj))):
+        if point_arc_distance(v[k], v[e], v[ne]) >= DUPLICATE_EPS:
+            continue
+        lk, le, lne = int(local[k]), int(local[e]), int(local[ne])
+        nrm = _unit_normal(v[e], v[ne])
+        prev = int(np.nonzero(nxt == k)[0][0])
+        for other in (prev, int(nxt[k])):
+            if abs(float(nrm @ v[other])) < DUPLICATE_EPS:
+                a, b = sorted((k, other))
+                if nxt[a] != b:
+                    a, b = b, a
+                la, lb = int(local[a]), int(local[b])
+                return (
+                    ri,
+                    lk,
+                    (f"edges {la}->{lb} and {le}->{lne} overlap along the same great circle"),
+                )
+        return ri, lk, f"ring touches itself: vertex {lk} lies on edge {le}->{lne}"
+    return ri, li, f"ring touches itself: edges {li}->{lni} and {lj}->{lnj} meet"
+
+
+def _ring_first_meeting(v: NDArray) -> tuple[int, str] | None:
+    """(vertex, reason) of the first place where a ring crosses or touches itself."""
+    n = len(v)
+    if n < 4:
+        return None
+    nxt = (np.arange(n) + 1) % n
+    pair = first_meeting(v, nxt, DUPLICATE_EPS)
+    if pair is None:
+        return None
+    zeros = np.zeros(n, dtype=np.int64)
+    _, vertex, reason = _meeting(v, nxt, zeros, np.arange(n), *pair)
+    return (0 if vertex is None else vertex), reason
 
 
 def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
@@ -208,23 +263,26 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
     if n < 3:
         add(f"ring has {n} vertices, needs at least 3")
         return probs
+    if n > MAX_RING_VERTICES:
+        add(f"ring has {n} vertices; at most {MAX_RING_VERTICES} are allowed")
+        return probs
     bad = ~np.isfinite(ring).all(axis=1)
-    for k in np.nonzero(bad)[0]:
+    for k in np.nonzero(bad)[0][:MAX_REPORTED]:
         add("vertex is NaN or infinite", int(k))
     if bad.any():
         return probs
-    for k in np.nonzero((ring[:, 0] < -180) | (ring[:, 0] > 180))[0]:
+    for k in np.nonzero((ring[:, 0] < -180) | (ring[:, 0] > 180))[0][:MAX_REPORTED]:
         add(f"longitude {ring[k, 0]} out of range [-180, 180]", int(k))
-    for k in np.nonzero((ring[:, 1] < -90) | (ring[:, 1] > 90))[0]:
+    for k in np.nonzero((ring[:, 1] < -90) | (ring[:, 1] > 90))[0][:MAX_REPORTED]:
         add(f"latitude {ring[k, 1]} out of range [-90, 90]", int(k))
     if probs:
         return probs
     v = ring_vectors(ring)
     w = np.roll(v, -1, axis=0)
     ang = np.arctan2(np.linalg.norm(cross3(v, w), axis=1), np.einsum("ij,ij->i", v, w))
-    for k in np.nonzero(ang < DUPLICATE_EPS)[0]:
+    for k in np.nonzero(ang < DUPLICATE_EPS)[0][:MAX_REPORTED]:
         add(f"vertex duplicates its neighbour {(k + 1) % n}", int(k))
-    for k in np.nonzero(ang > math.pi - ANTIPODAL_EPS)[0]:
+    for k in np.nonzero(ang > math.pi - ANTIPODAL_EPS)[0][:MAX_REPORTED]:
         add(f"edge {k}->{(k + 1) % n} is antipodal (>= 180 degrees): its arc is undefined", int(k))
     if probs:
         return probs
@@ -235,26 +293,13 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
     sin_t = np.abs(np.einsum("ij,ij->i", cross3(ta, tc), v))
     norms = np.linalg.norm(ta, axis=1) * np.linalg.norm(tc, axis=1)
     spike = (sin_t <= 1e-12 * norms) & (np.einsum("ij,ij->i", ta, tc) > 0)
-    for k in np.nonzero(spike)[0]:
+    for k in np.nonzero(spike)[0][:MAX_REPORTED]:
         add("ring folds back on itself (zero-width spike)", int(k))
     if probs:
         return probs
-    if n >= 4:
-        i, j = np.triu_indices(n, 2)
-        keep = ~((i == 0) & (j == n - 1))  # adjacent through the closing edge
-        i, j = i[keep], j[keep]
-        hit = arcs_cross(v[i], w[i], v[j], w[j])
-        for a, b in zip(i[hit], j[hit], strict=True):
-            add(
-                f"ring crosses itself: edge {a}->{(a + 1) % n} crosses edge {b}->{(b + 1) % n}",
-                int(a),
-            )
-            break
-    if probs:
-        return probs
-    touch = _ring_touch(v, n)
-    if touch is not None:
-        add(touch[1], touch[0])
+    meet = _ring_first_meeting(v)
+    if meet is not None:
+        add(meet[1], meet[0])
         return probs
     s = ring_signed_area(v)
     if abs(s) > 2 * math.pi - 1e-9:
@@ -263,16 +308,39 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
 
 
 def geometry_problems(geometry: Any) -> list[Problem]:
-    """All problems found in `geometry` (empty list when valid)."""
+    """All problems found in `geometry` (empty list when valid).
+
+    Bounded whatever the input: a geometry over the vertex or ring limits is refused before
+    any other test, each ring is checked for crossing or touching itself by a sweep
+    (O(n log n), :mod:`label360.sphere.sweep`), and at most ``MAX_REPORTED`` problems of one
+    kind are listed per ring or polygon.
+    """
     try:
         g = as_geometry(geometry)
     except GeometryError as e:
         return [Problem(e.part, e.ring, e.vertex, e.reason)]
+    rings = sum(len(part) for part in g)
+    if rings > MAX_RINGS:
+        return [Problem(0, 0, None, f"geometry has {rings} rings; at most {MAX_RINGS}")]
+    total = sum(len(r) for part in g for r in part)
+    if total > MAX_GEOMETRY_VERTICES:
+        return [
+            Problem(
+                0,
+                0,
+                None,
+                f"geometry has {total} vertices; at most {MAX_GEOMETRY_VERTICES} are allowed",
+            )
+        ]
+    from .kernels import ring_clearly_valid
+
     probs: list[Problem] = []
     for pi, part in enumerate(g):
         if not part:
             probs.append(Problem(pi, 0, None, "polygon has no rings"))
             continue
+        if len(part) == 1 and ring_clearly_valid(part[0]):
+            continue  # the compiled pre-check is certain that the tests below find nothing
         ring_probs = [_ring_problems(r, pi, ri) for ri, r in enumerate(part)]
         for rp in ring_probs:
             probs.extend(rp)
@@ -282,71 +350,76 @@ def geometry_problems(geometry: Any) -> list[Problem]:
     return probs
 
 
-def _touches(p: NDArray, q: NDArray) -> tuple[int, int] | None:
-    """First (vertex of ring p, edge of ring q) with the vertex within DUPLICATE_EPS of the
-    edge's arc, or None."""
-    d = point_arc_distance(p[:, None], q[None], np.roll(q, -1, axis=0)[None])
-    hit = np.argwhere(d < DUPLICATE_EPS)
-    return None if len(hit) == 0 else (int(hit[0, 0]), int(hit[0, 1]))
-
-
-def _rings_meet(p: NDArray, q: NDArray, name_p: str, name_q: str) -> tuple[int, str] | None:
-    """(vertex of p, reason) if rings p and q (vectors) cross or touch, else None."""
-    np_, nq = len(p), len(q)
-    cr = arcs_cross(p[:, None], np.roll(p, -1, 0)[:, None], q[None], np.roll(q, -1, 0)[None])
-    if cr.any():
-        i, j = (int(x) for x in np.argwhere(cr)[0])
-        return i, (
-            f"{name_p} crosses {name_q}: edge {i}->{(i + 1) % np_} crosses edge {j}->{(j + 1) % nq}"
-        )
-    t = _touches(p, q)
-    if t is not None:
-        return t[
-            0
-        ], f"{name_p} touches {name_q}: vertex {t[0]} lies on edge {t[1]}->{(t[1] + 1) % nq}"
-    t = _touches(q, p)
-    if t is not None:
-        i = t[1]
-        return i, (
-            f"{name_p} touches {name_q}: edge {i}->{(i + 1) % np_} passes through its vertex {t[0]}"
-        )
-    return None
+def _bounding_cap(v: NDArray) -> tuple[NDArray, float]:
+    """(centre, radius) of a cap holding the ring's vertices and so (radius < 90 degrees) its
+    arcs; radius pi when the vertices do not fit well inside a hemisphere."""
+    c = v.sum(axis=0)
+    nc = np.linalg.norm(c)
+    if nc < 1e-9:
+        return np.array([0.0, 0.0, 1.0]), math.pi
+    c = c / nc
+    r = float(np.arccos(np.clip((v @ c).min(), -1.0, 1.0)))
+    return c, (r if r < 0.49 * math.pi else math.pi)
 
 
 def _hole_problems(part: list, ring_probs: list, pi: int) -> list[Problem]:
     """Holes must lie strictly inside the outer ring and strictly outside each other (no
-    crossing, no touching at a point, no nesting)."""
+    crossing, no touching at a point, no nesting).  Meetings between rings come from one sweep
+    over the outer ring and the valid holes; a hole found meeting another ring is reported and
+    left out, and the sweep runs again (at most ``MAX_REPORTED`` times)."""
     probs: list[Problem] = []
-    outer = oriented_ring(ring_vectors(part[0]))
-    good: list[tuple[int, NDArray]] = []
-    for ri, hole in enumerate(part[1:], start=1):
-        if ring_probs[ri]:
-            continue
-        hv = ring_vectors(hole)
-        meet = _rings_meet(hv, outer, "hole", "the outer ring")
-        if meet is not None:
-            probs.append(Problem(pi, ri, meet[0], meet[1]))
-            continue
-        inside = _contains_ring(outer, hv)
-        if not inside.all():
-            k = int(np.argmin(inside))
-            probs.append(Problem(pi, ri, k, "hole vertex lies outside the outer ring"))
-            continue
-        hv = oriented_ring(hv)
-        bad = False
-        for rj, other in good:
-            meet = _rings_meet(hv, other, "hole", f"hole {rj}")
-            if meet is None:
-                if _contains_ring(other, hv[:1])[0]:
-                    meet = (0, f"hole lies inside hole {rj}")
-                elif _contains_ring(hv, other[:1])[0]:
-                    meet = (None, f"hole contains hole {rj}")
+    vecs = {ri: ring_vectors(r) for ri, r in enumerate(part) if not ring_probs[ri]}
+    active = sorted(vecs)
+    while len(active) > 1 and len(probs) < MAX_REPORTED:
+        v = np.concatenate([vecs[r] for r in active])
+        sizes = np.array([len(vecs[r]) for r in active])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        ring_of = np.repeat(np.arange(len(active)), sizes)
+        local = np.arange(len(v)) - np.repeat(starts, sizes)
+        nxt = np.arange(len(v)) + 1
+        nxt[starts + sizes - 1] = starts
+        pair = first_meeting(v, nxt, DUPLICATE_EPS)
+        if pair is None:
+            break
+        names = np.asarray(active)
+        r, vertex, reason = _meeting(v, nxt, names[ring_of], local, *pair)
+        probs.append(Problem(pi, r, vertex, reason))
+        active.remove(r)
+    if len(probs) >= MAX_REPORTED:
+        return probs
+    outer = oriented_ring(vecs[0])
+    holes = []
+    for ri in active[1:]:
+        if _contains_ring(outer, vecs[ri][:1])[0]:  # no meeting: one vertex decides
+            holes.append(ri)
+        else:
+            probs.append(Problem(pi, ri, 0, "hole vertex lies outside the outer ring"))
+    if len(holes) < 2:
+        return probs
+    # nesting: only holes whose bounding caps meet can hold one another
+    oriented = [oriented_ring(vecs[ri]) for ri in holes]
+    caps = [_bounding_cap(hv) for hv in oriented]
+    centres = np.array([c for c, _ in caps])
+    radii = np.array([r for _, r in caps])
+    near = np.arccos(np.clip(centres @ centres.T, -1.0, 1.0)) <= radii[:, None] + radii[None, :]
+    good = np.zeros(len(holes), dtype=bool)
+    for k, ri in enumerate(holes):
+        hv = oriented[k]
+        meet = None
+        for m in np.nonzero(near[k, :k] & good[:k])[0]:
+            other = oriented[m]
+            if _contains_ring(other, hv[:1])[0]:
+                meet = (0, f"hole lies inside hole {holes[m]}")
+            elif _contains_ring(hv, other[:1])[0]:
+                meet = (None, f"hole contains hole {holes[m]}")
             if meet is not None:
-                probs.append(Problem(pi, ri, meet[0], meet[1]))
-                bad = True
                 break
-        if not bad:
-            good.append((ri, hv))
+        if meet is None:
+            good[k] = True
+            continue
+        probs.append(Problem(pi, ri, meet[0], meet[1]))
+        if len(probs) >= MAX_REPORTED:
+            break
     return probs
 
 
@@ -367,9 +440,29 @@ def polygon_area(polygon: Sequence[NDArray[np.float64]]) -> float:
 
 
 def area(geometry: Any) -> float:
-    """Area in steradians (sum over parts; parts are assumed not to overlap - use
-    :func:`label360.sphere.boolean.union` first if they may)."""
-    return float(sum(polygon_area(p) for p in validate_geometry(geometry)))
+    """Area in steradians of the region the geometry covers.
+
+    Parts of one geometry may overlap (the region is their union, as the rasteriser draws
+    it): when the bounding caps of two parts meet, the area is that of their union
+    (:func:`label360.sphere.boolean.union`), so overlaps are not counted twice."""
+    g = validate_geometry(geometry)
+    if _parts_may_overlap(g):
+        from .boolean import union
+
+        return float(sum(polygon_area(p) for p in as_geometry(union([g]))))
+    return float(sum(polygon_area(p) for p in g))
+
+
+def _parts_may_overlap(g: list[list[NDArray[np.float64]]]) -> bool:
+    """Could two parts share area?  False when their outer rings' bounding caps are apart."""
+    if len(g) < 2:
+        return False
+    caps = [_bounding_cap(ring_vectors(part[0])) for part in g]
+    centres = np.array([c for c, _ in caps])
+    radii = np.array([r for _, r in caps])
+    gap = np.arccos(np.clip(centres @ centres.T, -1.0, 1.0)) - radii[:, None] - radii[None, :]
+    np.fill_diagonal(gap, 1.0)
+    return bool((gap <= 0).any())
 
 
 def _ring_moment(v: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -383,9 +476,15 @@ def _ring_moment(v: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def centroid(geometry: Any) -> tuple[float, float]:
-    """Spherical centroid (lon, lat) in degrees: direction of the area-weighted mean position."""
+    """Spherical centroid (lon, lat) in degrees: direction of the area-weighted mean position
+    of the region (overlapping parts count once, as in :func:`area`)."""
+    g = validate_geometry(geometry)
+    if _parts_may_overlap(g):
+        from .boolean import union
+
+        g = as_geometry(union([g]))
     m = np.zeros(3)
-    for part in validate_geometry(geometry):
+    for part in g:
         m += _ring_moment(ring_vectors(part[0]))
         for hole in part[1:]:
             m -= _ring_moment(ring_vectors(hole))

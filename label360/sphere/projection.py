@@ -38,6 +38,8 @@ __all__ = [
     "view_to_equirect",
     "rotate_equirect",
     "equirect_directions",
+    "equirect_pixel_coords",
+    "sample_equirect",
 ]
 
 _INTERP = {"bilinear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
@@ -544,5 +546,40 @@ def rotate_equirect(
         return _crop_maps(mx, my, h, (h, w))
 
     m, (c0, c1, r0, r1) = MAP_CACHE.get(key, build)
+    src = _crop_equirect(work, c0, c1, r0, r1)
+    return _from_cv(_unexpand(_remap(src, m, None, flag, cv2.BORDER_REPLICATE), work), dtype)
+
+
+def equirect_pixel_coords(
+    directions: NDArray, width: int, height: int
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Equirect pixel-index coordinates (x, y) of world directions (..., 3) on a width x height
+    grid (x in [-0.5, W - 0.5), the seam at the image edges)."""
+    d = np.asarray(directions, dtype=np.float32)
+    flat = d.reshape(-1, 3)
+    mx, my = _vec_to_equirect_map((flat[:, 0], flat[:, 1], flat[:, 2]), width, height, 0.0)
+    return mx.reshape(d.shape[:-1]), my.reshape(d.shape[:-1])
+
+
+def sample_equirect(
+    image: NDArray, directions: NDArray, interpolation: str = "bilinear"
+) -> NDArray:
+    """Values of an equirect image at world directions (h, w, 3): an (h, w[, C]) image.
+
+    Samples with the seam and pole padding of the other projections (no border effects); the
+    source crop read is the bounding box of the directions, centred on their mean longitude.
+    """
+    image = _check_image(image)
+    flag = _interp_flag(interpolation)
+    work, dtype = _to_cv(image)
+    d = np.asarray(directions, dtype=np.float32)
+    if d.ndim != 3 or d.shape[2] != 3:
+        raise ValueError(f"directions must be an (h, w, 3) array, got shape {d.shape}")
+    src_h, src_w = work.shape[:2]
+    mean = d.reshape(-1, 3).astype(np.float64).sum(0)
+    lonc = math.degrees(math.atan2(mean[0], mean[2])) if np.hypot(mean[0], mean[2]) > 0 else 0.0
+    flat = _apply_matrix(d.reshape(-1, 3), rot_y(-lonc).T)
+    mx, my = _vec_to_equirect_map(flat, src_w, src_h, lonc)
+    m, (c0, c1, r0, r1) = _crop_maps(mx, my, src_h, d.shape[:2])
     src = _crop_equirect(work, c0, c1, r0, r1)
     return _from_cv(_unexpand(_remap(src, m, None, flag, cv2.BORDER_REPLICATE), work), dtype)

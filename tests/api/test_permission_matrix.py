@@ -2,7 +2,9 @@
 
 Expected codes are written out per endpoint for the roles manager, annotator (assigned
 to the panorama), reviewer, viewer and admin (staff). In a foreign project every
-role but admin gets 404, so nothing about other projects leaks.
+role but admin gets 404, so nothing about other projects leaks. Cases with a ``state``
+put the panorama in that workflow state first: a role that may not write answers 403,
+a state that does not allow the write answers 409.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Case:
     own: dict  # role -> expected status in the user's own project
     foreign: int | None = 404  # every non-admin role in a foreign project (None: skip)
     multipart: bool = False
+    state: str | None = None  # the panorama's workflow status before the call
 
 
 ALL_200 = dict.fromkeys(ROLES, 200)
@@ -59,6 +62,13 @@ ALL_200 = dict.fromkeys(ROLES, 200)
 
 def only(allowed: dict, others: int = 403) -> dict:
     return {role: allowed.get(role, others) for role in ROLES}
+
+
+WRITERS = ("manager", "annotator", "reviewer", "admin")
+#: submitted: read-only for the annotator, reviewers and managers may still correct
+SUBMITTED_WRITE = only({"manager": 200, "annotator": 409, "reviewer": 200, "admin": 200})
+#: approved: read-only for everyone until reopened
+APPROVED_WRITE = only(dict.fromkeys(WRITERS, 409))
 
 
 def bulk_body(w: World) -> dict:
@@ -218,6 +228,92 @@ CASES = [
     Case(
         "panorama events", "get", lambda w: f"/api/panoramas/{w.panorama.pk}/events/", None, ALL_200
     ),
+    # the workflow state decides who may write
+    *[
+        Case(
+            f"{name} ({state})",
+            method,
+            url,
+            body,
+            {role: ok if code == 200 else code for role, code in expected.items()},
+            state=state,
+        )
+        for state, expected in [("submitted", SUBMITTED_WRITE), ("approved", APPROVED_WRITE)]
+        for name, method, url, body, ok in [
+            (
+                "bulk save",
+                "put",
+                lambda w: f"/api/panoramas/{w.panorama.pk}/instances/",
+                bulk_body,
+                200,
+            ),
+            (
+                "instance create",
+                "post",
+                lambda w: "/api/instances/",
+                lambda w: {
+                    "panorama": w.panorama.pk,
+                    "label_class": w.label_class.pk,
+                    "geometry": square_geometry(60, 0),
+                    "revision": w.panorama.revision,
+                },
+                201,
+            ),
+            (
+                "instance update",
+                "patch",
+                lambda w: f"/api/instances/{w.instance.pk}/",
+                lambda w: {"label_class": w.label_class.pk, "revision": w.panorama.revision},
+                200,
+            ),
+            (
+                "instance delete",
+                "delete",
+                lambda w: f"/api/instances/{w.instance.pk}/?revision={w.panorama.revision}",
+                None,
+                200,
+            ),
+            (
+                "suggestions accept",
+                "post",
+                lambda w: "/api/prelabel/suggestions/accept/",
+                lambda w: {"panorama": w.panorama.pk, "revision": w.panorama.revision, "ids": []},
+                200,
+            ),
+        ]
+    ],
+    Case(
+        "submit (already submitted: wrong state)",
+        "post",
+        lambda w: f"/api/panoramas/{w.panorama.pk}/submit/",
+        lambda w: {},
+        only({"manager": 409, "annotator": 409, "reviewer": 409, "admin": 409}),
+        state="submitted",
+    ),
+    Case(
+        "reopen without a reason",
+        "post",
+        lambda w: f"/api/panoramas/{w.panorama.pk}/reopen/",
+        lambda w: {},
+        only({"manager": 400, "admin": 400}),
+        state="approved",
+    ),
+    Case(
+        "reopen with a reason",
+        "post",
+        lambda w: f"/api/panoramas/{w.panorama.pk}/reopen/",
+        lambda w: {"comment": "the tram stop was missed"},
+        only({"manager": 200, "admin": 200}),
+        state="approved",
+    ),
+    Case(
+        "reject an approved panorama",
+        "post",
+        lambda w: f"/api/panoramas/{w.panorama.pk}/reject/",
+        lambda w: {"comment": "wrong class on the van"},
+        only({"manager": 200, "reviewer": 200, "admin": 200}),
+        state="approved",
+    ),
 ]
 
 
@@ -236,6 +332,9 @@ def role_users(db):
 
 
 def _call(client, case: Case, world: World):
+    if case.state is not None:
+        Panorama.objects.filter(pk=world.panorama.pk).update(status=case.state)
+        world.panorama.refresh_from_db()
     body = case.body(world) if case.body else None
     url = case.url(world)
     if case.multipart:

@@ -68,7 +68,8 @@ def test_outsiders_get_404(project, panorama, users, client_for):
     assert client_for(None).get("/api/exports/").status_code in (401, 403)
 
 
-def test_import_api_managers_only(project, panorama, users, client_for, tmp_path):
+def test_import_api_managers_only(project, panorama, users, client_for, tmp_path, settings):
+    settings.LABEL360_IMPORTS_INLINE = True
     label(panorama, [SQUARE])
     path = export(project, tmp_path, format="label360")
     Instance.objects.all().delete()
@@ -85,7 +86,8 @@ def test_import_api_managers_only(project, panorama, users, client_for, tmp_path
     assert post(users["outsider"]).status_code == 404
     response = post(users["manager"])
     assert response.status_code == 200, response.data
-    assert response.data["instances_created"] == 1
+    assert response.data["status"] == "done"
+    assert response.data["report"]["instances_created"] == 1
     assert Instance.objects.filter(panorama=panorama).count() == 1
 
 

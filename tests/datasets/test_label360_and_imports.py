@@ -126,11 +126,11 @@ def test_failure_while_writing_rolls_everything_back(project, tmp_path, monkeypa
     calls = []
     original = common.replace_panorama_instances
 
-    def failing(pano, instances, replace):
+    def failing(pano, instances, replace, report=None):
         calls.append(pano.pk)
         if len(calls) == 2:
             raise RuntimeError("disk full")
-        return original(pano, instances, replace)
+        return original(pano, instances, replace, report)
 
     monkeypatch.setattr("datasets.importers.label360.replace_panorama_instances", failing)
     revisions = dict(Panorama.objects.values_list("pk", "revision"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 import torch
+from django.utils import timezone
 
 from inference.models import DerivedAsset, Job, JobStatus, ModelWeights
 from inference.registry import JobContext
@@ -83,10 +85,15 @@ def test_cancel_and_retry(users, project, panorama, client_for):
     assert client.post(f"/api/jobs/{job.pk}/cancel/").status_code == 409
     response = client.post(f"/api/jobs/{job.pk}/retry/")
     assert response.status_code == 200 and response.json()["status"] == "queued"
-    # a running job: cancel only raises the flag
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    # a running job (its worker sends heartbeats): cancel only raises the flag
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, heartbeat_at=timezone.now())
     response = client.post(f"/api/jobs/{job.pk}/cancel/")
     assert response.json()["status"] == "running" and response.json()["cancel_requested"]
+    assert client.post(f"/api/jobs/{job.pk}/retry/").status_code == 409
+    # ... its worker stops: the job is cancelled at once
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    response = client.post(f"/api/jobs/{job.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
 
 
 def test_assets_list_filter_and_download(users, project, panorama, foreign_project, client_for):

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from inference.models import DerivedAsset, Job, JobStatus
+from inference.registry import ParamsError
 from inference.runner import execute
 from inference.services import submit_job
 from tests.factories import make_panorama
@@ -44,13 +45,18 @@ def test_failures_have_clear_messages(users, project, panorama, monkeypatch):
     execute(bad.pk)
     bad.refresh_from_db()
     assert bad.status == "failed" and bad.error.startswith("invalid params: layout must be")
-    # missing weights
-    job = submit_job(
-        "depth", users["manager"], project, [panorama], {"estimator": "model", "weights": 999}
+    # missing weights: refused at submission; deleted after submission: a clear job error
+    with pytest.raises(ParamsError, match="model weights #999 do not exist"):
+        submit_job(
+            "depth", users["manager"], project, [panorama], {"estimator": "model", "weights": 999}
+        )
+    job = Job.objects.create(
+        kind="depth", project=project, params={"estimator": "model", "weights": 999}
     )
+    job.panoramas.add(panorama)
     execute(job.pk)
     job.refresh_from_db()
-    assert job.error == "model weights 999 not found (deleted?)"
+    assert job.error == "invalid params: model weights #999 do not exist"
     # unreadable image
     panorama.image.storage.delete(panorama.image.name)
     panorama.image.storage.save(panorama.image.name, ContentFile(b"garbage"))
@@ -126,7 +132,7 @@ def test_admin_action_intermediate_page_and_submit(users, project, panorama, cli
     done = client.post(
         url,
         {"action": "run_job_depth", "_selected_action": [panorama.pk], "apply": "1",
-         "estimator": "geometric", "layout": "cube", "fusion": "poisson", "max_width": 1024},
+         "estimator": "prior", "layout": "cube", "fusion": "poisson", "max_width": 1024},
         follow=True,
     )  # fmt: skip
     assert done.status_code == 200

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from annotations.models import LabelClass
-from inference.prelabel import jobs  # noqa: F401  (registers the job kinds)
+from inference.prelabel import (
+    interactive,
+    jobs,  # noqa: F401  (registers the job kinds)
+)
 from inference.runner import execute
 from inference.services import submit_job
 from label360.sphere import View, centroid, geometry_to_view, iou
@@ -42,7 +45,9 @@ def _person_request(r, pano_pk: int, person_pk: int) -> tuple[dict, list]:
 
 
 @pytest.mark.django_db
-def test_grabcut_is_refined_by_the_project_model_when_one_exists(project, users, client_for):
+def test_grabcut_is_refined_by_the_project_model_when_one_exists(
+    project, users, client_for, monkeypatch
+):
     # a project that labels people: four approved streets are its training data
     for seed in range(4):
         synthetic_panorama(project, seed, 1024, status="approved")
@@ -73,9 +78,17 @@ def test_grabcut_is_refined_by_the_project_model_when_one_exists(project, users,
         },
     )
     assert execute(job.pk) == "succeeded", job.error
+    job.refresh_from_db()
 
+    # the prior is used only when the class's validation IoU reaches the threshold
+    person_iou = job.result["val_iou"]["person"]
+    gated = client.post("/api/prelabel/interactive/", body, format="json").json()
+    assert gated["timings"]["refined_by_model"] is (person_iou >= interactive.PRIOR_MIN_IOU)
+    # (the stored validation score is rounded to two decimals: stay below it)
+    threshold = min(person_iou, interactive.PRIOR_MIN_IOU) - 0.01
+    monkeypatch.setattr(interactive, "PRIOR_MIN_IOU", threshold)
     refined = client.post("/api/prelabel/interactive/", body, format="json").json()
-    assert refined["timings"]["refined_by_model"] is True
+    assert refined["timings"]["refined_by_model"] is True, refined["timings"]["prior"]
     assert refined["timings"]["model_ms"] > 0
     refined_iou = iou(refined["geometry"], truth)
     assert refined_iou >= 0.85, (plain_iou, refined_iou)

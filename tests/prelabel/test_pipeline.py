@@ -48,8 +48,24 @@ def test_train_then_prelabel_short_version(project):
     project.refresh_from_db()
     weights = project_model(project)
     assert isinstance(weights, ModelWeights) and weights.task == "semantic_segmentation"
+    assert job.result["activated"] and weights.project_id == project.pk
+    assert set(weights.validation["iou"]) <= set(weights.class_names)
+    assert weights.provenance["panoramas"] == 2 and weights.provenance["job"] == job.pk
 
-    run = submit_job("prelabel", panoramas=[pano], params={"grid_width": 512})
+    # default: classes whose calibrated validation precision is too low are not suggested
+    gated = submit_job("prelabel", panoramas=[pano], params={"grid_width": 512})
+    assert execute(gated.pk) == "succeeded", gated.error
+    gated.refresh_from_db()
+    precision = {k: v["precision"] for k, v in weights.validation["calibration"]["classes"].items()}
+    shown = {s.label_class.name for s in Instance.objects.filter(panorama=pano, is_suggestion=True)}
+    assert all(precision.get(name, 0) >= 0.5 for name in shown), (shown, precision)
+    dropped = gated.result["panoramas"][0]["low_precision_classes"]
+    assert all(precision.get(name, 0) < 0.5 for name in dropped), (dropped, precision)
+
+    # every class (a 120-iteration model is weak: the bound is the old short-test one)
+    run = submit_job(
+        "prelabel", panoramas=[pano], params={"grid_width": 512, "min_class_precision": 0}
+    )
     assert execute(run.pk) == "succeeded", run.error
     suggestions = list(Instance.objects.filter(panorama=pano, is_suggestion=True))
     assert suggestions and all(s.source == "model" and s.model_version for s in suggestions)
@@ -60,7 +76,11 @@ def test_train_then_prelabel_short_version(project):
 
     # re-running replaces the unaccepted suggestions, never human work
     first_ids = {s.pk for s in suggestions}
-    run2 = submit_job("prelabel", panoramas=[pano], params={"grid_width": 512, "min_score": 0.1})
+    run2 = submit_job(
+        "prelabel",
+        panoramas=[pano],
+        params={"grid_width": 512, "min_score": 0.1, "min_class_precision": 0},
+    )
     assert execute(run2.pk) == "succeeded", run2.error
     again = set(
         Instance.objects.filter(panorama=pano, is_suggestion=True).values_list("pk", flat=True)

@@ -120,16 +120,20 @@ def test_weights_that_are_not_torchscript_fail_the_job_clearly(project):
     job = submit_job("prelabel", panoramas=[pano], params={"weights": weights.pk})
     assert execute(job.pk) == "failed"
     job.refresh_from_db()
-    assert "not a TorchScript model" in job.error
+    assert "neither TorchScript" in job.error and "nor ONNX" in job.error
 
 
 @pytest.mark.django_db
-def test_outputs_off_contract_fail_the_job_clearly(project):
+def test_outputs_off_contract_are_refused_at_upload_and_fail_the_job_clearly(project):
+    with pytest.raises(ValidationError, match="expected boxes, labels, scores, masks"):
+        _weights(WrongOutput())
     pano = _red_panorama(project)
-    weights = _weights(WrongOutput())
+    weights = _weights(RedDetector())
     save_class_mapping(project, weights, {"auto": "car"})
+    with open(weights.file.path, "wb") as handle:  # the stored file was replaced since
+        handle.write(to_torchscript(WrongOutput()))
     job = submit_job("prelabel", panoramas=[pano], params={"weights": weights.pk})
     assert execute(job.pk) == "failed"
     job.refresh_from_db()
-    assert "expected a dict with keys boxes, labels, scores, masks" in job.error
+    assert "expected boxes, labels, scores, masks" in job.error
     assert not Instance.objects.filter(panorama=pano).exists()

@@ -306,7 +306,7 @@ export async function agreementPage(root: HTMLElement, projectId: number, userna
     topbar([h("a", { href: "/" }, "Projects"), h("a", { href: `/projects/${projectId}/` }, project.name), "Agreement"], username),
     h("main", { class: "page" },
       h("div", { class: "page-head" }, h("h1", {}, project.name), h("span", { class: "spacer" }), h("span", { class: `role role-${project.role}` }, project.role ?? "")),
-      projectTabs(projectId, "agreement"),
+      projectTabs(projectId, "agreement", project.role),
       h("div", { class: "split split-narrow" },
         h("section", { class: "box" }, h("div", { class: "box-head" }, h("h2", { class: "box-title" }, "Rounds"), h("span", { class: "spacer" }), newButton), list),
         detail)));

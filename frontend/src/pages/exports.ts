@@ -257,7 +257,7 @@ export async function exportsPage(root: HTMLElement, projectId: number, username
     topbar([h("a", { href: "/" }, "Projects"), h("a", { href: `/projects/${projectId}/` }, project.name), "Export"], username),
     h("main", { class: "page" },
       h("div", { class: "page-head" }, h("h1", {}, project.name), h("span", { class: "spacer" }), h("span", { class: `role role-${project.role}` }, project.role ?? "")),
-      projectTabs(projectId, "export"),
+      projectTabs(projectId, "export", project.role),
       h("div", { class: "split" },
         h("section", { class: "box" }, h("h2", { class: "box-title" }, "New export"), form),
         h("section", { class: "box" }, h("h2", { class: "box-title" }, "Previous exports"),

@@ -69,6 +69,8 @@ export class PanoramaRenderer {
   panoWidth = 1;
   framesDrawn = 0;
   onTextures: (() => void) | null = null;
+  /** The image the tiles belong to ("" = the panorama itself; see setSource). */
+  source = "";
 
   constructor(readonly canvas: HTMLCanvasElement) {
     const gl = canvas.getContext("webgl", { antialias: false, preserveDrawingBuffer: true, alpha: false });
@@ -105,8 +107,9 @@ export class PanoramaRenderer {
     return p;
   }
 
-  /** Upload an image covering `rect` = (u0, v0, du, dv) of the panorama. */
-  addTile(image: TexImageSource & { width: number; height: number }, rect: [number, number, number, number], level: number): void {
+  /** Upload an image covering `rect` = (u0, v0, du, dv) of the panorama (ignored when it belongs to another source than the one shown). */
+  addTile(image: TexImageSource & { width: number; height: number }, rect: [number, number, number, number], level: number, source = ""): void {
+    if (source !== this.source) return; // a late tile of the image shown before
     const gl = this.gl;
     const tex = gl.createTexture()!;
     gl.bindTexture(gl.TEXTURE_2D, tex);
@@ -130,7 +133,8 @@ export class PanoramaRenderer {
   }
 
   /** Drop the preview once every full-resolution tile is in. */
-  dropLevel(level: number): void {
+  dropLevel(level: number, source = ""): void {
+    if (source !== this.source) return;
     const gl = this.gl;
     for (const t of this.tiles.filter((t) => t.level === level)) gl.deleteTexture(t.tex);
     this.tiles = this.tiles.filter((t) => t.level !== level);
@@ -139,6 +143,12 @@ export class PanoramaRenderer {
   clear(): void {
     for (const t of this.tiles) this.gl.deleteTexture(t.tex);
     this.tiles = [];
+  }
+
+  /** Show another image of the same sphere (e.g. a derived panorama): drops every tile; tiles of other sources arriving later are ignored. */
+  setSource(source: string): void {
+    this.clear();
+    this.source = source;
   }
 
   /** Draw `view` into the whole canvas (its drawing buffer must be view.width × view.height). */

@@ -1,4 +1,6 @@
 /** Tiny DOM helpers. */
+import { themeToggle } from "./theme";
+
 type Child = Node | string | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -107,6 +109,7 @@ export function topbar(crumbs: (HTMLElement | string)[], username: string, extra
     h("nav", { class: "crumbs" }, ...parts),
     h("span", { class: "spacer" }),
     ...extra,
+    themeToggle(),
     h("span", { class: "user" }, username),
     h("a", { class: "btn btn-ghost", href: "#", onclick: (e: Event) => (e.preventDefault(), signOut()) }, "Sign out"));
 }

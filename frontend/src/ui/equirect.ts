@@ -4,11 +4,23 @@
  * drawn at −360/0/+360 so nothing wraps; rings around a pole are closed through it), and the
  * footprint of the current camera. Clicking turns the camera there.
  */
-import { EquirectPath, Geometry, View, equirectPath, vecToLonlat } from "../sphere";
+import { EquirectPath, Geometry, LonLat, View, equirectPath, interpolateArc, vecToLonlat } from "../sphere";
 import type { Inst } from "../store";
 import { hexToRgba } from "../render/overlay";
 
 const pathCache = new WeakMap<Geometry, EquirectPath[][]>();
+
+/** What changes while drawing or dragging, drawn over the cached layer every frame. */
+export interface LiveEdit {
+  /** The polygon being drawn, the mouse position (rubber band) and its class colour. */
+  draft: LonLat[];
+  cursor: LonLat | null;
+  color: string;
+  /** The geometry of the instance whose vertex is being dragged. */
+  preview: Geometry | null;
+  /** A refused edge (it would have crossed the outline). */
+  invalid: [LonLat, LonLat] | null;
+}
 
 function pathsOf(geometry: Geometry): EquirectPath[][] {
   let p = pathCache.get(geometry);
@@ -163,13 +175,58 @@ export class EquirectViewer {
     this.layerValid = true;
   }
 
-  draw(instances: Inst[], colors: Map<number, string>, hidden: Set<string>, selected: string | null, view: View | null): void {
+  draw(instances: Inst[], colors: Map<number, string>, hidden: Set<string>, selected: string | null, view: View | null, live: LiveEdit | null = null): void {
     if (!this.layerValid) this.renderLayer(instances, colors, hidden, selected);
     const ctx = this.canvas.getContext("2d")!;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     ctx.drawImage(this.layer, 0, 0);
     if (view) this.drawFootprint(ctx, view);
+    if (live) this.drawLive(ctx, live);
+  }
+
+  /** The draft (with its rubber band), a dragged instance and a refused edge, live. */
+  private drawLive(ctx: CanvasRenderingContext2D, live: LiveEdit): void {
+    const dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const sx = this.width / 360;
+    const sy = this.height / 180;
+    // an open polyline of great-circle arcs, unwrapped and drawn at −360/0/+360
+    const polyline = (points: LonLat[], color: string, dash: number[], width: number) => {
+      if (points.length < 2) return;
+      const dense: LonLat[] = [];
+      for (let i = 0; i + 1 < points.length; i++) {
+        const arc = interpolateArc(points[i], points[i + 1], 1.5);
+        dense.push(...(i ? arc.slice(1) : arc));
+      }
+      let prev = dense[0][0];
+      const unwrapped = dense.map(([lon, lat]) => {
+        const u = prev + ((((lon - prev + 180) % 360) + 360) % 360) - 180;
+        prev = u;
+        return [u, lat] as LonLat;
+      });
+      ctx.strokeStyle = color;
+      ctx.lineWidth = width;
+      ctx.setLineDash(dash);
+      for (const off of [-360, 0, 360]) {
+        ctx.beginPath();
+        unwrapped.forEach(([lon, lat], i) => (i ? ctx.lineTo((lon + off + 180) * sx, (90 - lat) * sy) : ctx.moveTo((lon + off + 180) * sx, (90 - lat) * sy)));
+        ctx.stroke();
+      }
+      ctx.setLineDash([]);
+    };
+    if (live.preview) for (const poly of live.preview) for (const ring of poly) polyline([...ring, ring[0]], "#ffffff", [], 2);
+    if (live.draft.length) {
+      polyline(live.draft, live.color, [], 2);
+      if (live.cursor) polyline([live.draft[live.draft.length - 1], live.cursor], live.color, [4, 3], 1.5);
+      for (const [lon, lat] of live.draft) {
+        ctx.fillStyle = "#ffffff";
+        ctx.beginPath();
+        ctx.arc((lon + 180) * sx, (90 - lat) * sy, 2.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+    if (live.invalid) polyline(live.invalid, "#ff3b3b", [], 2.5);
   }
 
   /** The camera's footprint: its image border traced on the sphere. */

@@ -1,10 +1,13 @@
 /**
- * Data panel: the instances (class colour, parts/vertices, source), select, hide/show, delete,
- * change class; model suggestions (dashed) get accept / reject, and "accept all ≥ score".
+ * Data panel: the instances (class colour, parts/vertices, source), select, hide/show, hide all
+ * others, lock, zoom to fit, delete, change class, search; the selected instance's attributes
+ * (per its class's schema); model suggestions (dashed) get accept / reject, and "accept all ≥
+ * score".
  */
 import type { Inst, Store } from "../store";
 import { vertexCount } from "../store";
 import type { ClassPanel } from "./classes";
+import type { AttributeSpec } from "./manager_api";
 import { clear, h } from "./dom";
 
 export class InstancePanel {
@@ -16,6 +19,11 @@ export class InstancePanel {
   /** Accept / reject these suggestions (the workspace writes them to the server). */
   onDecide: ((action: "accept" | "reject", insts: Inst[]) => void) | null = null;
   onAcceptAbove: ((minScore: number) => void) | null = null;
+  /** Turn the camera to the instance and narrow the FOV to frame it. */
+  onFit: ((inst: Inst) => void) | null = null;
+  /** Search text: class name, #index, source or attribute value. */
+  query = "";
+  readonly search: HTMLInputElement;
   minScore = 0.5;
   /** Rows rendered (more on request): 500 rows of DOM cost ~0.4 s of style and layout. */
   shown = 100;
@@ -24,12 +32,20 @@ export class InstancePanel {
   constructor(
     readonly store: Store,
     readonly classes: ClassPanel,
-    readonly canEdit: boolean,
+    public canEdit: boolean,
   ) {
     this.title = h("h2", {}, "Instances");
     this.list = h("ul", { class: "inst-list", id: "instance-list" });
     this.bar = h("div", { class: "suggestion-bar", id: "suggestion-bar", hidden: true });
-    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.bar, this.list);
+    this.search = h("input", { type: "search", class: "panel-search", id: "instance-search", placeholder: "Search instances (class, #n, attribute) — /" });
+    this.search.addEventListener("input", () => {
+      this.query = this.search.value.trim().toLowerCase();
+      this.render();
+    });
+    this.search.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") (this.search.value = ""), (this.query = ""), this.render(), this.search.blur();
+    });
+    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.search, this.bar, this.list);
   }
 
   render(): void {
@@ -41,17 +57,21 @@ export class InstancePanel {
       this.list.appendChild(h("li", { class: "empty" }, "No instances yet. Press D and click on the image to draw a polygon."));
       return;
     }
-    const selIndex = store.selected ? store.instances.findIndex((i) => i.uid === store.selected) : -1;
+    const q = this.query;
+    const indexed = store.instances.map((inst, k) => ({ inst, k })).filter(({ inst, k }) => !q || this.matches(inst, k, q));
+    if (q) this.title.textContent = `Instances (${indexed.length} of ${store.instances.length})`;
+    const selIndex = store.selected ? indexed.findIndex(({ inst }) => inst.uid === store.selected) : -1;
     const limit = Math.max(this.shown, selIndex + 1);
-    store.instances.slice(0, limit).forEach((inst, k) => {
+    indexed.slice(0, limit).forEach(({ inst, k }) => {
       const cls = this.classes.byId(inst.label_class);
       const hidden = store.hidden.has(inst.uid);
+      const locked = store.locked.has(inst.uid);
       const selected = store.selected === inst.uid;
-      const select = h("select", { class: "class-select", title: "Class", disabled: !this.canEdit, onclick: (e: Event) => e.stopPropagation(), onchange: (e: Event) => store.update(inst.uid, { label_class: Number((e.target as HTMLSelectElement).value) }) },
+      const select = h("select", { class: "class-select", title: "Class", disabled: !this.canEdit || locked, onclick: (e: Event) => e.stopPropagation(), onchange: (e: Event) => store.update(inst.uid, { label_class: Number((e.target as HTMLSelectElement).value) }) },
         ...this.classes.classes.map((c) => h("option", { value: String(c.id), selected: c.id === inst.label_class }, c.name)));
       const parts = inst.geometry.length;
       const row = h("li", {
-        class: `inst-row${selected ? " selected" : ""}${hidden ? " hidden" : ""}${inst.is_suggestion ? " suggestion" : ""}`,
+        class: `inst-row${selected ? " selected" : ""}${hidden ? " hidden" : ""}${locked ? " locked" : ""}${inst.is_suggestion ? " suggestion" : ""}`,
         "data-uid": inst.uid,
         "data-index": k,
         onclick: () => {
@@ -66,17 +86,55 @@ export class InstancePanel {
             h("span", { class: `source source-${inst.is_suggestion ? "suggestion" : inst.source}` }, inst.is_suggestion ? `suggestion${inst.score != null ? ` ${Math.round(inst.score * 100)}%` : ""}` : inst.source))),
         inst.is_suggestion && this.canEdit && h("button", { class: "icon-btn accept", title: "Accept this suggestion", "data-testid": "accept-suggestion", disabled: this.busy, onclick: (e: Event) => (e.stopPropagation(), this.onDecide?.("accept", [inst])) }, "✓"),
         inst.is_suggestion && this.canEdit && h("button", { class: "icon-btn danger", title: "Reject this suggestion", "data-testid": "reject-suggestion", disabled: this.busy, onclick: (e: Event) => (e.stopPropagation(), this.onDecide?.("reject", [inst])) }, "⊘"),
-        h("button", { class: "icon-btn", title: hidden ? "Show" : "Hide", "data-testid": "toggle-visibility", onclick: (e: Event) => (e.stopPropagation(), store.toggleHidden(inst.uid)) }, hidden ? "◌" : "◉"),
-        this.canEdit && h("button", { class: "icon-btn danger", title: "Delete instance", "data-testid": "delete-instance", onclick: (e: Event) => (e.stopPropagation(), store.remove(inst.uid)) }, "✕"),
+        h("button", { class: "icon-btn", title: "Zoom to fit (F)", "data-testid": "fit-instance", onclick: (e: Event) => (e.stopPropagation(), store.select(inst.uid), this.onFit?.(inst)) }, "⤢"),
+        h("button", { class: "icon-btn", title: hidden ? "Show (H)" : "Hide (H)", "data-testid": "toggle-visibility", onclick: (e: Event) => (e.stopPropagation(), store.toggleHidden(inst.uid)) }, hidden ? "◌" : "◉"),
+        h("button", { class: "icon-btn", title: "Hide all others / show all (Shift+H)", "data-testid": "solo-instance", onclick: (e: Event) => (e.stopPropagation(), store.soloToggle(inst.uid)) }, "◎"),
+        h("button", { class: `icon-btn${locked ? " on" : ""}`, title: locked ? "Unlock (L)" : "Lock: no picking, moving or deleting in the view (L)", "data-testid": "toggle-lock", onclick: (e: Event) => (e.stopPropagation(), store.toggleLocked(inst.uid)) }, lockIcon(locked)),
+        this.canEdit && h("button", { class: "icon-btn danger", title: "Delete instance", "data-testid": "delete-instance", disabled: locked, onclick: (e: Event) => (e.stopPropagation(), store.remove(inst.uid)) }, "✕"),
       );
       this.list.appendChild(row);
+      if (selected && (cls?.attribute_schema ?? []).length) this.list.appendChild(this.attributeForm(inst, cls!.attribute_schema!, locked));
     });
-    const rest = store.instances.length - limit;
+    const rest = indexed.length - limit;
     if (rest > 0)
       this.list.appendChild(h("li", { class: "inst-more" },
         h("button", { class: "btn btn-small btn-ghost", id: "instances-more", onclick: () => ((this.shown = limit + 200), this.render()) }, `Show ${Math.min(200, rest)} more (${rest} not listed)`)));
     const sel = this.list.querySelector(".selected");
     if (sel && "scrollIntoView" in sel) (sel as HTMLElement).scrollIntoView({ block: "nearest" });
+  }
+
+  private matches(inst: Inst, k: number, q: string): boolean {
+    if (q.startsWith("#")) return String(k + 1) === q.slice(1);
+    const name = this.classes.byId(inst.label_class)?.name.toLowerCase() ?? "";
+    if (name.includes(q) || inst.source.includes(q) || (inst.is_suggestion && "suggestion".includes(q))) return true;
+    return Object.entries(inst.attributes ?? {}).some(([key, v]) => key.toLowerCase().includes(q) || String(v).toLowerCase().includes(q));
+  }
+
+  /** The selected instance's attributes, one control per schema entry; each change is an edit. */
+  private attributeForm(inst: Inst, schema: AttributeSpec[], locked: boolean): HTMLElement {
+    const ro = !this.canEdit || locked;
+    const set = (name: string, value: unknown) => {
+      // the store's current copy: several controls may change before the panel re-renders
+      const next = { ...(this.store.get(inst.uid)?.attributes ?? {}) };
+      if (value === null || value === "") delete next[name];
+      else next[name] = value;
+      this.store.update(inst.uid, { attributes: next });
+    };
+    const value = (name: string) => (inst.attributes ?? {})[name];
+    const rows = schema.flatMap((spec) => {
+      const id = `attr-${spec.name.replace(/\W+/g, "_")}`;
+      let control: HTMLElement;
+      if (spec.type === "bool") {
+        control = h("input", { type: "checkbox", id, "data-attr": spec.name, checked: value(spec.name) === true, disabled: ro, onchange: (e: Event) => set(spec.name, (e.target as HTMLInputElement).checked) });
+      } else if (spec.type === "enum") {
+        control = h("select", { id, "data-attr": spec.name, disabled: ro, onchange: (e: Event) => set(spec.name, (e.target as HTMLSelectElement).value || null) },
+          h("option", { value: "" }, "—"), ...(spec.options ?? []).map((o) => h("option", { value: o, selected: value(spec.name) === o }, o)));
+      } else {
+        control = h("input", { type: "text", id, "data-attr": spec.name, value: String(value(spec.name) ?? ""), maxlength: 1000, disabled: ro, onchange: (e: Event) => set(spec.name, (e.target as HTMLInputElement).value) });
+      }
+      return [h("label", { for: id }, spec.name), control];
+    });
+    return h("li", { class: "attr-form", id: "attribute-form", "data-uid": inst.uid }, ...rows);
   }
 
   /** "N suggestions · accept all ≥ [score] · accept all / reject all" (editors only). */
@@ -99,4 +157,30 @@ export class InstancePanel {
         onclick: () => this.onAcceptAbove?.(this.minScore) }, `Accept ${above}`),
     );
   }
+}
+
+/** A padlock, closed or open (drawn: emoji fonts are not everywhere). */
+function lockIcon(closed: boolean): SVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 12 14");
+  svg.setAttribute("width", "11");
+  svg.setAttribute("height", "13");
+  svg.setAttribute("class", "lock-icon");
+  const shackle = document.createElementNS(ns, "path");
+  shackle.setAttribute("d", closed ? "M3 6V4a3 3 0 0 1 6 0v2" : "M3 6V4a3 3 0 0 1 6 0");
+  shackle.setAttribute("fill", "none");
+  shackle.setAttribute("stroke", "currentColor");
+  shackle.setAttribute("stroke-width", "1.6");
+  const body = document.createElementNS(ns, "rect");
+  body.setAttribute("x", "1");
+  body.setAttribute("y", "6");
+  body.setAttribute("width", "10");
+  body.setAttribute("height", "7.5");
+  body.setAttribute("rx", "1.5");
+  body.setAttribute("fill", closed ? "currentColor" : "none");
+  body.setAttribute("stroke", "currentColor");
+  body.setAttribute("stroke-width", "1.4");
+  svg.append(shackle, body);
+  return svg;
 }

@@ -1,9 +1,12 @@
 /**
  * Mouse and keyboard editing on the drawing canvas: draw polygons (click vertices; close on the
  * first vertex, double-click or Enter; Esc cancels; Backspace removes the last vertex), select,
- * drag / insert / delete vertices, add a part, and look around (drag, wheel).
+ * drag / insert / delete vertices, add a part, and look around (drag, wheel). A click that would
+ * make the outline cross itself is refused (the crossed edge flashes red), as is a vertex drag
+ * that would; locked instances are neither picked nor edited. A keyboard crosshair (X) places
+ * vertices without a mouse.
  */
-import { Geometry, LonLat, View, angleBetween, lonlatToVec, pointInGeometry } from "../sphere";
+import { Geometry, LonLat, View, angleBetween, arcsCross, lonlatToVec, pointInGeometry } from "../sphere";
 import { Inst, Store, VertexRef, deleteVertex, insertVertex, moveVertex, newUid } from "../store";
 import { prepare } from "../render/prepared";
 import { projectSegment } from "../render/overlay";
@@ -24,6 +27,35 @@ export interface Host {
   /** Box tool: a box was dragged ([x0, y0, x1, y1] view pixels), or a point clicked in it. */
   onBox?(box: [number, number, number, number]): void;
   onBoxPoint?(x: number, y: number, positive: boolean): void;
+  /** A short message for the user (a refused click). */
+  notify?(message: string): void;
+}
+
+/** Index of a draft edge the new edge a→b would cross (edges k→k+1 of ``ring``; ``closing``
+ * checks the edge back to the first vertex), or -1. Adjacent edges share a vertex and are skipped. */
+export function crossingEdge(ring: LonLat[], b: LonLat, closing: boolean): number {
+  const n = ring.length;
+  if (n < 2) return -1;
+  const A = lonlatToVec(ring[n - 1][0], ring[n - 1][1]);
+  const B = lonlatToVec(b[0], b[1]);
+  const first = closing ? 1 : 0;
+  for (let k = first; k < n - 2; k++) {
+    if (arcsCross(A, B, lonlatToVec(ring[k][0], ring[k][1]), lonlatToVec(ring[k + 1][0], ring[k + 1][1]))) return k;
+  }
+  return -1;
+}
+
+/** Whether a closed ring crosses itself (any two non-adjacent edges cross). */
+export function ringCrossesItself(ring: LonLat[]): boolean {
+  const v = ring.map(([lon, lat]) => lonlatToVec(lon, lat));
+  const n = v.length;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 2; j < n; j++) {
+      if (i === 0 && j === n - 1) continue;
+      if (arcsCross(v[i], v[(i + 1) % n], v[j], v[(j + 1) % n])) return true;
+    }
+  }
+  return false;
 }
 
 const CLICK_SLOP = 4;
@@ -41,6 +73,10 @@ export class Interaction {
   preview: { uid: string; geometry: Geometry } | null = null;
   /** The box being dragged with the box tool (view pixels). */
   boxDrag: [number, number, number, number] | null = null;
+  /** A refused edge (it would cross the outline), shown red until ``until``. */
+  invalid: { a: LonLat; b: LonLat; until: number } | null = null;
+  /** Keyboard crosshair in view pixels (X toggles it); null when off. */
+  crosshair: [number, number] | null = null;
   private down: { x: number; y: number; moved: boolean; kind: "look" | "vertex" | "click" | "box"; ref?: VertexRef; uid?: string } | null = null;
   private last = { x: 0, y: 0 };
 
@@ -91,7 +127,7 @@ export class Interaction {
     const [x, y] = this.pixel(e);
     this.last = { x: e.clientX, y: e.clientY };
     const store = this.host.store;
-    if (e.button === 0 && this.tool === "edit" && this.host.canEdit && store.selected) {
+    if (e.button === 0 && this.tool === "edit" && this.host.canEdit && store.selected && !store.locked.has(store.selected)) {
       const inst = store.get(store.selected);
       if (inst) {
         const ref = this.hitVertex(inst, x, y);
@@ -149,7 +185,11 @@ export class Interaction {
     if (!d) return;
     const [x, y] = this.pixel(e);
     if (d.kind === "vertex") {
-      if (d.moved && this.preview) this.host.store.setGeometry(this.preview.uid, this.preview.geometry);
+      if (d.moved && this.preview) {
+        const ring = d.ref ? this.preview.geometry[d.ref.part]?.[d.ref.ring] : undefined;
+        if (ring && ringCrossesItself(ring)) this.host.notify?.("Not moved: the outline would cross itself.");
+        else this.host.store.setGeometry(this.preview.uid, this.preview.geometry);
+      }
       this.preview = null;
       this.host.request();
       return;
@@ -179,13 +219,57 @@ export class Interaction {
       const last = view.lonlatToPixel(this.draft[this.draft.length - 1][0], this.draft[this.draft.length - 1][1]);
       if (last && Math.hypot(last[0] - x, last[1] - y) < 3) return; // second click of a double-click
     }
-    this.draft.push(view.pixelToLonlat(x, y));
+    const point = view.pixelToLonlat(x, y);
+    const k = crossingEdge(this.draft, point, false);
+    if (k >= 0) {
+      this.refuse(this.draft[this.draft.length - 1], point, "That vertex would make the outline cross itself.");
+      return;
+    }
+    this.draft.push(point);
     this.host.request();
+  }
+
+  private refuse(a: LonLat, b: LonLat, message: string): void {
+    this.invalid = { a, b, until: performance.now() + 1500 };
+    this.host.notify?.(message);
+    this.host.request();
+    window.setTimeout(() => this.host.requestOverlay(), 1600);
+  }
+
+  /** Keyboard crosshair: on at the view centre, or off. */
+  toggleCrosshair(): void {
+    const view = this.host.view();
+    this.crosshair = this.crosshair ? null : [view.width / 2 - 0.5, view.height / 2 - 0.5];
+    this.syncCrosshairCursor();
+  }
+
+  moveCrosshair(dx: number, dy: number): void {
+    if (!this.crosshair) return;
+    const view = this.host.view();
+    this.crosshair = [Math.max(0, Math.min(view.width - 1, this.crosshair[0] + dx)), Math.max(0, Math.min(view.height - 1, this.crosshair[1] + dy))];
+    this.syncCrosshairCursor();
+  }
+
+  /** Space at the crosshair: a vertex (draw tool) or a pick (edit / pan). */
+  placeAtCrosshair(): void {
+    if (!this.crosshair) return;
+    const [x, y] = this.crosshair;
+    if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
+    else this.pick(x, y);
+  }
+
+  private syncCrosshairCursor(): void {
+    if (this.crosshair && this.tool === "draw") this.cursor = this.host.view().pixelToLonlat(this.crosshair[0], this.crosshair[1]);
+    this.host.requestOverlay();
   }
 
   /** Close the polygon being drawn: a new instance, or a new part of the selected one. */
   finish(): void {
     if (this.draft.length < 3) return;
+    if (crossingEdge(this.draft, this.draft[0], true) >= 0) {
+      this.refuse(this.draft[this.draft.length - 1], this.draft[0], "Closing here would make the outline cross itself: add vertices or undo the last one (Backspace).");
+      return;
+    }
     const ring = this.draft.slice();
     this.draft = [];
     const store = this.host.store;
@@ -215,6 +299,10 @@ export class Interaction {
     if (!store.selected || !this.host.canEdit) return;
     const inst = store.get(store.selected);
     if (!inst) return;
+    if (store.locked.has(inst.uid)) {
+      this.host.notify?.("This instance is locked: unlock it (L) to change it.");
+      return;
+    }
     if (store.selectedVertex) {
       store.setGeometry(inst.uid, deleteVertex(inst.geometry, store.selectedVertex));
       store.selectedVertex = null;
@@ -228,6 +316,7 @@ export class Interaction {
     const store = this.host.store;
     const list = store.visible();
     for (let i = list.length - 1; i >= 0; i--) {
+      if (store.locked.has(list[i].uid)) continue; // clicks go through locked instances
       const prep = prepare(list[i].geometry);
       if (angleBetween(prep.centre, p) > prep.radius + 1e-9) continue;
       if (pointInGeometry(p, list[i].geometry)) {

@@ -1,16 +1,23 @@
-/** Tabs shared by a project's pages (navigator, export, agreement) and small formatters. */
+/** Tabs shared by a project's pages and small formatters. */
 import { h } from "./dom";
 
-export type ProjectTab = "panoramas" | "export" | "agreement";
+export type ProjectTab = "panoramas" | "upload" | "dashboard" | "export" | "agreement" | "settings";
 
-export function projectTabs(projectId: number, active: ProjectTab): HTMLElement {
-  const tabs: [ProjectTab, string, string][] = [
-    ["panoramas", "Panoramas", `/projects/${projectId}/`],
-    ["export", "Export", `/projects/${projectId}/export/`],
-    ["agreement", "Agreement", `/projects/${projectId}/agreement/`],
+/** The project's tabs; Upload and Settings only for managers (and admins), Dashboard for
+ * reviewers too (the API refuses the others anyway). */
+export function projectTabs(projectId: number, active: ProjectTab, role: string | null = null): HTMLElement {
+  const manager = role === "admin" || role === "manager";
+  const reviewer = manager || role === "reviewer";
+  const tabs: [ProjectTab, string, string, boolean][] = [
+    ["panoramas", "Panoramas", `/projects/${projectId}/`, true],
+    ["upload", "Upload", `/projects/${projectId}/upload/`, manager],
+    ["dashboard", "Dashboard", `/projects/${projectId}/dashboard/`, reviewer],
+    ["export", "Export", `/projects/${projectId}/export/`, true],
+    ["agreement", "Agreement", `/projects/${projectId}/agreement/`, true],
+    ["settings", "Settings", `/projects/${projectId}/settings/`, manager],
   ];
   return h("nav", { class: "tabs", "aria-label": "Project" },
-    ...tabs.map(([key, label, href]) =>
+    ...tabs.filter((t) => t[3]).map(([key, label, href]) =>
       h("a", { class: `tab${key === active ? " active" : ""}`, href, id: `tab-${key}`, "aria-current": key === active ? "page" : undefined }, label)));
 }
 

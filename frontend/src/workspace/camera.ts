@@ -1,5 +1,7 @@
 /** Camera and tool control: looking, zooming, NFOV/cubemap mode and face switching, tool selection. */
 import { faceOf, lonlatToVec, vecToLonlat } from "../sphere";
+import { prepare } from "../render/prepared";
+import { FOV_MAX, FOV_MIN } from "../ui/camera";
 import { toast } from "../ui/dom";
 import type { Tool } from "../ui/interaction";
 import type { Inst } from "../store";
@@ -31,6 +33,29 @@ export function lookAt(ws: Workspace, lon: number, lat: number): void {
 export function focusInstance(ws: Workspace, inst: Inst): void {
   const [clon, clat] = centreOf(inst);
   ws.lookAt(clon, clat);
+}
+
+/**
+ * Zoom to fit: turn the camera to the centre of the instance's bounding cone and narrow (or
+ * widen) the FOV so the cone fills about 80% of the view's shorter side. In cubemap mode the
+ * face holding the centre is shown (faces have a fixed FOV).
+ */
+export function fitInstance(ws: Workspace, inst: Inst): void {
+  const cone = prepare(inst.geometry);
+  const [lon, lat] = vecToLonlat(cone.centre);
+  if (ws.camera.mode === "cubemap") {
+    ws.lookAt(lon, lat);
+    return;
+  }
+  const w = Math.max(1, ws.viewW);
+  const h = Math.max(1, ws.viewH);
+  // half-angle the cone must fit in, on the shorter side (with a 25% margin)
+  const half = Math.min(Math.max(cone.radius * 1.25, (2 * Math.PI) / 180), (80 * Math.PI) / 180);
+  const tanShort = Math.tan(half);
+  const hfov = (2 * Math.atan(w >= h ? (tanShort * w) / h : tanShort) * 180) / Math.PI;
+  ws.camera.setLook(lon, lat);
+  ws.camera.setFov(Math.max(FOV_MIN, Math.min(FOV_MAX, hfov)));
+  ws.request();
 }
 
 export function setMode(ws: Workspace, mode: "nfov" | "cubemap"): void {

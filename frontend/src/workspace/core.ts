@@ -11,7 +11,7 @@ import { EquirectViewer } from "../ui/equirect";
 import { InstancePanel } from "../ui/instances";
 import { Interaction, type Tool } from "../ui/interaction";
 import { PanoramaRenderer } from "../render/panorama_gl";
-import { Saver, readPending, restorePending, sameContent } from "../saver";
+import { Saver, readPending, restorePending, sameContent, writeStash } from "../saver";
 import { Inst, Store } from "../store";
 import type { View, ViewParams } from "../sphere";
 import type { Panorama, Project, InstancesResponse, LabelClass } from "../types";
@@ -19,13 +19,15 @@ import { DepthMap, SurfaceCursor } from "../render/depth";
 import { ReviewPanel } from "../ui/review";
 import { layout, renderToolbar, renderStatus } from "./layout";
 import { loadDepth, renderEquirectMode, setEquirectMode, toggleSurfaceCursor, depthHud } from "./depth";
-import { renderSaveState, renderBanner, reloadFromServer, reapplyStash, flushSaves, renderWorkflow, review } from "./saving";
+import { renderSaveState, renderBanner, reloadFromServer, reapplyStash, flushSaves, renderWorkflow, review, setEditable, refreshEditability } from "./saving";
 import { sameView, startInteractive, addInteractivePoint, runInteractive, acceptInteractive, discardInteractive, renderBoxCard, decideSuggestions } from "./suggestions";
-import { look, zoom, lookAt, focusInstance, setMode, setFace, setTool, startAddPart } from "./camera";
+import { look, zoom, lookAt, focusInstance, fitInstance, setMode, setFace, setTool, startAddPart } from "./camera";
 import { onKey, navigate } from "./keys";
 import { afterFirstFrame, loadImagery } from "./imagery";
+import { loadDerived } from "./derived";
 import { resize, loop, renderPanels, drawOverlay, drawHud } from "./render";
 import { installHook } from "./hook";
+import { ActivityClock } from "./activity";
 
 export interface Ctx {
   panoramaId: number;
@@ -88,6 +90,8 @@ export class Workspace {
   firstFrameAt: number | null = null;
   tilesLoaded = 0;
   marks: Record<string, number> = {};
+  /** Active annotation time on this panorama (viewers are not timed). */
+  activity: ActivityClock | null = null;
 
   constructor(
     readonly root: HTMLElement,
@@ -102,7 +106,8 @@ export class Workspace {
     this.glCanvas = glCanvas;
     this.renderer = renderer;
     this.role = project.role ?? "viewer";
-    this.canEdit = ["admin", "manager", "reviewer"].includes(this.role) || (this.role === "annotator" && pano.assignees.includes(ctx.username));
+    // the server says whether the role and the workflow state allow editing now
+    this.canEdit = pano.can_edit ?? (["admin", "manager", "reviewer"].includes(this.role) || (this.role === "annotator" && pano.assignees.includes(ctx.username)));
     this.saver = new Saver(this.store, pano.id, this.canEdit);
     this.classes = new ClassPanel(pano.project, ["admin", "manager"].includes(this.role));
     this.instancesPanel = new InstancePanel(this.store, this.classes, this.canEdit);
@@ -112,6 +117,7 @@ export class Workspace {
 
   async start(dataP: Promise<InstancesResponse>, classesP: Promise<LabelClass[]>, preview: Promise<HTMLImageElement>): Promise<void> {
     this.timed("layout", () => this.layout());
+    if (this.role !== "viewer") this.activity = new ActivityClock(this.pano.id);
     // imagery first: the first frame needs only the preview and the layout
     this.installHook();
     void this.loadImagery(preview);
@@ -125,6 +131,8 @@ export class Workspace {
     });
     this.saver.onChange((state) => {
       this.renderSaveState();
+      // a save refused by the workflow state: ask who may edit now, and turn read-only
+      if (state === "locked") void this.refreshEditability();
       if (state === "saved" && this.pano.status === "new") {
         // the server moves a new panorama to in_progress on its first save
         this.pano = { ...this.pano, status: "in_progress" };
@@ -159,6 +167,7 @@ export class Workspace {
     void this.afterFirstFrame().then(() => {
       void this.reviewPanel.load(this.pano.status);
       void this.loadDepth();
+      void loadDerived(this);
     });
   }
 
@@ -173,19 +182,23 @@ export class Workspace {
 
   /** Pending edits left by a reload mid-save, or a stash left by a conflict. */
   restoreLocal(): void {
-    if (!this.canEdit) return;
     const pending = readPending(this.pano.id);
-    if (pending) {
+    if (pending && !this.canEdit) {
+      // read-only now (the panorama was submitted or approved meanwhile): keep them for later
+      if (!sameContent(pending.instances, this.store.instances)) writeStash(pending);
+      this.saver.clearPending();
+    } else if (pending) {
       if (sameContent(pending.instances, this.store.instances)) this.saver.clearPending();
       else if (pending.baseRevision === this.saver.revision) {
         restorePending(this.saver, this.store, pending);
         toast("Restored edits that had not reached the server; saving them now.");
       } else {
         // based on an older revision: keep them as a stash the user can re-apply
-        localStorage.setItem(`label360:stash:${this.pano.id}`, JSON.stringify(pending));
+        writeStash(pending);
         this.saver.clearPending();
       }
     }
+    if (this.saver.state === "saved") this.saver.set("saved"); // "stashed" while a stash waits
     this.renderBanner();
   }
 
@@ -293,8 +306,14 @@ export class Workspace {
   reloadFromServer(keepStash: boolean): Promise<void> {
     return reloadFromServer(this, keepStash);
   }
-  reapplyStash(): void {
-    reapplyStash(this);
+  reapplyStash(): Promise<void> {
+    return reapplyStash(this);
+  }
+  setEditable(canEdit: boolean): void {
+    setEditable(this, canEdit);
+  }
+  refreshEditability(): Promise<void> {
+    return refreshEditability(this);
   }
   sameView(a: ViewParams, b: ViewParams): boolean {
     return sameView(this, a, b);
@@ -340,6 +359,9 @@ export class Workspace {
   }
   focusInstance(inst: Inst): void {
     focusInstance(this, inst);
+  }
+  fitInstance(inst: Inst): void {
+    fitInstance(this, inst);
   }
   setMode(mode: "nfov" | "cubemap"): void {
     setMode(this, mode);

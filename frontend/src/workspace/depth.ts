@@ -5,6 +5,17 @@ import type { DerivedAsset, Page } from "../types";
 import { DepthMap, fetchNpy } from "../render/depth";
 import type { Workspace } from "./core";
 
+/**
+ * Where the loaded depth came from: "model" (a registered depth network, one unknown global
+ * scale) or "prior" (the geometric prior: an assumed ground plane and far field, the same for
+ * every photo — labelled so nobody takes it for a measurement).
+ */
+const depthSources = new WeakMap<Workspace, string>();
+
+export function depthIsPrior(ws: Workspace): boolean {
+  return depthSources.get(ws) === "prior";
+}
+
 /** The panorama's depth map (and normals when small enough), if the depth job has run. */
 export async function loadDepth(ws: Workspace): Promise<void> {
   const id = ws.pano.id;
@@ -16,6 +27,9 @@ export async function loadDepth(ws: Workspace): Promise<void> {
     ]);
     const depthAsset = latest(depthPage);
     if (!depthAsset) return;
+    // assets of older jobs name the prior only in their estimator
+    const source = depthAsset.params.source ?? (depthAsset.params.estimator === "geometric" ? "prior" : "model");
+    depthSources.set(ws, String(source));
     ws.depthState = "loading";
     ws.renderEquirectMode();
     const normalAsset = latest(normalPage);
@@ -46,15 +60,19 @@ export function renderEquirectMode(ws: Workspace): void {
     none: "No depth map for this panorama (a manager can run the depth job)",
     loading: "Loading the depth map…",
     error: `Depth map not available: ${ws.depthMessage}`,
-    ready: "Show the colourised depth (near = warm)",
+    ready: depthIsPrior(ws)
+      ? "Geometric prior, not a measurement: an assumed ground plane and far field, the same for every photo (register a depth model for real depth)"
+      : "Show the colourised depth (near = warm)",
   };
+  const label = depthIsPrior(ws) ? "Depth prior" : "Depth";
   const seg = (id: string, label: string, value: "color" | "depth", disabled: boolean, title: string) =>
     h("button", { class: `seg-btn${mode === value ? " active" : ""}`, id, disabled, title, "aria-pressed": String(mode === value),
       onclick: () => ws.setEquirectMode(value) }, label);
   ws.eqModeHost.dataset.depth = ws.depthState;
+  ws.eqModeHost.dataset.depthSource = depthSources.get(ws) ?? "";
   ws.eqModeHost.replaceChildren(
     seg("equirect-color", "Colour", "color", false, "Show the panorama"),
-    seg("equirect-depth", ws.depthState === "loading" ? "Depth…" : "Depth", "depth", !hasDepth, titles[ws.depthState]),
+    seg("equirect-depth", ws.depthState === "loading" ? `${label}…` : label, "depth", !hasDepth, titles[ws.depthState]),
   );
   ws.depthLegend.hidden = mode !== "depth";
 }
@@ -74,5 +92,8 @@ export function toggleSurfaceCursor(ws: Workspace): void {
 
 export function depthHud(ws: Workspace): HTMLElement[] {
   const c = ws.lastCursor;
-  return c ? [h("span", { class: "hud-item", id: "hud-depth", title: "Distance of the surface under the cursor (depth map units)" }, `surface ${c.distance.toFixed(2)}`)] : [];
+  if (!c) return [];
+  return depthIsPrior(ws)
+    ? [h("span", { class: "hud-item", id: "hud-depth", title: "From the geometric prior (assumed ground and far field), not measured" }, `prior ${c.distance.toFixed(2)} m`)]
+    : [h("span", { class: "hud-item", id: "hud-depth", title: "Distance of the surface under the cursor (depth map units)" }, `surface ${c.distance.toFixed(2)}`)];
 }

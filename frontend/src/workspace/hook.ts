@@ -47,5 +47,9 @@ export function installHook(ws: Workspace): void {
     saveNow() {
       return self.saver.save();
     },
+    activity() {
+      const a = self.activity;
+      return a ? { total: a.total, pending: a.pending, acknowledged: a.acknowledged } : null;
+    },
   };
 }

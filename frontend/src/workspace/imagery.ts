@@ -2,6 +2,7 @@
 import { toast } from "../ui/dom";
 import { loadImage } from "../render/panorama_gl";
 import type { Workspace } from "./core";
+import { installExposure } from "./exposure";
 
 /** Resolves once the first frame with imagery is on screen. */
 export function afterFirstFrame(ws: Workspace): Promise<void> {
@@ -24,6 +25,8 @@ export async function loadImagery(ws: Workspace, previewP: Promise<HTMLImageElem
     ws.previewFailed = true;
     toast(`Could not load the panorama preview: ${(err as Error).message}`, "error");
   }
+  // HDR panoramas (stored or recovered radiance) get the exposure control
+  void installExposure(ws, previewP);
   if (p.width <= 2048 || !ws.renderer) return;
   // full-resolution tiles only after the first frame is on screen (uploads block the main thread)
   await ws.afterFirstFrame();

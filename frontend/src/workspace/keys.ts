@@ -1,4 +1,5 @@
-/** Keyboard shortcuts and previous/next panorama navigation. */
+/** Keyboard shortcuts (tools, classes by shortcut or type-to-filter, fit, lock, hide, search,
+ * keyboard crosshair drawing) and previous/next panorama navigation. */
 import { apiAll } from "../api";
 import { toast } from "../ui/dom";
 import { helpOverlay } from "../ui/help";
@@ -23,7 +24,37 @@ export function onKey(ws: Workspace, e: KeyboardEvent): void {
     return;
   }
   if (mod) return;
+  // the keyboard crosshair takes the arrows and Space while it is on
+  if (it.crosshair && ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", " "].includes(key)) {
+    e.preventDefault();
+    const step = e.shiftKey ? 20 : 2;
+    if (key === " ") it.placeAtCrosshair();
+    else it.moveCrosshair(key === "ArrowLeft" ? -step : key === "ArrowRight" ? step : 0, key === "ArrowUp" ? -step : key === "ArrowDown" ? step : 0);
+    return;
+  }
+  const selected = ws.store.selected ? ws.store.get(ws.store.selected) : undefined;
   switch (key) {
+    case "f":
+    case "F":
+      if (selected) ws.fitInstance(selected);
+      break;
+    case "l":
+    case "L":
+      if (selected) ws.store.toggleLocked(selected.uid);
+      break;
+    case "x":
+    case "X":
+      it.toggleCrosshair();
+      break;
+    case "t":
+    case "T":
+      e.preventDefault();
+      ws.classes.openPicker(ws.stage, (cls) => pickClass(ws, cls.id));
+      break;
+    case "/":
+      e.preventDefault();
+      ws.instancesPanel.search.focus();
+      break;
     case "Enter":
       if (!it.draft.length && ws.acceptInteractive()) break;
       it.finish();
@@ -75,7 +106,9 @@ export function onKey(ws: Workspace, e: KeyboardEvent): void {
       break;
     case "h":
     case "H":
-      if (ws.store.selected) ws.store.toggleHidden(ws.store.selected);
+      if (!ws.store.selected) break;
+      if (e.shiftKey) ws.store.soloToggle(ws.store.selected);
+      else ws.store.toggleHidden(ws.store.selected);
       break;
     case "+":
     case "=":
@@ -105,14 +138,19 @@ export function onKey(ws: Workspace, e: KeyboardEvent): void {
     case "?":
       helpOverlay();
       break;
-    default:
-      if (/^[1-9]$/.test(key)) {
-        const cls = ws.classes.classes[Number(key) - 1];
-        if (!cls) break;
-        if (ws.store.selected && ws.canEdit && !it.draft.length) ws.store.update(ws.store.selected, { label_class: cls.id });
-        ws.classes.select(cls.id);
-      }
+    default: {
+      // a class's own shortcut, else 1–9 by position
+      const cls = key.length === 1 ? ws.classes.byKey(key) : undefined;
+      if (cls) pickClass(ws, cls.id);
+    }
   }
+}
+
+/** Make ``classId`` the class for new polygons, and the selected instance's class. */
+function pickClass(ws: Workspace, classId: number): void {
+  const sel = ws.store.selected;
+  if (sel && ws.canEdit && !ws.interaction.draft.length && !ws.store.locked.has(sel)) ws.store.update(sel, { label_class: classId });
+  ws.classes.select(classId);
 }
 
 export async function navigate(ws: Workspace, delta: number): Promise<void> {

@@ -4,6 +4,7 @@ import { EquirectViewer } from "../ui/equirect";
 import { CubemapViewer } from "../ui/cubemap";
 import { Interaction } from "../ui/interaction";
 import { helpOverlay } from "../ui/help";
+import { themeToggle } from "../ui/theme";
 import type { Workspace } from "./core";
 
 export function layout(ws: Workspace): void {
@@ -22,6 +23,7 @@ export function layout(ws: Workspace): void {
     ws.statusHost,
     h("span", { class: "spacer" }),
     prev, next, ws.savePill, ws.workflow,
+    themeToggle(),
     h("span", { class: "user" }, `${ws.ctx.username} · ${ws.role}`),
     h("a", { class: "btn btn-ghost", href: "/accounts/logout/", onclick: (e: Event) => (e.preventDefault(), logout()) }, "Sign out"));
 
@@ -35,7 +37,8 @@ export function layout(ws: Workspace): void {
   ws.toolbar = h("nav", { class: "toolbar", id: "toolbar" });
   const side = h("aside", { class: "sidebar" });
   ws.eqModeHost = h("span", { class: "seg", id: "equirect-mode" });
-  const eqHost = h("section", { class: "panel viewer-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Equirectangular"), h("span", { class: "muted" }, `${p.width}×${p.height}`), ws.eqModeHost));
+  const enlarge = h("button", { class: "icon-btn", id: "equirect-enlarge", title: "Enlarge the viewer (Esc: back)", onclick: () => toggleEnlarged(ws, eqHost, enlarge) }, "⤢");
+  const eqHost = h("section", { class: "panel viewer-panel", id: "equirect-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Equirectangular"), h("span", { class: "muted" }, `${p.width}×${p.height}`), ws.eqModeHost, enlarge));
   const eqCanvasHost = h("div", { class: "equirect-host", id: "equirect" });
   ws.depthLegend = h("div", { class: "depth-legend", id: "depth-legend", hidden: true }, h("span", {}, "near"), h("i", { class: "depth-ramp" }), h("span", {}, "far"));
   eqHost.append(eqCanvasHost, ws.depthLegend);
@@ -58,7 +61,9 @@ export function layout(ws: Workspace): void {
   ws.interaction = new Interaction(ws.overlay, {
     view: () => ws.view(),
     store: ws.store,
-    canEdit: ws.canEdit,
+    get canEdit() {
+      return ws.canEdit; // changes with the workflow state
+    },
     currentClass: () => ws.classes.current,
     look: (dx, dy) => ws.look(dx, dy),
     zoom: (f) => ws.zoom(f),
@@ -69,9 +74,12 @@ export function layout(ws: Workspace): void {
     isNfov: () => ws.camera.mode === "nfov",
     onBox: (box) => ws.startInteractive(box),
     onBoxPoint: (x, y, positive) => ws.addInteractivePoint(x, y, positive),
+    notify: (message) => toast(message, "error"),
   });
   ws.interaction.setTool(ws.canEdit ? "draw" : "pan");
   ws.instancesPanel.onFocus = (inst) => ws.focusInstance(inst);
+  ws.instancesPanel.onFit = (inst) => ws.fitInstance(inst);
+  ws.classes.onHideClass = (cls, hide) => ws.store.setClassHidden(cls.id, hide);
   ws.instancesPanel.onDecide = (action, insts) => void ws.decideSuggestions(action, { insts });
   ws.instancesPanel.onAcceptAbove = (minScore) => void ws.decideSuggestions("accept", { minScore });
   ws.renderToolbar();
@@ -79,6 +87,24 @@ export function layout(ws: Workspace): void {
   ws.renderWorkflow();
   ws.renderEquirectMode();
   document.addEventListener("keydown", (e) => ws.onKey(e));
+}
+
+/** The equirect viewer enlarged over the page (and back); the canvas follows its new width. */
+function toggleEnlarged(ws: Workspace, panel: HTMLElement, button: HTMLElement): void {
+  const on = panel.classList.toggle("enlarged");
+  button.textContent = on ? "⤡" : "⤢";
+  button.title = on ? "Back to the sidebar (Esc)" : "Enlarge the viewer (Esc: back)";
+  if (on) {
+    const back = (e: KeyboardEvent) => {
+      if (e.key !== "Escape" || !panel.classList.contains("enlarged")) return;
+      e.stopPropagation();
+      toggleEnlarged(ws, panel, button);
+      document.removeEventListener("keydown", back, true);
+    };
+    document.addEventListener("keydown", back, true);
+  }
+  ws.equirect.invalidate();
+  ws.needs.overlay = true;
 }
 
 export function renderToolbar(ws: Workspace): void {

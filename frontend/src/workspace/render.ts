@@ -1,8 +1,9 @@
 /** The render loop: canvas sizing, WebGL frame, overlay drawing (instances, box tool, surface cursor, draft), HUD, side viewers and panels. */
-import { FACE_NAMES, View, vecToLonlat } from "../sphere";
+import { FACE_NAMES, LonLat, View, lonlatToVec, vecToLonlat } from "../sphere";
+import type { LiveEdit } from "../ui/equirect";
 import { heading } from "../ui/camera";
 import { h } from "../ui/dom";
-import { drawDraft, drawHandles, drawInstances } from "../render/overlay";
+import { drawDraft, drawHandles, drawInstances, projectSegment } from "../render/overlay";
 import { drawSurfaceCursor, surfaceCursor } from "../render/depth";
 import type { Workspace } from "./core";
 
@@ -58,7 +59,7 @@ export function loop(ws: Workspace): void {
       ws.timed("overlay", () => ws.drawOverlay(view));
       ws.drawHud(view);
       ws.equirect.resize();
-      ws.timed("equirect", () => ws.equirect.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected, view));
+      ws.timed("equirect", () => ws.equirect.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected, view, liveEdit(ws)));
       ws.needs.overlay = false;
     }
     if (ws.needs.side && !early) {
@@ -146,6 +147,47 @@ export function drawOverlay(ws: Workspace, view: View): void {
     const cls = ws.classes.byId(ws.classes.current ?? -1);
     drawDraft(ctx, view, { points: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b" });
   }
+  if (it.invalid && it.invalid.until > performance.now()) {
+    // the refused edge, red: it would have crossed the outline
+    const s = projectSegment(view, lonlatToVec(...it.invalid.a), lonlatToVec(...it.invalid.b));
+    if (s) {
+      ctx.save();
+      ctx.strokeStyle = "#ff3b3b";
+      ctx.lineWidth = 3;
+      ctx.setLineDash([6, 4]);
+      ctx.beginPath();
+      ctx.moveTo(s[0] + 0.5, s[1] + 0.5);
+      ctx.lineTo(s[2] + 0.5, s[3] + 0.5);
+      ctx.stroke();
+      ctx.restore();
+    }
+  }
+  if (it.crosshair) {
+    const [x, y] = it.crosshair;
+    ctx.save();
+    ctx.strokeStyle = "#ffd43b";
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(x + 0.5 - 14, y + 0.5);
+    ctx.lineTo(x + 0.5 - 4, y + 0.5);
+    ctx.moveTo(x + 0.5 + 4, y + 0.5);
+    ctx.lineTo(x + 0.5 + 14, y + 0.5);
+    ctx.moveTo(x + 0.5, y + 0.5 - 14);
+    ctx.lineTo(x + 0.5, y + 0.5 - 4);
+    ctx.moveTo(x + 0.5, y + 0.5 + 4);
+    ctx.lineTo(x + 0.5, y + 0.5 + 14);
+    ctx.stroke();
+    ctx.restore();
+  }
+}
+
+/** The edit in progress, for the equirect viewer (null when there is none). */
+function liveEdit(ws: Workspace): LiveEdit | null {
+  const it = ws.interaction;
+  const invalid = it.invalid && it.invalid.until > performance.now() ? ([it.invalid.a, it.invalid.b] as [LonLat, LonLat]) : null;
+  if (!it.draft.length && !it.preview && !invalid) return null;
+  const cls = ws.classes.byId(ws.classes.current ?? -1);
+  return { draft: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b", preview: it.preview?.geometry ?? null, invalid };
 }
 
 export function drawHud(ws: Workspace, view: View): void {

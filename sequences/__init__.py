@@ -1,0 +1,1 @@
+"""Panorama sequences: ordered frames of one project, from a 360° video or ordered uploads."""

@@ -1,0 +1,268 @@
+"""The annotator's tools in headless Chromium: attributes in the data panel, lock, zoom to fit,
+hide by class / hide all others, search, class picker and class shortcuts, self-crossing clicks
+refused, the equirect viewer live while drawing (and enlarged), hiding in the Edit tool,
+keyboard crosshair drawing, the light theme, and active-time recording."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from annotations.models import ActiveTime, Instance, LabelClass
+from label360.sphere.views import View
+from tests.browser.test_workspace import (
+    assert_ring,
+    canvas_box,
+    click,
+    expected_ring,
+    open_workspace,
+    set_camera,
+    wait_saved,
+)
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCHEMA = [
+    {"name": "occluded", "type": "bool"},
+    {"name": "plate", "type": "str"},
+    {"name": "kind", "type": "enum", "options": ["sedan", "van"]},
+]
+
+
+@pytest.fixture
+def scene(users, project):
+    from tests.factories import make_panorama, square_geometry
+
+    pano = make_panorama(project, seed=3, width=1024, name="street_0001.jpg")
+    pano.assignees.add(users["annotator"])
+    car = LabelClass.objects.get(project=project, name="car")
+    car.attribute_schema = SCHEMA
+    car.save()
+    building = LabelClass.objects.get(project=project, name="building")
+    Instance.objects.create(
+        panorama=pano, label_class=car, geometry=square_geometry(0, 0, 8), order=0
+    )
+    Instance.objects.create(
+        panorama=pano, label_class=building, geometry=square_geometry(60, 10, 12), order=1
+    )
+    return {"users": users, "project": project, "panorama": pano, "car": car}
+
+
+def overlay_pixel(page, x, y):
+    """RGBA of the drawing overlay at CSS pixel (x, y)."""
+    return page.evaluate(
+        f"""(() => {{ const c = document.getElementById('draw-canvas');
+        const d = window.devicePixelRatio || 1;
+        return Array.from(c.getContext('2d').getImageData(Math.round({x} * d), Math.round({y} * d), 1, 1).data); }})()"""
+    )
+
+
+def equirect_png(page) -> np.ndarray:
+    shot = page.locator(".equirect-canvas").screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+
+
+def test_attributes_lock_fit_search_and_hiding(scene, signed_in, live_server, artifacts):
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, 0, 0, 90)
+    box = canvas_box(page)
+    cx, cy = box["width"] / 2, box["height"] / 2
+
+    # attributes of the selected car, per its class's schema, saved with the set
+    page.click("#instance-list .inst-row[data-index='0']")
+    page.wait_for_selector("#attribute-form")
+    page.check("#attribute-form [data-attr=occluded]")
+    page.select_option("#attribute-form [data-attr=kind]", "van")
+    page.fill("#attribute-form [data-attr=plate]", "HB 2041")
+    page.press("#attribute-form [data-attr=plate]", "Tab")
+    wait_saved(page)
+    car = Instance.objects.get(panorama=pano, label_class=scene["car"])
+    assert car.attributes == {"occluded": True, "kind": "van", "plate": "HB 2041"}
+    page.screenshot(path=str(artifacts / "annotator_attributes.png"))
+
+    # zoom to fit: the camera turns to the instance and narrows the FOV to frame it
+    set_camera(page, 120, 20, 110)
+    page.focus("#draw-canvas")
+    page.keyboard.press("f")
+    view = page.evaluate("window.label360.view()")
+    assert abs(view["yaw"]) < 0.5 and abs(view["pitch"]) < 0.5
+    assert 20 <= view["hfov"] < 60, view
+
+    # lock: clicks in the view pass through, Delete refuses; unlock restores editing
+    set_camera(page, 0, 0, 90)
+    page.keyboard.press("e")
+    click(page, box, cx, cy)
+    assert page.evaluate("window.label360.state().selected") is not None
+    page.keyboard.press("l")
+    page.wait_for_selector("#instance-list .inst-row.locked")
+    page.keyboard.press("Escape")
+    click(page, box, cx, cy)
+    assert page.evaluate("window.label360.state().selected") is None
+    page.click("#instance-list .inst-row[data-index='0']")
+    page.focus("#draw-canvas")
+    page.keyboard.press("Delete")
+    page.wait_for_timeout(300)
+    assert len(page.evaluate("window.label360.state().instances")) == 2
+    page.keyboard.press("l")
+
+    # hiding the selected instance with the Edit tool clears it from the view at once
+    click(page, box, cx, cy)
+    filled = overlay_pixel(page, cx, cy)
+    assert filled[3] > 0, "the selected instance is drawn"
+    page.keyboard.press("h")
+    # the next frames show it gone, with no other input (software GL draws a frame in ~0.5 s)
+    page.wait_for_function(
+        f"""(() => {{ const c = document.getElementById('draw-canvas');
+        const d = window.devicePixelRatio || 1;
+        return c.getContext('2d').getImageData(Math.round({cx} * d), Math.round({cy} * d), 1, 1)
+            .data[3] === 0; }})()""",
+        timeout=3000,
+    )
+    page.keyboard.press("h")
+    # hide all others, then show all again
+    page.keyboard.press("Shift+H")
+    page.wait_for_selector("#instance-list .inst-row.hidden[data-index='1']")
+    page.keyboard.press("Shift+H")
+    page.wait_for_selector("#instance-list .inst-row.hidden", state="detached")
+    # hide by class
+    page.click("#class-panel [data-class-name=building] [data-testid=hide-class]")
+    page.wait_for_selector("#instance-list .inst-row.hidden[data-index='1']")
+    page.click("#class-panel [data-class-name=building] [data-testid=hide-class]")
+
+    # search: by class name and by attribute value
+    page.focus("#draw-canvas")
+    page.keyboard.press("/")
+    page.keyboard.type("build")
+    page.wait_for_function("document.querySelectorAll('#instance-list .inst-row').length === 1")
+    page.fill("#instance-search", "hb 20")
+    page.wait_for_selector("#instance-list .inst-row[data-index='0']")
+    assert page.locator("#instance-list .inst-row").count() == 1
+
+    # class picker: type to filter, Enter picks
+    page.fill("#instance-search", "")
+    page.focus("#draw-canvas")
+    page.keyboard.press("Escape")
+    page.keyboard.press("t")
+    page.keyboard.type("bui")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#class-panel .class-row.active[data-class-name=building]")
+
+
+def test_self_crossing_refused_live_equirect_and_crosshair(
+    scene, signed_in, live_server, artifacts
+):
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, -90, 0, 90)  # an empty part of the panorama
+    box = canvas_box(page)
+    w, h = int(box["width"]), int(box["height"])
+    cx, cy = w / 2, h / 2
+    page.focus("#draw-canvas")
+    page.keyboard.press("d")
+    before = equirect_png(page)
+    click(page, box, cx - 100, cy - 80)
+    click(page, box, cx + 100, cy - 80)
+    page.mouse.move(box["left"] + cx, box["top"] + cy + 60)
+    page.wait_for_timeout(150)
+    during = equirect_png(page)
+    assert np.abs(during - before).sum() > 1000, "the draft is drawn in the equirect viewer"
+    page.mouse.move(box["left"] + cx + 40, box["top"] + cy + 90)
+    page.wait_for_timeout(150)
+    moved = equirect_png(page)
+    assert np.abs(moved - during).sum() > 0, "the rubber band follows the mouse there"
+    # a bow tie: the third click is fine, the fourth would cross the first edge
+    click(page, box, cx - 100, cy + 80)
+    click(page, box, cx + 100, cy - 120)
+    assert len(page.evaluate("window.label360.state().draft")) == 3
+    page.wait_for_selector(".toast:has-text('cross itself')")
+    page.screenshot(path=str(artifacts / "annotator_self_crossing.png"))
+    # closing a valid triangle works
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert Instance.objects.filter(panorama=pano).count() == 3
+
+    # the equirect viewer can be enlarged (and back with Esc)
+    small = page.eval_on_selector(".equirect-canvas", "c => c.getBoundingClientRect().width")
+    page.click("#equirect-enlarge")
+    page.wait_for_timeout(200)
+    large = page.eval_on_selector(".equirect-canvas", "c => c.getBoundingClientRect().width")
+    assert large > 2 * small
+    page.screenshot(path=str(artifacts / "annotator_equirect_enlarged.png"))
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "!document.getElementById('equirect-panel').classList.contains('enlarged')"
+    )
+
+    # keyboard only: X shows a crosshair, arrows move it, Space places vertices, Enter closes
+    set_camera(page, -150, 0, 90)
+    page.focus("#draw-canvas")
+    page.keyboard.press("x")
+    start = (w / 2 - 0.5, h / 2 - 0.5)
+    moves = [("ArrowLeft", 5, True), ("ArrowDown", 3, True), ("ArrowRight", 9, True)]
+    points = [start]
+    page.keyboard.press(" ")
+    x, y = start
+    for key, n, shift in moves:
+        for _ in range(n):
+            page.keyboard.press(f"Shift+{key}" if shift else key)
+        step = 20
+        x += {"ArrowLeft": -step, "ArrowRight": step}.get(key, 0) * n
+        y += {"ArrowUp": -step, "ArrowDown": step}.get(key, 0) * n
+        page.keyboard.press(" ")
+        points.append((x, y))
+    page.keyboard.press("Enter")
+    page.keyboard.press("x")
+    wait_saved(page)
+    saved = Instance.objects.filter(panorama=pano).order_by("order").last()
+    view = View(-150.0, 0.0, 0.0, 90.0, w, h)
+    # expected_ring takes CSS offsets of clicks (pixel centre at +0.5): the crosshair sits on
+    # pixel coordinates, so shift by half a pixel
+    assert_ring(
+        saved.geometry[0][0], expected_ring(view, [(px + 0.5, py + 0.5) for px, py in points])
+    )
+
+
+def test_light_theme_favicon_and_active_time(scene, signed_in, live_server, artifacts):
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    icon = page.request.get(f"{live_server.url}/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert Image.open(io.BytesIO(icon.body())).format == "ICO"
+    open_workspace(page, live_server, pano)
+    page.click("#theme-toggle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    bg = page.evaluate("getComputedStyle(document.querySelector('.sidebar')).backgroundColor")
+    assert bg == "rgb(255, 255, 255)"
+    page.screenshot(path=str(artifacts / "annotator_light_theme.png"))
+    first_visit = page.evaluate("window.label360.activity().total")
+    # the theme holds on the next page
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector(".project-card")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    page.screenshot(path=str(artifacts / "projects_light_theme.png"))
+    page.click("#theme-toggle")
+
+    # active time: input while the tab has focus counts; leaving the page reports it
+    open_workspace(page, live_server, pano)
+    box = canvas_box(page)
+    for k in range(6):
+        page.mouse.move(box["left"] + 100 + 10 * k, box["top"] + 100)
+        page.wait_for_timeout(500)
+    counted = page.evaluate("window.label360.activity().total")
+    assert counted > 1.5
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector(".project-card")
+    page.wait_for_timeout(500)
+    row = ActiveTime.objects.get(panorama=pano, user=scene["users"]["annotator"])
+    assert 1.0 < row.seconds <= first_visit + counted + 1.5
+    assert math.isfinite(row.seconds)

@@ -1,0 +1,124 @@
+"""The pretrained detectors load from the files set-up extracted from their registry wheels,
+with the network off; missing or corrupt files give a clear error."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+
+import numpy as np
+import pytest
+
+from inference.detectors import weights
+from inference.detectors.mtcnn import MTCNN
+from inference.detectors.text import TextDetector
+from inference.detectors.weights import MTCNN as MTCNN_SOURCE
+from inference.detectors.weights import RAPIDOCR, WeightsError
+
+from .conftest import FACE_BOX
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network is off in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
+def copied_weights(tmp_path):
+    root = weights.default_root()
+    assert not weights.missing(root), "run scripts/setup.sh: detector weights are missing"
+    shutil.copytree(root, tmp_path / "detectors")
+    return tmp_path / "detectors"
+
+
+def _iou(a, b):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_face_detector_loads_and_finds_the_face_with_the_network_off(
+    no_network, copied_weights, portrait
+):
+    detector = MTCNN(copied_weights)
+    faces = detector.detect(portrait)
+    assert faces and faces[0].score > 0.99
+    assert _iou(faces[0].box, FACE_BOX) > 0.7
+    left_eye, right_eye, nose, mouth_l, mouth_r = faces[0].landmarks
+    assert left_eye[0] < nose[0] < right_eye[0]
+    assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_l[1], mouth_r[1])
+    # MTCNN looks for upright faces: the portrait on its side is not one
+    assert not [
+        f for f in detector.detect(np.ascontiguousarray(np.rot90(portrait))) if f.score > 0.99
+    ]
+
+
+def test_text_detector_loads_and_reads_with_the_network_off(no_network, copied_weights, page):
+    detector = TextDetector(copied_weights)
+    found = detector.detect(page)
+    texts = [b.text for b in found]
+    assert "Region-based segmentation" in texts
+    title = found[texts.index("Region-based segmentation")]
+    assert title.text_score > 0.9
+    assert _iou((*title.quad.min(axis=0), *title.quad.max(axis=0)), (5.5, 11.5, 292.5, 30.5)) > 0.7
+
+
+@pytest.mark.parametrize("name", ["pnet.pt", "rnet.pt", "onet.pt"])
+def test_missing_face_weights_name_the_file_and_the_fix(copied_weights, name):
+    (copied_weights / "mtcnn" / name).unlink()
+    with pytest.raises(WeightsError, match=rf"{name} is missing: run scripts/setup.sh"):
+        MTCNN(copied_weights)
+
+
+@pytest.mark.parametrize(
+    "source,name",
+    [(MTCNN_SOURCE, "onet.pt"), (RAPIDOCR, "det.onnx"), (RAPIDOCR, "rec.onnx")],
+)
+def test_corrupt_weights_are_refused_with_a_clear_error(copied_weights, source, name):
+    path = copied_weights / source.name / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=rf"{name} is corrupt .*SHA-256"):
+        if source is RAPIDOCR:
+            TextDetector(copied_weights)
+        else:
+            MTCNN(copied_weights)
+    path.write_bytes(b"")  # truncated to nothing
+    with pytest.raises(WeightsError, match="is corrupt"):
+        weights.weight_bytes(source, name, copied_weights)
+    assert f"{source.name}/{name}" in weights.missing(copied_weights)
+
+
+def test_weights_that_are_not_the_networks_are_refused(copied_weights, monkeypatch):
+    """A file with the right hash but the wrong network's state (a mix-up) fails loudly."""
+    import inference.detectors.mtcnn as mtcnn_module
+
+    real = mtcnn_module.weight_bytes
+
+    def swapped(source, name, root=None):
+        return real(source, "onet.pt" if name == "pnet.pt" else name, root)
+
+    monkeypatch.setattr(mtcnn_module, "weight_bytes", swapped)
+    with pytest.raises(WeightsError, match="pnet.pt could not be loaded into PNet"):
+        MTCNN(copied_weights)
+
+
+def test_extract_refuses_a_wheel_with_another_hash(tmp_path):
+    with pytest.raises(WeightsError, match="differs from the pinned hash"):
+        weights.extract_wheel(MTCNN_SOURCE, b"PK\x05\x06" + bytes(18), tmp_path)
+    assert not (tmp_path / "mtcnn").exists()
+
+
+def test_licence_notes_sit_beside_the_weights():
+    root = weights.default_root()
+    mtcnn_licence = (root / "mtcnn" / "LICENCE.txt").read_text()
+    assert "MIT License" in mtcnn_licence and "facenet-pytorch 2.6.0" in mtcnn_licence
+    ocr_licence = (root / "rapidocr" / "LICENCE.txt").read_text()
+    assert "Apache-2.0" in ocr_licence and "rapidocr_onnxruntime" in ocr_licence
