@@ -147,6 +147,11 @@ class AgreementRoundSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_by", "created_at"]
 
     def validate(self, attrs):
+        if self.instance is not None and "project" in attrs:
+            if attrs["project"] != self.instance.project:
+                raise serializers.ValidationError(
+                    {"project": "a round cannot move to another project"}
+                )
         project = attrs.get("project") or getattr(self.instance, "project", None)
         for pano in attrs.get("panoramas", []):
             if pano.project_id != project.pk:

@@ -158,3 +158,32 @@ def test_agreement_rounds_filter_by_project(project, foreign_project, users, cli
     rows = admin.get(f"/api/agreement-rounds/?project={project.pk}").json()
     rows = rows["results"] if isinstance(rows, dict) else rows
     assert [r["name"] for r in rows] == ["mine"]
+
+
+def test_agreement_round_cannot_move_to_another_project(
+    project, foreign_project, panorama, users, client_for
+):
+    """A round names its project: a PATCH that names another (one the manager does not belong
+    to, or one they manage) is refused, and the other project's members never see it."""
+    from datasets.models import AgreementRound
+
+    manager = client_for(users["manager"])
+    created = manager.post(
+        "/api/agreement-rounds/",
+        {
+            "project": project.pk,
+            "name": "r1",
+            "panoramas": [panorama.pk],
+            "annotators": [users["annotator"].pk],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.data
+    rid = created.data["id"]
+    moved = manager.patch(
+        f"/api/agreement-rounds/{rid}/", {"project": foreign_project.pk}, format="json"
+    )
+    assert moved.status_code == 400
+    assert AgreementRound.objects.get(pk=rid).project_id == project.pk
+    same = manager.patch(f"/api/agreement-rounds/{rid}/", {"project": project.pk}, format="json")
+    assert same.status_code == 200, same.data
