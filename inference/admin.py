@@ -22,6 +22,33 @@ from .models import DerivedAsset, Job, ModelWeights
 from .registry import JobKind, ParamsError, all_kinds
 from .services import DuplicateJob, cancel_job, retry_job
 
+#: a job's change page shows at most this many preview pictures
+MAX_ADMIN_PREVIEWS = 8
+
+
+def _is_picture(asset: DerivedAsset) -> bool:
+    """Before/after previews and masks: small JPEG/PNG files made to be looked at."""
+    name = asset.file.name.lower()
+    small = asset.kind.endswith(("_preview", "_mask")) or asset.kind in ("thumbnail",)
+    return small and name.endswith((".jpg", ".jpeg", ".png"))
+
+
+def _pictures(assets) -> str:
+    return format_html_join(
+        "",
+        '<figure style="display:inline-block;margin:0 12px 12px 0">'
+        '<img src="{}" alt="{}" style="max-width:640px;max-height:320px;display:block">'
+        "<figcaption>{}</figcaption></figure>",
+        (
+            (
+                reverse("derived-asset-file", kwargs={"pk": a.pk}),
+                a.kind,
+                f"{a.kind} (panorama {a.panorama_id})",
+            )
+            for a in assets
+        ),
+    )
+
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
@@ -29,8 +56,9 @@ class JobAdmin(admin.ModelAdmin):
                     "requester", "created_at", "finished_at"]  # fmt: skip
     list_filter = ["status", "kind", "project"]
     search_fields = ["kind", "message", "error"]
-    readonly_fields = ["progress_bar", "asset_links", "celery_task_id", "attempts", "dedupe_key",
-                       "created_at", "started_at", "finished_at", "result", "error"]  # fmt: skip
+    readonly_fields = ["progress_bar", "asset_links", "before_after", "celery_task_id",
+                       "attempts", "dedupe_key", "created_at", "started_at", "finished_at",
+                       "result", "error"]  # fmt: skip
     filter_horizontal = ["panoramas"]
     actions = ["cancel_selected", "retry_selected"]
 
@@ -58,6 +86,12 @@ class JobAdmin(admin.ModelAdmin):
             for a in job.assets.all()
         ]
         return format_html_join(", ", '<a href="{}">{}</a>', links) or "—"
+
+    @admin.display(description="before / after")
+    def before_after(self, job: Job):
+        """The job's preview pictures (``*_preview`` assets: before | after side by side)."""
+        previews = [a for a in job.assets.all() if _is_picture(a)][:MAX_ADMIN_PREVIEWS]
+        return _pictures(previews) or "—"
 
     @admin.action(description="Cancel selected jobs")
     def cancel_selected(self, request, queryset):
@@ -96,6 +130,11 @@ class DerivedAssetAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind"]
     raw_id_fields = ["panorama", "job"]
+    readonly_fields = ["picture"]
+
+    @admin.display(description="picture")
+    def picture(self, asset: DerivedAsset):
+        return _pictures([asset]) if _is_picture(asset) else "—"
 
     @admin.display(description="file")
     def download(self, asset: DerivedAsset):

@@ -257,6 +257,21 @@ def test_jobs_end_to_end(users, project):
     with mask_asset.file.open("rb") as handle:
         assert np.asarray(Image.open(handle)).any()
 
+    # the admin shows the before/after preview and the mask as pictures on the job's page
+    from django.test import Client
+    from django.urls import reverse
+
+    admin = Client()
+    admin.force_login(users["admin"])
+    page = admin.get(reverse("admin:inference_job_change", args=[job.pk])).content.decode()
+    preview = DerivedAsset.objects.get(kind="sky_preview", panorama=street_pano)
+    for asset in (preview, mask_asset):
+        src = reverse("derived-asset-file", kwargs={"pk": asset.pk})
+        assert f'<img src="{src}"' in page
+        picture = admin.get(src)
+        assert picture.status_code == 200
+        assert Image.open(io.BytesIO(b"".join(picture.streaming_content))).size[0] > 0
+
 
 @pytest.mark.django_db
 def test_jobs_fail_clearly(users, project):
