@@ -25,6 +25,7 @@ from .common import (
     ImportReport,
     Source,
     StoredFiles,
+    all_skipped,
     class_map,
     class_name_problem,
     ensure_class,
@@ -151,6 +152,8 @@ def _plan(project, data, source, report, create_classes, tolerance_deg, toleranc
                 "w": width,
                 "h": height,
                 "instances": [],
+                "skipped": 0,
+                "where": where,
             }
         except TypeError:  # an unhashable id (a list, an object)
             report.skip(where, "an image id must be a number or a string")
@@ -171,21 +174,24 @@ def _plan(project, data, source, report, create_classes, tolerance_deg, toleranc
         if image is None:
             report.skip(where, f"image {ann.get('image_id')!r} missing or skipped")
             continue
+        problem = None
         if category is None:
-            report.skip(where, f"unknown category {ann.get('category_id')!r}")
-            continue
-        if category["name"] not in existing and not create_classes:
-            report.skip(where, f"no class named {category['name']!r} in the project")
-            continue
-        try:
-            geometry, how = segmentation_geometry(
-                ann.get("segmentation"), image["w"], image["h"], tolerance_px, tolerance_deg
-            )
-        except ShapeError as exc:
-            report.skip(where, f"bad segmentation: {exc}")
-            continue
-        if not geometry:
-            report.skip(where, "empty mask (no pixel inside)")
+            problem = f"unknown category {ann.get('category_id')!r}"
+        elif category["name"] not in existing and not create_classes:
+            problem = f"no class named {category['name']!r} in the project"
+        else:
+            try:
+                geometry, how = segmentation_geometry(
+                    ann.get("segmentation"), image["w"], image["h"], tolerance_px, tolerance_deg
+                )
+            except ShapeError as exc:
+                problem = f"bad segmentation: {exc}"
+            else:
+                if not geometry:
+                    problem = "empty mask (no pixel inside)"
+        if problem is not None:
+            report.skip(where, problem)
+            image["skipped"] += 1
             continue
         report.count(how)
         attributes = {"coco_id": ann.get("id")} if isinstance(ann.get("id"), int | str) else {}
@@ -212,6 +218,8 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
     for image in plan["images"]:
         report.check_cancelled()
         pano = image["panorama"]
+        if all_skipped(report, image["where"], image["skipped"], len(image["instances"])):
+            continue
         if pano is None:
             pano = files.store(project, image["name"], image["bytes"], user)
             report.panoramas_created += 1

@@ -9,7 +9,9 @@ import back (and deletes any image files it had stored); so does a cancellation.
 that would write nothing at all is refused with the reason.
 
 Re-importing is idempotent by default: panoramas are matched (by image checksum, then name)
-and their instances replaced by the file's; ``replace=False`` (``--append``) adds them.
+and their instances replaced by the file's; ``replace=False`` (``--append``) adds them. A
+panorama whose instances in the file were ALL skipped is left exactly as it is (not emptied,
+not created), with a warning: unreadable labels never erase good ones.
 """
 
 from __future__ import annotations
@@ -287,6 +289,18 @@ def replace_panorama_instances(
     return created
 
 
+def all_skipped(report: ImportReport, where: str, skipped: int, kept: int) -> bool:
+    """True (and a warning in the report) when every one of a panorama's ``skipped`` instances
+    in the file was skipped and none is ``kept``: the caller then leaves the panorama as it is
+    (replacing its labels with nothing would lose work)."""
+    if skipped and not kept:
+        report.warnings.append(
+            f"{where}: all {skipped} instance(s) were skipped; the panorama was left unchanged"
+        )
+        return True
+    return False
+
+
 def _cancelled(exc: BaseException) -> bool:
     try:
         from inference.registry import JobCancelled
@@ -312,7 +326,8 @@ def run_atomically(report: ImportReport, strict: bool, files: StoredFiles, write
         with transaction.atomic():
             write()
             wrote = report.instances_created + report.panoramas_created + report.instances_replaced
-            if not (wrote or report.classes_created):
+            # classes alone count only for a file that had nothing else (a class list)
+            if not wrote and (report.skipped or not report.classes_created):
                 raise _NothingToImport()
     except _NothingToImport:
         files.delete_all()

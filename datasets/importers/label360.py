@@ -24,6 +24,7 @@ from .common import (
     ImportReport,
     Source,
     StoredFiles,
+    all_skipped,
     check_geometry,
     class_map,
     class_name_problem,
@@ -158,6 +159,7 @@ def _plan(project, data, source, report, create_classes) -> dict[str, Any]:
         if not isinstance(raw, list):
             report.skip(where, "instances must be a list")
             continue
+        skipped_before = len(report.skipped)
         for i, inst in enumerate(raw):
             iw = f"{where} instances[{i}]"
             if not isinstance(inst, dict):
@@ -178,7 +180,16 @@ def _plan(project, data, source, report, create_classes) -> dict[str, Any]:
                 report.skip(iw, problem)
                 continue
             instances.append({**inst, "geometry": geometry})
-        panoramas.append({"entry": entry, "panorama": pano, "image": image, "instances": instances})
+        panoramas.append(
+            {
+                "entry": entry,
+                "panorama": pano,
+                "image": image,
+                "instances": instances,
+                "skipped": len(report.skipped) - skipped_before,
+                "where": where,
+            }
+        )
     return {"classes": classes if create_classes else {}, "panoramas": panoramas}
 
 
@@ -253,6 +264,8 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
     for item in plan["panoramas"]:
         report.check_cancelled()
         entry, pano = item["entry"], item["panorama"]
+        if all_skipped(report, item["where"], item["skipped"], len(item["instances"])):
+            continue
         created = pano is None
         if created:
             pano = files.store(

@@ -31,6 +31,7 @@ from annotations.models import Instance, Project
 from .common import (
     ImportReport,
     StoredFiles,
+    all_skipped,
     check_geometry,
     class_map,
     class_name_problem,
@@ -163,6 +164,7 @@ def import_labelme(
             report.skip(name, f"size {width}×{height} differs from the panorama's")
             continue
         shapes = []
+        skipped_before = len(report.skipped)
         for k, shape in enumerate(doc["shapes"]):
             where = f"{name} shapes[{k}]"
             converted = _shape(
@@ -184,6 +186,8 @@ def import_labelme(
                 "panorama": pano,
                 "image": image,
                 "shapes": shapes,
+                "skipped": len(report.skipped) - skipped_before,
+                "where": name,
             }
         )
     files = StoredFiles()
@@ -303,6 +307,8 @@ def _write(project, plan, files: StoredFiles, report: ImportReport, user, replac
     for item in plan:
         report.check_cancelled()
         pano = item["panorama"]
+        if all_skipped(report, item["where"], item["skipped"], len(item["shapes"])):
+            continue
         if pano is None:
             pano = files.store(project, item["name"], item["image"], user)
             report.panoramas_created += 1
