@@ -57,17 +57,76 @@ def _gradient(lab: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.sqrt((gx**2 + gy**2).sum(axis=2))
 
 
+#: a seed component must hold this share of the largest one's pixels within 20° of the
+#: zenith: the smooth wall between the windows of a tall building near the camera also
+#: reaches that high, but only as slivers
+SEED_CAP_SHARE = 0.1
+
+
 def _seeds(lab: NDArray[np.float32], lat: NDArray, smooth_max: float) -> NDArray[np.bool_]:
-    """Smooth pixels above the horizon in components that reach within 20° of the zenith."""
+    """Smooth pixels above the horizon in components that fill a good part of the sky
+    within 20° of the zenith."""
     grad = _gradient(cv2.GaussianBlur(lab, (3, 3), 0))
     smooth = (grad < smooth_max) & (lat[:, None] > 0)
     smooth = ndimage.binary_opening(smooth, np.ones((3, 3), bool))
     labels, count = seam_components(smooth)
     if count == 0:
         return np.zeros_like(smooth)
-    top = lat > 70
-    keep = np.unique(labels[top][labels[top] > 0])
-    return np.isin(labels, keep)
+    # weight by solid angle (cos lat): near the zenith every row has as many pixels
+    weights = np.broadcast_to(np.cos(np.radians(lat))[:, None], labels.shape)
+    top = (lat > 70)[:, None] & (labels > 0)
+    in_cap = np.bincount(labels[top], weights=weights[top], minlength=count + 1)
+    keep = np.flatnonzero(in_cap >= SEED_CAP_SHARE * in_cap.max())
+    return np.isin(labels, keep[keep > 0])
+
+
+#: a bright region joins the sky when at least this share of its border is sky
+BRIGHT_BORDER_SKY = 0.6
+#: ... or this share when it looks like the sun: solid (no windows in it) around a
+#: saturated core; a sun half behind a building has half its border on the building
+SUN_BORDER_SKY = 0.3
+
+
+def _sun_like(blob: NDArray[np.bool_], light: NDArray[np.float32]) -> bool:
+    """A saturated core and no holes: the sun's disc and glare, not a lit wall with windows."""
+    filled = ndimage.binary_fill_holes(blob)
+    solid = (filled.sum() - blob.sum()) <= 0.01 * filled.sum()
+    return bool(solid and float(light[blob].max()) >= 95.0)
+
+
+def _fill_bright_holes(
+    sky: NDArray[np.bool_], lab: NDArray[np.float32], lat: NDArray
+) -> NDArray[np.bool_]:
+    """Regions above the horizon, brighter than the sky and bordered mostly by sky — the
+    sun's disc and its glare — are sky: colour models miss them (a steep gradient, a colour
+    far from the sky's). A white façade is as bright, but its border is mostly wall, windows
+    and ground, not sky."""
+    if not sky.any():
+        return sky
+    threshold = min(float(np.median(lab[:, :, 0][sky])) + 3.0, 97.0)
+    bright = ~sky & (lab[:, :, 0] >= threshold) & (lat[:, None] > 0)
+    blobs, count = seam_components(bright)
+    if count == 0:
+        return sky
+    out = sky.copy()
+    width = sky.shape[1]
+    for k, box in enumerate(ndimage.find_objects(blobs), start=1):
+        if box is None:
+            continue
+        rows, cols = box
+        if cols.stop - cols.start >= width - 1:  # wraps the seam: look at all columns
+            cols = slice(0, width)
+        r0, r1 = max(rows.start - 3, 0), min(rows.stop + 3, sky.shape[0])
+        c0, c1 = max(cols.start - 3, 0), min(cols.stop + 3, width)
+        blob = blobs[r0:r1, c0:c1] == k
+        ring = ndimage.binary_dilation(blob, np.ones((5, 5), bool)) & ~blob
+        light = lab[r0:r1, c0:c1, 0]
+        if not ring.any():
+            continue
+        share = float(sky[r0:r1, c0:c1][ring].mean())
+        if share >= BRIGHT_BORDER_SKY or (share >= SUN_BORDER_SKY and _sun_like(blob, light)):
+            out[r0:r1, c0:c1] |= blob
+    return out
 
 
 def _textured(lab: NDArray[np.float32], smooth_max: float, window: int = 15) -> NDArray[np.bool_]:
@@ -133,6 +192,7 @@ def segment_sky(image: NDArray[np.uint8], iterations: int = 4) -> NDArray[np.boo
     labels, _ = seam_components(sky_small)
     keep = np.unique(labels[seeds & sky_small])
     sky_small = np.isin(labels, keep[keep > 0])
+    sky_small = _fill_bright_holes(sky_small, lab, lat)
     return _refine_full(rgb, sky_small.astype(np.float32), full_w, full_h)
 
 

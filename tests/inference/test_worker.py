@@ -179,11 +179,29 @@ def test_failures_and_cancellation_through_the_worker(live_worker, users, projec
     assert slow.progress < 0.5
     from django.db import transaction
 
+    from inference.models import ModelWeights
+    from inference.registry import ParamsError
+
+    # weights that do not exist are refused at submission; weights deleted between the
+    # submission and the run fail the job in the worker with the reason
+    with pytest.raises(ParamsError, match="do not exist"):
+        submit_job("depth", users["manager"], project, [panorama],
+                   {"estimator": "model", "weights": 12345})  # fmt: skip
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    # stored without the upload checks: only its existence matters here
+    name = default_storage.save("weights/gone.pt", ContentFile(b"deleted before it runs"))
+    (weights,) = ModelWeights.objects.bulk_create(
+        [ModelWeights(name="gone", task="depth", file=name)]
+    )
     with transaction.atomic():
         depth = submit_job("depth", users["manager"], project, [panorama],
-                           {"estimator": "model", "weights": 12345})  # fmt: skip
+                           {"estimator": "model", "weights": weights.pk})  # fmt: skip
+        gone = weights.pk
+        weights.delete()
     depth = _wait(depth, lambda j: j.status == "failed", 20, logs)
-    assert depth.error == "model weights 12345 not found (deleted?)"
+    assert depth.error == f"invalid params: model weights #{gone} do not exist"
 
 
 def _logs(logs: Path) -> str:
