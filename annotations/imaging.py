@@ -2,19 +2,23 @@
 
 HDR panoramas are tone-mapped for display (their radiance stays untouched in storage).
 Results are cached through the storage API under ``derived/``; :func:`cached_display` and
-:func:`cached_tile` do the same for any image (derived assets use them too).
+:func:`cached_tile` do the same for any image (derived assets use them too). The upload job
+makes a panorama's preview, thumbnail and tiles ahead (:func:`make_display_set`); a request
+that comes first makes the part it needs on demand, under the same locks.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from . import derivation_lock
 from .imageformats import decode, read_header
 from .models import Panorama
 
@@ -63,12 +67,47 @@ def display_image(panorama: Panorama, width: int | None = None) -> tuple[str, by
     Returns (storage name, bytes if just created). Cached in storage by sha and width.
     """
     return cached_display(
-        f"derived/{panorama.project_id}/{panorama.sha256}",
+        _cache_dir(panorama),
         lambda: load_pixels(panorama),
         (panorama.width, panorama.height),
         width,
         keep_aspect=False,
     )
+
+
+def _cache_dir(panorama: Panorama) -> str:
+    return f"derived/{panorama.project_id}/{panorama.sha256}"
+
+
+def _display_size(size: tuple[int, int], width: int | None, keep_aspect: bool) -> tuple[int, int]:
+    """(width, height) of the display JPEG asked for with ``width`` of an image of ``size``."""
+    full_width, full_height = size
+    width = min(width or full_width, full_width, 16384)
+    width = max(2, width - width % 2)
+    height = width // 2 if not keep_aspect else max(1, round(width * full_height / full_width))
+    return width, height
+
+
+def _resized(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``pixels`` at (width, height); untouched when the width already matches (the full-size
+    display of an even-width image keeps its own height, as its tiles do)."""
+    if width == pixels.shape[1]:
+        return pixels
+    image = Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
+def _present(name: str) -> bool:
+    """The file exists and no one is still writing it."""
+    with derivation_lock.held(name, shared=True):
+        return default_storage.exists(name)
+
+
+def _save_new(name: str, data: bytes) -> None:
+    """Store under exactly ``name`` (callers hold its lock and checked it is missing)."""
+    stored = default_storage.save(name, ContentFile(data))
+    if stored != name:  # storage renamed it: someone wrote ``name`` without the lock
+        default_storage.delete(stored)
 
 
 def cached_display(
@@ -83,21 +122,17 @@ def cached_display(
     ``load`` decodes the full image only on a cache miss; ``size`` is its (width, height)
     from the header. Panoramas are resized to exactly 2:1 (``keep_aspect=False``, the same
     as their tiles); other images keep their aspect. Returns (storage name, bytes if just
-    created); cached under ``cache_dir``.
+    created); cached under ``cache_dir``. Concurrent misses make it once (the others wait).
     """
-    full_width, full_height = size
-    width = min(width or full_width, full_width, 16384)
-    width = max(2, width - width % 2)
+    width, height = _display_size(size, width, keep_aspect)
     name = f"{cache_dir}/display_{width}.jpg"
-    if default_storage.exists(name):
+    if _present(name):
         return name, None
-    pixels = tonemap_to_uint8(load())
-    height = width // 2 if not keep_aspect else max(1, round(width * full_height / full_width))
-    if width != pixels.shape[1]:
-        image = Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS)
-        pixels = np.asarray(image)
-    data = _encode_jpeg(pixels)
-    default_storage.save(name, ContentFile(data))
+    with derivation_lock.held(name):
+        if default_storage.exists(name):  # made while we waited
+            return name, None
+        data = _encode_jpeg(_resized(tonemap_to_uint8(load()), width, height))
+        _save_new(name, data)
     return name, data
 
 
@@ -116,13 +151,21 @@ def tile_grid(panorama: Panorama, tile_size: int = TILE_SIZE) -> tuple[int, int]
 def display_tile(panorama: Panorama, col: int, row: int, tile_size: int = TILE_SIZE) -> bytes:
     """One full-resolution JPEG tile of the display image (cached in storage)."""
     return cached_tile(
-        f"derived/{panorama.project_id}/{panorama.sha256}",
+        _cache_dir(panorama),
         lambda: load_pixels(panorama),
         (panorama.width, panorama.height),
         col,
         row,
         tile_size,
     )
+
+
+def _tile_name(cache_dir: str, tile_size: int, col: int, row: int) -> str:
+    return f"{cache_dir}/tile_{tile_size}_{col}_{row}.jpg"
+
+
+def _tiles_lock(cache_dir: str, tile_size: int) -> str:
+    return f"{cache_dir}/tiles_{tile_size}"
 
 
 def cached_tile(
@@ -133,21 +176,93 @@ def cached_tile(
     row: int,
     tile_size: int = TILE_SIZE,
 ) -> bytes:
-    """One tile of the full-size display JPEG of an image of ``size`` (cached under
-    ``cache_dir``, next to that display JPEG); IndexError outside the grid."""
+    """One tile of the full-size display image of an image of ``size`` (cached under
+    ``cache_dir``); IndexError outside the grid.
+
+    A miss decodes the image once and makes every missing tile of the grid (the browser asks
+    for all of them, and the decode is most of the cost); concurrent misses wait for that.
+    """
     cols, rows = -(-size[0] // tile_size), -(-size[1] // tile_size)
     if not (0 <= col < cols and 0 <= row < rows):
         raise IndexError(f"tile {col},{row} outside the {cols}×{rows} grid")
-    name = f"{cache_dir}/tile_{tile_size}_{col}_{row}.jpg"
-    if default_storage.exists(name):
-        with default_storage.open(name, "rb") as handle:
-            return handle.read()
-    full_name, data = cached_display(cache_dir, load, size, size[0] - size[0] % 2, False)
-    if data is None:
-        with default_storage.open(full_name, "rb") as handle:
-            data = handle.read()
-    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    y0, x0 = row * tile_size, col * tile_size
-    tile = _encode_jpeg(np.ascontiguousarray(pixels[y0 : y0 + tile_size, x0 : x0 + tile_size]))
-    default_storage.save(name, ContentFile(tile))
-    return tile
+    name = _tile_name(cache_dir, tile_size, col, row)
+    lock = _tiles_lock(cache_dir, tile_size)
+    with derivation_lock.held(lock, shared=True):
+        present = default_storage.exists(name)
+    if not present:
+        with derivation_lock.held(lock):
+            if not default_storage.exists(name):
+                _write_tiles(cache_dir, tonemap_to_uint8(load()), size, tile_size)
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def _write_tiles(cache_dir: str, pixels: np.ndarray, size: tuple[int, int], tile_size: int) -> int:
+    """Write the missing tiles of the full-size display of 8-bit ``pixels`` (the caller holds
+    the tiles' lock); returns how many were written."""
+    width, height = _display_size(size, None, keep_aspect=False)
+    full = _resized(pixels, width, height)
+    cols, rows = -(-size[0] // tile_size), -(-size[1] // tile_size)
+    written = 0
+    for row in range(rows):
+        for col in range(cols):
+            name = _tile_name(cache_dir, tile_size, col, row)
+            if default_storage.exists(name):
+                continue
+            y0, x0 = row * tile_size, col * tile_size
+            block = np.ascontiguousarray(full[y0 : y0 + tile_size, x0 : x0 + tile_size])
+            _save_new(name, _encode_jpeg(block))
+            written += 1
+    return written
+
+
+PREVIEW_WIDTH = 2048  # what the workspace shows first (its URL asks for display/?width=2048)
+
+
+@dataclass(frozen=True)
+class DisplaySet:
+    """What :func:`make_display_set` left in storage for one panorama."""
+
+    thumbnail: str
+    preview: str
+    tiles: int  # tiles in the grid (all present afterwards)
+    made: tuple[str, ...]  # which of "preview", "thumbnail", "tiles" this call made
+
+
+def make_display_set(panorama: Panorama) -> DisplaySet:
+    """Make the panorama's preview, thumbnail and full-resolution tiles from one decode.
+
+    What the upload job runs, so that opening the workspace only serves files. Each part is
+    made under the same lock as the on-demand path of a page request (which then waits for it
+    rather than making it again); parts already present are left alone and, when everything
+    is present, nothing is decoded. The preview comes first: it is what the first frame shows.
+    """
+    cache_dir, size = _cache_dir(panorama), (panorama.width, panorama.height)
+    preview_w, preview_h = _display_size(size, PREVIEW_WIDTH, keep_aspect=False)
+    thumb_w, thumb_h = _display_size(size, min(THUMBNAIL_WIDTH, panorama.width), False)
+    preview = f"{cache_dir}/display_{preview_w}.jpg"
+    thumb = f"{cache_dir}/display_{thumb_w}.jpg"
+    cols, rows = tile_grid(panorama)
+    tiles = [_tile_name(cache_dir, TILE_SIZE, c, r) for r in range(rows) for c in range(cols)]
+    tiles_lock = _tiles_lock(cache_dir, TILE_SIZE)
+    made: list[str] = []
+    if _present(preview) and _present(thumb) and all(map(default_storage.exists, tiles)):
+        return DisplaySet(thumb, preview, len(tiles), ())
+    pixels = tonemap_to_uint8(load_pixels(panorama))
+    small = None
+    with derivation_lock.held(preview):
+        if not default_storage.exists(preview):
+            small = _resized(pixels, preview_w, preview_h)
+            _save_new(preview, _encode_jpeg(small))
+            made.append("preview")
+    if thumb != preview:
+        with derivation_lock.held(thumb):
+            if not default_storage.exists(thumb):
+                # from the preview when at hand: a quarter of the full image's resampling work
+                source = small if small is not None else pixels
+                _save_new(thumb, _encode_jpeg(_resized(source, thumb_w, thumb_h)))
+                made.append("thumbnail")
+    with derivation_lock.held(tiles_lock):
+        if _write_tiles(cache_dir, pixels, size, TILE_SIZE):
+            made.append("tiles")
+    return DisplaySet(thumb, preview, len(tiles), tuple(made))

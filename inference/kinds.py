@@ -1,4 +1,4 @@
-"""Built-in job kinds: thumbnails on upload (interactive queue) and a diagnostic job.
+"""Built-in job kinds: display images on upload (interactive queue) and a diagnostic job.
 
 The depth kind lives in :mod:`inference.depth.job`. Importing this module registers all.
 """
@@ -13,28 +13,37 @@ from .models import Job
 from .registry import JobContext, JobError, ParamsError, job_kind
 
 
-@job_kind("thumbnail", queue="interactive", label="Make thumbnails", admin_targets=())
+@job_kind(
+    "thumbnail",
+    queue="interactive",
+    label="Make thumbnails, previews and tiles",
+    admin_targets=(),
+)
 def make_thumbnails(job: Job, ctx: JobContext) -> dict:
-    """Thumbnail (display-size JPEG) of each panorama, stored as a 'thumbnail' asset."""
+    """The display images of each panorama, from one decode each: the 2048-px preview the
+    workspace opens with, the thumbnail (also stored as a 'thumbnail' asset) and the
+    full-resolution tiles, so that opening a panorama only serves files."""
     from django.core.files.storage import default_storage
 
-    from annotations.imaging import thumbnail
+    from annotations.imaging import make_display_set
 
     panoramas = list(job.panoramas.all())
-    made = []
+    made, tiles = [], 0
     for k, panorama in enumerate(panoramas):
         ctx.check_cancelled()
         try:
-            name, data = thumbnail(panorama)
-            if data is None:
-                with default_storage.open(name, "rb") as handle:
-                    data = handle.read()
+            images = make_display_set(panorama)
+            with default_storage.open(images.thumbnail, "rb") as handle:
+                data = handle.read()
         except Exception as exc:
             raise JobError(f"could not read panorama {panorama.pk} ({panorama}): {exc}") from exc
-        asset = ctx.save_asset(panorama, "thumbnail", "thumbnail.jpg", data, {"source": name})
+        asset = ctx.save_asset(
+            panorama, "thumbnail", "thumbnail.jpg", data, {"source": images.thumbnail}
+        )
         made.append(asset.pk)
-        ctx.progress((k + 1) / len(panoramas), f"{k + 1}/{len(panoramas)} thumbnails")
-    return {"assets": made}
+        tiles += images.tiles
+        ctx.progress((k + 1) / len(panoramas), f"{k + 1}/{len(panoramas)} panoramas")
+    return {"assets": made, "tiles": tiles}
 
 
 def validate_diagnostic(params: dict) -> dict:
