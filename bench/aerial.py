@@ -39,7 +39,13 @@ from annotations.imaging import tonemap_to_uint8  # noqa: E402
 from inference.aerial import stabilise as stab  # noqa: E402
 from inference.aerial.colour import linear_to_srgb, srgb_to_linear, transfer  # noqa: E402
 from inference.aerial.rotations import angle_deg, kabsch  # noqa: E402
-from inference.aerial.sky import halo_width_deg, segment_sky, sky_iou  # noqa: E402
+from inference.aerial.sky import (  # noqa: E402
+    halo_width_deg,
+    replace_sky,
+    segment_sky,
+    sky_iou,
+    sky_plate,
+)
 from label360.sphere.projection import rotate_equirect  # noqa: E402
 from label360.sphere.views import View  # noqa: E402
 from label360.synthetic import render, render_sequence  # noqa: E402
@@ -203,11 +209,66 @@ def colour_transfer(quick: bool) -> None:
     )
 
 
+# -- pictures for the docs -------------------------------------------------------------------
+def _caption(image: np.ndarray, text: str) -> np.ndarray:
+    out = image.copy()
+    cv2.rectangle(out, (0, 0), (11 * len(text) + 12, 26), (0, 0, 0), -1)
+    cv2.putText(out, text, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+    return out
+
+
+def _sky_overlay(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = rgb.copy()
+    out[mask] = (0.45 * out[mask] + 0.55 * np.array([255, 0, 255])).astype(np.uint8)
+    return out
+
+
+def pictures(folder: Path) -> None:
+    """Before / sky found / after for a real and a synthetic street, and a colour cast undone:
+    the pictures of docs/aerial.md (JPEG, 1024 px wide)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    new_sky = sky_plate(real("venice_sunset_1k.hdr", 1024))
+    rows = []
+    for name, rgb in (
+        ("real: blouberg_sunrise_2", real("blouberg_sunrise_2_1k.hdr", 1024)),
+        ("synthetic street 6", render("street", 6, width=1024).rgb),
+    ):
+        mask = segment_sky(rgb)
+        after = replace_sky(rgb, mask, new_sky, heading_deg=40.0)
+        rows += [
+            _caption(rgb, f"{name}: before"),
+            _caption(_sky_overlay(rgb, mask), "sky found (magenta)"),
+            _caption(after, "after: venice_sunset sky, foreground relit"),
+        ]
+    sky_path = folder / "aerial_sky.jpg"
+    cv2.imwrite(str(sky_path), np.concatenate(rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 82])
+    original = real("spruit_sunrise_1k.hdr", 1024)
+    lin = srgb_to_linear(original)
+    cast = linear_to_srgb(lin * np.array((1.25, 1.0, 0.75), np.float32) * 2.0**0.5)
+    matched = transfer(cast, original)
+    colour_rows = [
+        _caption(cast, "with a colour cast (+0.5 EV, warm white balance)"),
+        _caption(matched, f"matched back: mean dE2000 {delta_e(matched, original):.2f}"),
+        _caption(original, "original"),
+    ]
+    colour_path = folder / "aerial_colour.jpg"
+    cv2.imwrite(
+        str(colour_path), np.concatenate(colour_rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 82]
+    )
+    print(f"wrote {sky_path} and {colour_path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer scenes (a smoke run)")
     parser.add_argument("--only", choices=["stabilisation", "sky", "colour"])
+    parser.add_argument(
+        "--pictures", type=Path, metavar="FOLDER", help="only write the docs' before/after JPEGs"
+    )
     args = parser.parse_args()
+    if args.pictures:
+        pictures(args.pictures)
+        return
     if args.only in (None, "stabilisation"):
         stabilisation(args.quick)
     if args.only in (None, "sky"):

@@ -20,7 +20,7 @@ from PIL import Image
 from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
 from .colour import SPACES, apply_transform, fit_transform, smooth_transforms
-from .sky import NoSkyError, replace_sky, segment_sky, sky_from_model
+from .sky import NoSkyError, replace_sky, segment_sky, sky_from_model, sky_plate
 from .stabilise import estimate_path, estimate_up, frame_features, stabilising_rotations
 
 MAX_FRAMES = 2000
@@ -343,7 +343,10 @@ def run_replace_sky(job: Job, ctx: JobContext) -> dict:
     source = Panorama.objects.filter(pk=params["sky_panorama"]).first()
     if source is None:
         raise JobError(f"sky panorama {params['sky_panorama']} not found")
-    new_sky = _load(source, params["max_width"])
+    try:
+        new_sky = sky_plate(_load(source, params["max_width"]))
+    except NoSkyError as exc:
+        raise JobError(f"sky panorama {source.pk}: {exc}") from exc
     model = None if params["sky_class"] else _sky_model(job)
     results = {}
     n = len(panoramas)

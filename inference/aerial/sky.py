@@ -250,6 +250,39 @@ def _weighted_mean(linear: NDArray, weights: NDArray) -> NDArray[np.float64]:
     return (linear * weights[:, :, None]).reshape(-1, 3).sum(axis=0) / total
 
 
+def sky_plate(
+    panorama: NDArray[np.uint8], sky: NDArray[np.bool_] | None = None
+) -> NDArray[np.uint8]:
+    """The sky of another panorama, continued below its own skyline: a replacement must not
+    bring that panorama's buildings and trees into the sky it fills (the old sky often
+    reaches lower than the new one's skyline).
+
+    Each non-sky pixel takes the colour of the lowest sky pixel above it on its meridian
+    (the horizon haze carried down), softened across meridians so the fill shows no stripes;
+    a meridian with no sky above takes the mean colour of the sky's lowest row band."""
+    rgb = np.ascontiguousarray(panorama[:, :, :3])
+    if sky is None:
+        sky = segment_sky(rgb)
+    if sky.shape != rgb.shape[:2]:
+        raise ValueError("the sky mask does not match the panorama size")
+    if not sky.any():
+        raise NoSkyError("the sky panorama shows no sky")
+    h, w = sky.shape
+    rows = np.where(sky, np.arange(h)[:, None], -1)
+    last = np.maximum.accumulate(rows, axis=0)  # the lowest sky row at or above each pixel
+    cols = np.broadcast_to(np.arange(w), (h, w))
+    filled = rgb[np.maximum(last, 0), cols].astype(np.float32)
+    no_sky_above = last < 0
+    if no_sky_above.any():
+        filled[no_sky_above] = rgb[sky].reshape(-1, 3).mean(axis=0)
+    # soften across meridians (wrapping at the seam), then keep the real sky as it was
+    pad = max(4, w // 128)
+    wrapped = np.concatenate([filled[:, -pad:], filled, filled[:, :pad]], axis=1)
+    soft = cv2.blur(wrapped, (2 * pad + 1, 1))[:, pad:-pad]
+    out = np.where(sky[:, :, None], rgb.astype(np.float32), soft)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def replace_sky(
     image: NDArray[np.uint8],
     sky: NDArray[np.bool_],
@@ -258,7 +291,8 @@ def replace_sky(
     feather_deg: float = 0.5,
     relight: float = 0.5,
 ) -> NDArray[np.uint8]:
-    """Composite ``new_sky`` (an 8-bit equirect panorama) into the sky of ``image``.
+    """Composite ``new_sky`` (an 8-bit equirect panorama; pass it through :func:`sky_plate`
+    first unless it is all sky) into the sky of ``image``.
 
     ``relight`` in [0, 1] is how far the foreground moves toward the new sky's light: its
     linear colour is multiplied by (new sky mean / old sky mean) ** relight per channel.
@@ -270,7 +304,9 @@ def replace_sky(
         raise NoSkyError("the sky mask is empty")
     if not 0.0 <= relight <= 1.0:
         raise ValueError("relight must be in [0, 1]")
-    replacement = cv2.resize(np.ascontiguousarray(new_sky[:, :, :3]), (w, h), cv2.INTER_AREA)
+    replacement = cv2.resize(
+        np.ascontiguousarray(new_sky[:, :, :3]), (w, h), interpolation=cv2.INTER_AREA
+    )
     if heading_deg:
         replacement = rotate_equirect(replacement, (float(heading_deg), 0.0, 0.0))
     lin = srgb_to_linear(image[:, :, :3])

@@ -20,7 +20,7 @@ from inference.aerial.jobs import (
     validate_stabilise,
 )
 from inference.aerial.rotations import angle_deg, smooth_rotations
-from inference.aerial.sky import NoSkyError, replace_sky, segment_sky, sky_iou
+from inference.aerial.sky import NoSkyError, replace_sky, segment_sky, sky_iou, sky_plate
 from inference.aerial.stabilise import estimate_up, stabilise_frames
 from inference.registry import ParamsError
 from label360.sphere.projection import rotate_equirect
@@ -160,6 +160,22 @@ def test_sky_segmentation_on_synthetic_streets(seed):
 def test_room_has_no_sky():
     with pytest.raises(NoSkyError):
         segment_sky(render("room", 1, width=512).rgb)
+
+
+def test_sky_plate_keeps_the_sky_and_hides_the_other_skyline():
+    street = render("street", 5, width=512)
+    plate = sky_plate(street.rgb, street.sky_mask)
+    assert np.array_equal(plate[street.sky_mask], street.rgb[street.sky_mask])
+    # below the skyline every pixel is a blend of sky colours (inside the sky's colour box),
+    # where the original showed buildings and road (much of it outside that box)
+    sky_px = street.rgb[street.sky_mask].astype(int)
+    lo, hi = sky_px.min(axis=0) - 1, sky_px.max(axis=0) + 1
+    below = ~street.sky_mask
+    assert ((plate[below] >= lo) & (plate[below] <= hi)).all()
+    outside = ((street.rgb[below] < lo) | (street.rgb[below] > hi)).any(axis=1)
+    assert outside.mean() > 0.5
+    with pytest.raises(NoSkyError):
+        sky_plate(street.rgb, np.zeros_like(street.sky_mask))
 
 
 def test_replacement_changes_only_the_sky_and_relights():
