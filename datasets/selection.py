@@ -21,8 +21,14 @@ from annotations.models import (
     Project,
 )
 
+from .splits import SplitError, SplitSpec, parse_split
+
 FORMATS = ("coco", "coco_views", "png", "label360")
 IGNORE_MODES = ("crowd", "omit")
+#: coco: objects across the ±180° seam as one annotation ("whole") or two ("split")
+SEAM_MODES = ("whole", "split")
+#: label PNG instance ids: Cityscapes class × 1000 + n, or 1..N per panorama with a JSON index
+PNG_ID_MODES = ("cityscapes", "sequential")
 
 
 class OptionsError(ValueError):
@@ -45,6 +51,9 @@ class ExportOptions:
     face_fov: float = 90.0
     view_list: tuple[tuple[float, float, float, float, int, int], ...] = field(default=())
     image_quality: int = 92
+    seam: str = "whole"
+    png_ids: str = "cityscapes"
+    split: SplitSpec | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExportOptions:
@@ -68,6 +77,18 @@ class ExportOptions:
         view_list = [_view(k, v) for k, v in enumerate(raw_views)]
         if fmt == "coco_views" and views == "list" and not view_list:
             raise OptionsError("views='list' needs a non-empty view_list")
+        seam = data.get("seam", "whole")
+        if seam not in SEAM_MODES:
+            raise OptionsError("seam must be 'whole' or 'split'")
+        if seam == "split" and fmt != "coco":
+            raise OptionsError("seam='split' applies to the coco format only")
+        png_ids = data.get("png_ids", "cityscapes")
+        if png_ids not in PNG_ID_MODES:
+            raise OptionsError("png_ids must be 'cityscapes' or 'sequential'")
+        try:
+            split = parse_split(data.get("split"))
+        except SplitError as exc:
+            raise OptionsError(str(exc)) from exc
         try:
             face_size = int(data.get("face_size", 512))
             face_fov = float(data.get("face_fov", 90.0))
@@ -95,6 +116,9 @@ class ExportOptions:
             face_fov=face_fov,
             view_list=tuple(view_list),
             image_quality=max(1, min(100, quality)),
+            seam=seam,
+            png_ids=png_ids,
+            split=split,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -266,31 +290,74 @@ def export_digest(project: Project, options: ExportOptions) -> str:
         "instances": [inst["n"], str(inst["upd"]), inst["top"]],
         "classes": classes,
         "active_time": [active["s"], str(active["last"])],
+        "dataset_settings": (project.settings or {}).get("dataset"),
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
-#: Label PNG limits: 16-bit instance ids class × 1000 + n.
-PNG_MAX_CLASSES = 64
+#: Label PNG limits. Cityscapes ids: class number × 1000 + n in 16 bits, so class numbers
+#: up to 65 and 999 instances of a class per panorama; sequential ids: 1..65535 per panorama.
+PNG_MAX_CLASS_NUMBER = 65
 PNG_MAX_PER_CLASS = 999
+PNG_MAX_SEQUENTIAL = 65535
 
 
 def check_feasible(project: Project, options: ExportOptions) -> None:
-    """OptionsError when the selection cannot be written in the format (checked when the
-    export is requested, so the answer is a clear 400 rather than a failed job)."""
-    if options.format != "png":
-        return
-    classes = selected_classes(project, options)
-    if len(classes) > PNG_MAX_CLASSES:
-        raise OptionsError(
-            f"label PNGs hold at most {PNG_MAX_CLASSES} classes (16-bit instance ids "
-            f"class × 1000 + n); this selection has {len(classes)}: select fewer classes "
-            "or export COCO"
+    """OptionsError when the selection cannot be exported as asked (checked when the export is
+    requested, so the answer is a clear 400 rather than a failed job): panorama ids that are
+    not the project's, project dataset settings that do not validate, label PNG limits."""
+    if options.panoramas:
+        found = set(
+            Panorama.objects.filter(project=project, pk__in=options.panoramas).values_list(
+                "pk", flat=True
+            )
         )
-    things = [c.pk for c in classes if not (c.is_ignore or c.is_group)]
+        missing = [pk for pk in options.panoramas if pk not in found]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+            raise OptionsError(f"panoramas not in the project: {shown}")
+    from .metadata import MetadataError, dataset_metadata
+
+    try:
+        dataset_metadata(project)
+    except MetadataError as exc:
+        raise OptionsError(f"project settings 'dataset': {exc}") from exc
+    if options.split is not None and options.split.method == "field":
+        from .splits import assign, split_names
+
+        rows = selected_panoramas(project, options).values_list("id", "sha256", "metadata")
+        try:
+            split_names(options.split, assign(options.split, rows.iterator(chunk_size=2000)))
+        except SplitError as exc:
+            raise OptionsError(str(exc)) from exc
+    if options.format == "png":
+        _check_png(project, options)
+
+
+def _check_png(project: Project, options: ExportOptions) -> None:
+    from .exporters.common import project_class_numbers
+
+    classes = selected_classes(project, options)
+    numbers = project_class_numbers(project)
+    things = [c for c in classes if not (c.is_ignore or c.is_group)]
+    instances = selected_instances(project, options)
+    if options.png_ids == "sequential":
+        busiest = instances.values("panorama_id").annotate(n=Count("id")).order_by("-n").first()
+        if busiest is not None and busiest["n"] > PNG_MAX_SEQUENTIAL:
+            raise OptionsError(
+                f"panorama {busiest['panorama_id']} has {busiest['n']} instances; 16-bit "
+                f"instance PNGs number at most {PNG_MAX_SEQUENTIAL}: export COCO"
+            )
+        return
+    high = [c for c in things if numbers[c.pk] > PNG_MAX_CLASS_NUMBER]
+    if high:
+        raise OptionsError(
+            f"class {high[0].name!r} is class number {numbers[high[0].pk]} of the project; "
+            f"Cityscapes instance ids (class × 1000 + n, 16 bits) reach class "
+            f"{PNG_MAX_CLASS_NUMBER}: use png_ids='sequential', or export COCO"
+        )
     busiest = (
-        selected_instances(project, options)
-        .filter(label_class_id__in=things)
+        instances.filter(label_class_id__in=[c.pk for c in things])
         .values("panorama_id", "label_class__name")
         .annotate(n=Count("id"))
         .order_by("-n")
@@ -299,6 +366,8 @@ def check_feasible(project: Project, options: ExportOptions) -> None:
     if busiest is not None and busiest["n"] > PNG_MAX_PER_CLASS:
         raise OptionsError(
             f"panorama {busiest['panorama_id']} has {busiest['n']} instances of class "
-            f"{busiest['label_class__name']!r}; label PNGs number at most {PNG_MAX_PER_CLASS} "
-            "instances of a class per panorama: export COCO, or mark the class as a group"
+            f"{busiest['label_class__name']!r}; Cityscapes instance ids number at most "
+            f"{PNG_MAX_PER_CLASS} instances of a class per panorama: use "
+            "png_ids='sequential' (ids 1..65535 per panorama with a JSON index), export "
+            "COCO, or mark the class as a group"
         )

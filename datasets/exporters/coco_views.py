@@ -12,7 +12,6 @@ Each image records ``view`` = {yaw, pitch, roll, hfov, width, height} (CONVENTIO
 
 from __future__ import annotations
 
-import io
 import zipfile
 from typing import Any
 
@@ -21,10 +20,10 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from .. import geom
+from ..metadata import coco_info, dataset_metadata
 from ..selection import iter_panorama_instances, selected_panoramas
-from .common import ExportContext, JsonArrayWriter, category_list, dumps, image_name, read_image
-
-ANNOTATIONS = "annotations/instances.json"
+from .coco import annotations_member
+from .common import ExportContext, SplitJsonFiles, category_list, image_name, read_image
 
 
 def export_views(ctx: ExportContext) -> list[tuple[str, Any]]:
@@ -71,47 +70,66 @@ def view_annotation(geometry: list, view) -> dict[str, Any] | None:
     }
 
 
+def view_image_entry(
+    image_id: int, pano, name: str, view, split: str | None, license_id: int | None
+) -> dict[str, Any]:
+    """The COCO image of one (panorama, view): its parameters and its camera-to-world
+    rotation matrix written out in full (``rotation[r][c]``, applied to camera rays)."""
+    entry: dict[str, Any] = {
+        "id": image_id,
+        "file_name": "images/" + image_name(pano, suffix=f"_{name}.jpg"),
+        "width": int(view.width),
+        "height": int(view.height),
+    }
+    if license_id is not None:
+        entry["license"] = license_id
+    if split is not None:
+        entry["split"] = split
+    entry.update(
+        panorama_id=pano.pk,
+        panorama_name=pano.original_name,
+        view_name=name,
+        view=view.as_dict(),
+        rotation=[[float(x) for x in row] for row in view.rotation()],
+        focal=float(view.focal),
+        projection="rectilinear",
+    )
+    return entry
+
+
 def write_coco_views(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, Any]:
     views = export_views(ctx)
     category = ctx.category_ids
     ignore = {c.pk for c in ctx.classes if c.is_ignore}
     include = ctx.options.include_images
-    images_tmp = io.StringIO()  # image entries are small: one line per (panorama, view)
-    with archive.open(ANNOTATIONS, "w", force_zip64=True) as raw:
-        out = io.TextIOWrapper(io.BufferedWriter(raw, 1 << 20), encoding="utf-8")
-        out.write("{" + dumps("info") + ":" + dumps(_info(ctx)))
-        out.write("," + dumps("categories") + ":" + dumps(category_list(ctx)))
-        annotations = JsonArrayWriter(out, "annotations")
+    meta = dataset_metadata(ctx.project)
+    names: list[str | None] = list(ctx.split_names) if ctx.splits is not None else [None]
+    files = SplitJsonFiles(names, annotations_member)
+    try:
         image_id = ann_id = done = 0
         for pano, rows in iter_panorama_instances(ctx.project, ctx.options):
+            split = ctx.split_for(pano.pk)
             rows = [r for r in rows if r["label_class_id"] in category]
             if ctx.options.ignore == "omit":
                 rows = [r for r in rows if r["label_class_id"] not in ignore]
             for name, view in views:
                 image_id += 1
-                file_name = "images/" + image_name(pano, suffix=f"_{name}.jpg")
-                images_tmp.write(
-                    dumps(
-                        {
-                            "id": image_id,
-                            "file_name": file_name,
-                            "width": int(view.width),
-                            "height": int(view.height),
-                            "panorama_id": pano.pk,
-                            "panorama_name": pano.original_name,
-                            "view_name": name,
-                            "view": view.as_dict(),
-                            "projection": "rectilinear",
-                        }
-                    )
-                    + "\n"
+                files.add(
+                    split,
+                    "images",
+                    view_image_entry(image_id, pano, name, view, split, meta["image_license"]),
                 )
                 for row in rows:
                     entry = view_annotation(row["geometry"], view)
-                    if entry is None or entry["area"] == 0 and not entry["label360_polygons"]:
+                    if entry is None:
+                        continue
+                    if entry["area"] == 0:  # visible, but covers no pixel of the view
+                        ctx.summary["empty_view_masks"] = ctx.summary.get("empty_view_masks", 0) + 1
                         continue
                     ann_id += 1
-                    annotations.add(
+                    files.add(
+                        split,
+                        "annotations",
                         {
                             "id": ann_id,
                             "image_id": image_id,
@@ -124,17 +142,18 @@ def write_coco_views(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, 
                                 "source": row["source"],
                                 "score": row["score"],
                             },
-                        }
+                        },
                     )
             done += 1
             ctx.tick(done)
-        annotations.close()
-        out.write("," + dumps("images") + ":[")
-        for k, line in enumerate(images_tmp.getvalue().splitlines()):
-            out.write(("," if k else "") + line)
-        out.write("]}")
-        out.flush()
-        out.detach()
+        head = {
+            "info": coco_info(ctx.project, _info(ctx)),
+            "licenses": meta["licenses"],
+            "categories": category_list(ctx),
+        }
+        files.write(archive, head)
+    finally:
+        files.close()
     if include:  # a second pass: the zip takes one open member at a time
         for pano in selected_panoramas(ctx.project, ctx.options).iterator(chunk_size=100):
             ctx.check_cancelled()
@@ -160,9 +179,20 @@ def _write_view_image(archive, file_name: str, pixels: np.ndarray, view, quality
 
 def _info(ctx: ExportContext) -> dict[str, Any]:
     return {
-        "description": f"Label360 view export of project {ctx.project.name}",
         "projection": "rectilinear",
         "view_convention": "camera-to-world R = Ry(yaw)·Rx(-pitch)·Rz(-roll); the COCO "
-        "coordinate (u, v) has camera ray ((u - W/2)/f, -(v - H/2)/f, 1), f = (W/2)/tan(hfov/2)",
+        "coordinate (u, v) has camera ray ((u - W/2)/f, -(v - H/2)/f, 1), f = (W/2)/tan(hfov/2); "
+        "world direction = R · ray; world (x, y, z) = (cos lat sin lon, sin lat, cos lat cos lon)",
+        # the three factors in full (c = cos a, s = sin a), rows first; each image also has
+        # its product as "rotation" (3x3), so nothing has to be rebuilt from the angles
+        "rotation_matrices": {
+            "Ry(a)": [["c", "0", "s"], ["0", "1", "0"], ["-s", "0", "c"]],
+            "Rx(a)": [["1", "0", "0"], ["0", "c", "-s"], ["0", "s", "c"]],
+            "Rz(a)": [["c", "s", "0"], ["-s", "c", "0"], ["0", "0", "1"]],
+            "note": "Rz turns the picture clockwise for a > 0 (the left-handed sign), so "
+            "roll > 0 turns the image clockwise as seen by the viewer",
+        },
+        "category_ids": "the project's class ids (stable across exports of the project)",
+        "split": None if ctx.splits is None else "see splits.json",
         "options": ctx.options.as_dict(),
     }

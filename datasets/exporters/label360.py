@@ -128,7 +128,10 @@ def write_label360(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, An
         for pano, rows in iter_panorama_instances(project, ctx.options):
             rows = [r for r in rows if r["label_class_id"] in class_names]
             image = "images/" + image_name(pano) if include else None
-            panoramas.add(panorama_entry(pano, rows, class_names, image, active.get(pano.pk)))
+            entry = panorama_entry(pano, rows, class_names, image, active.get(pano.pk))
+            if ctx.splits is not None:
+                entry["split"] = ctx.split_for(pano.pk)
+            panoramas.add(entry)
             instances += len(rows)
             done += 1
             ctx.tick(done)

@@ -8,8 +8,31 @@ from typing import Any
 
 from annotations.models import Project
 
-from ..selection import ExportOptions
-from .common import ExportContext, ProgressFn
+from ..selection import ExportOptions, OptionsError, selected_panoramas
+from ..splits import SplitError, assign, split_names, splits_document
+from .common import ExportContext, ProgressFn, dumps
+
+SPLITS = "splits.json"
+
+
+def assign_splits(archive: zipfile.ZipFile, ctx: ExportContext) -> None:
+    """Assign every selected panorama to its split (``ctx.splits``), write ``splits.json``
+    and the counts into the summary."""
+    spec = ctx.options.split
+    panoramas = selected_panoramas(ctx.project, ctx.options)
+    ctx.splits = assign(
+        spec, panoramas.values_list("id", "sha256", "metadata").iterator(chunk_size=2000)
+    )
+    try:
+        ctx.split_names = split_names(spec, ctx.splits)
+    except SplitError as exc:
+        raise OptionsError(str(exc)) from exc
+    rows = panoramas.values_list("id", "sha256", "original_name").iterator(chunk_size=2000)
+    document = splits_document(
+        spec, ctx.split_names, ((pk, sha, name, ctx.splits[pk]) for pk, sha, name in rows)
+    )
+    archive.writestr(SPLITS, dumps(document))
+    ctx.summary["splits"] = document["counts"]
 
 
 def write_export(
@@ -28,6 +51,8 @@ def write_export(
         check_cancelled=check_cancelled or (lambda: None),
     )
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        if options.split is not None:
+            assign_splits(archive, ctx)
         if options.format == "coco":
             from .coco import write_coco
 
