@@ -74,6 +74,28 @@ def save_mapping(project: Project, mapping: object) -> dict[str, str]:
     return clean
 
 
+def provenance(model_version: str) -> dict:
+    """What the UI shows next to detector suggestions (same keys as a project model's
+    provenance): pretrained, where the weights come from, nothing learnt from this project."""
+    return {
+        "weights": None,
+        "name": "Pretrained detectors",
+        "version": model_version[len(VERSION_PREFIX) :],
+        "task": "detection",
+        "format": "torch (MTCNN) + onnx (PP-OCRv4)",
+        "trained_on": "pretrained elsewhere, nothing learnt from this project: MTCNN faces "
+        "(weights of the facenet-pytorch 2.6.0 wheel, MIT), PP-OCRv4 text (models of the "
+        "rapidocr_onnxruntime 1.4.4 wheel, Apache-2.0)",
+        "panoramas": None,
+        "validation_panoramas": None,
+        "validation_iou": {},
+        "calibrated": False,
+        "class_precision": {},
+        "measured": "recall and precision per latitude band on real photos pasted into real "
+        "panoramas: docs/detectors.md",
+    }
+
+
 def store_detections(panorama: Panorama, mapped: list[Mapped], model_version: str) -> dict:
     """Replace the panorama's unaccepted *detector* suggestions with ``mapped``."""
     classes = {c.name: c for c in LabelClass.objects.filter(project_id=panorama.project_id)}

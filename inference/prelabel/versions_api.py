@@ -28,11 +28,18 @@ from .api import _int, _panorama, _project
 
 def provenance(project: Project, model_versions: set[str]) -> dict:
     """Provenance per model_version text (trained on what, validation IoU per class,
-    calibration), for every version whose weights are known."""
+    calibration), for every version whose weights are known, and for the pretrained
+    detectors' suggestions."""
+    from inference.detectors import store as detector_store
+
     known = store.prelabel_settings(project).get("suggestion_models") or {}
     ids = {v: known[v] for v in model_versions if v in known}
     weights = {w.pk: w for w in ModelWeights.objects.filter(pk__in=set(ids.values()))}
-    return {v: versions.provenance_json(weights[pk]) for v, pk in ids.items() if pk in weights}
+    out = {v: versions.provenance_json(weights[pk]) for v, pk in ids.items() if pk in weights}
+    for v in model_versions:
+        if v and v.startswith(detector_store.VERSION_PREFIX):
+            out[v] = detector_store.provenance(v)
+    return out
 
 
 class ModelVersionsView(APIView):

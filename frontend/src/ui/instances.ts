@@ -2,7 +2,8 @@
  * Data panel: the instances (class colour, parts/vertices, source), select, hide/show, hide all
  * others, lock, zoom to fit, delete, change class, search; the selected instance's attributes
  * (per its class's schema); model suggestions (dashed) get accept / reject, and "accept all ≥
- * score".
+ * score"; beside them, each model's provenance (trained on what, validation IoU per class,
+ * whether its scores are calibrated).
  */
 import type { Inst, Store } from "../store";
 import { vertexCount } from "../store";
@@ -10,11 +11,31 @@ import type { ClassPanel } from "./classes";
 import type { AttributeSpec } from "./manager_api";
 import { clear, h } from "./dom";
 
+/** GET /api/prelabel/provenance/: where a model's suggestions come from and how good it is. */
+export interface Provenance {
+  name: string;
+  version: string;
+  trained_on: string;
+  panoramas: number | null;
+  validation_panoramas: number | null;
+  validation_iou: Record<string, number>;
+  calibrated: boolean;
+  class_precision: Record<string, number | null>;
+  measured?: string;
+}
+
 export class InstancePanel {
   readonly el: HTMLElement;
   private list: HTMLElement;
   private title: HTMLElement;
   private bar: HTMLElement;
+  private provenanceEl: HTMLElement;
+  /** Provenance per model_version (filled by the workspace through onProvenance). */
+  provenance: Record<string, Provenance> = {};
+  /** model_version texts already asked for (answered or not: no request loop). */
+  private provenanceAsked = new Set<string>();
+  /** Fetch the provenance of these model versions; the workspace calls setProvenance. */
+  onProvenance: ((versions: string[]) => void) | null = null;
   onFocus: ((inst: Inst) => void) | null = null;
   /** Accept / reject these suggestions (the workspace writes them to the server). */
   onDecide: ((action: "accept" | "reject", insts: Inst[]) => void) | null = null;
@@ -37,6 +58,7 @@ export class InstancePanel {
     this.title = h("h2", {}, "Instances");
     this.list = h("ul", { class: "inst-list", id: "instance-list" });
     this.bar = h("div", { class: "suggestion-bar", id: "suggestion-bar", hidden: true });
+    this.provenanceEl = h("div", { class: "provenance-list", id: "suggestion-provenance", hidden: true });
     this.search = h("input", { type: "search", class: "panel-search", id: "instance-search", placeholder: "Search instances (class, #n, attribute) — /" });
     this.search.addEventListener("input", () => {
       this.query = this.search.value.trim().toLowerCase();
@@ -45,7 +67,7 @@ export class InstancePanel {
     this.search.addEventListener("keydown", (e) => {
       if (e.key === "Escape") (this.search.value = ""), (this.query = ""), this.render(), this.search.blur();
     });
-    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.search, this.bar, this.list);
+    this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.search, this.bar, this.provenanceEl, this.list);
   }
 
   render(): void {
@@ -83,7 +105,7 @@ export class InstancePanel {
         h("span", { class: "inst-main" },
           h("span", { class: "inst-title" }, `#${k + 1} `, select),
           h("span", { class: "inst-meta" }, `${parts} part${parts === 1 ? "" : "s"} · ${vertexCount(inst.geometry)} vertices · `,
-            h("span", { class: `source source-${inst.is_suggestion ? "suggestion" : inst.source}` }, inst.is_suggestion ? `suggestion${inst.score != null ? ` ${Math.round(inst.score * 100)}%` : ""}` : inst.source))),
+            h("span", { class: `source source-${inst.is_suggestion ? "suggestion" : inst.source}`, title: inst.is_suggestion ? this.suggestionTitle(inst, cls?.name) : "" }, inst.is_suggestion ? `suggestion${inst.score != null ? ` ${Math.round(inst.score * 100)}%` : ""}` : inst.source))),
         inst.is_suggestion && this.canEdit && h("button", { class: "icon-btn accept", title: "Accept this suggestion", "data-testid": "accept-suggestion", disabled: this.busy, onclick: (e: Event) => (e.stopPropagation(), this.onDecide?.("accept", [inst])) }, "✓"),
         inst.is_suggestion && this.canEdit && h("button", { class: "icon-btn danger", title: "Reject this suggestion", "data-testid": "reject-suggestion", disabled: this.busy, onclick: (e: Event) => (e.stopPropagation(), this.onDecide?.("reject", [inst])) }, "⊘"),
         h("button", { class: "icon-btn", title: "Zoom to fit (F)", "data-testid": "fit-instance", onclick: (e: Event) => (e.stopPropagation(), store.select(inst.uid), this.onFit?.(inst)) }, "⤢"),
@@ -137,8 +159,35 @@ export class InstancePanel {
     return h("li", { class: "attr-form", id: "attribute-form", "data-uid": inst.uid }, ...rows);
   }
 
+  /** Store fetched provenance (versions without an answer stay unknown) and re-render. */
+  setProvenance(models: Record<string, Provenance>): void {
+    this.provenance = { ...this.provenance, ...models };
+    this.render(); // the rows' hover text names the model's validation too
+  }
+
+  /** Hover text of a suggestion: its model and that model's validation for the class. */
+  private suggestionTitle(inst: Inst, className: string | undefined): string {
+    const p = this.provenance[inst.model_version];
+    if (!p) return inst.model_version ? `Suggested by ${inst.model_version}` : "Model suggestion";
+    const iou = className !== undefined ? p.validation_iou[className] : undefined;
+    return `Suggested by ${p.name} ${p.version}${iou !== undefined ? ` · validation IoU for ${className}: ${iou.toFixed(2)}` : ""}${p.calibrated ? " · calibrated score" : " · score not calibrated"}`;
+  }
+
+  /** One line per model behind the listed suggestions (for everyone who sees them). */
+  private renderProvenance(): void {
+    const versions = [...new Set(this.store.instances.filter((i) => i.is_suggestion).map((i) => i.model_version))];
+    const missing = versions.filter((v) => !this.provenanceAsked.has(v));
+    if (missing.length && this.onProvenance) {
+      missing.forEach((v) => this.provenanceAsked.add(v));
+      this.onProvenance(missing);
+    }
+    this.provenanceEl.hidden = !versions.length;
+    this.provenanceEl.replaceChildren(...versions.map((v) => provenanceItem(v, this.provenance[v])));
+  }
+
   /** "N suggestions · accept all ≥ [score] · accept all / reject all" (editors only). */
   private renderBar(): void {
+    this.renderProvenance();
     const sugg = this.store.instances.filter((i) => i.is_suggestion);
     this.bar.hidden = !sugg.length || !this.canEdit;
     if (this.bar.hidden) return;
@@ -157,6 +206,25 @@ export class InstancePanel {
         onclick: () => this.onAcceptAbove?.(this.minScore) }, `Accept ${above}`),
     );
   }
+}
+
+/** A model's provenance: a summary line, validation IoU per class and calibration inside. */
+function provenanceItem(version: string, p: Provenance | undefined): HTMLElement {
+  if (!p)
+    return h("div", { class: "provenance unknown", "data-version": version }, h("span", { class: "muted" }, `${version || "model"}: provenance not recorded`));
+  const classes = Object.entries(p.validation_iou);
+  const precision = Object.entries(p.class_precision).filter((e): e is [string, number] => e[1] != null);
+  const trained = p.panoramas != null ? `${p.trained_on} (${p.panoramas} panorama${p.panoramas === 1 ? "" : "s"})` : p.trained_on;
+  return h("details", { class: "provenance", "data-version": version },
+    h("summary", {}, h("strong", {}, `${p.name} ${p.version}`), " · ", trained || "trained on: not recorded"),
+    h("div", { class: "provenance-iou" }, classes.length
+      ? `Validation IoU${p.validation_panoramas ? ` (${p.validation_panoramas} panorama${p.validation_panoramas === 1 ? "" : "s"})` : ""}: ${classes.map(([c, v]) => `${c} ${v.toFixed(2)}`).join(" · ")}`
+      : "No validation on this project's panoramas."),
+    h("div", { class: "provenance-calibration" }, p.calibrated
+      ? `Scores calibrated on the validation panoramas (a score is the probability of IoU ≥ 0.5)${precision.length ? `; precision ${precision.map(([c, v]) => `${c} ${v.toFixed(2)}`).join(" · ")}` : ""}.`
+      : "Scores are the model's own, not calibrated."),
+    p.measured ? h("div", { class: "muted" }, `Measured: ${p.measured}`) : null,
+  );
 }
 
 /** A padlock, closed or open (drawn: emoji fonts are not everywhere). */

@@ -75,6 +75,8 @@ export class Workspace {
     positive: [number, number][];
     negative: [number, number][];
     result: Inst | null;
+    /** which method answered (prompt model / GrabCut and its prior) */
+    backend?: string;
     busy: boolean;
     seq: number;
   } | null = null;

@@ -6,6 +6,7 @@ import { Interaction } from "../ui/interaction";
 import { helpOverlay } from "../ui/help";
 import { themeToggle } from "../ui/theme";
 import type { Workspace } from "./core";
+import { loadProvenance } from "./suggestions";
 
 export function layout(ws: Workspace): void {
   const p = ws.pano;
@@ -82,6 +83,7 @@ export function layout(ws: Workspace): void {
   ws.classes.onHideClass = (cls, hide) => ws.store.setClassHidden(cls.id, hide);
   ws.instancesPanel.onDecide = (action, insts) => void ws.decideSuggestions(action, { insts });
   ws.instancesPanel.onAcceptAbove = (minScore) => void ws.decideSuggestions("accept", { minScore });
+  ws.instancesPanel.onProvenance = () => void loadProvenance(ws);
   ws.renderToolbar();
   ws.renderStatus();
   ws.renderWorkflow();

@@ -1,8 +1,9 @@
-/** Model suggestions: the interactive box tool (request, clicks, accept/discard card) and accepting/rejecting server-side suggestions. */
+/** Model suggestions: the interactive box tool (request, clicks, accept/discard card), accepting/rejecting server-side suggestions, and their models' provenance. */
 import { ApiError, api } from "../api";
 import type { ViewParams } from "../sphere";
 import { h, toast } from "../ui/dom";
 import { newUid, type Inst } from "../store";
+import type { Provenance } from "../ui/instances";
 import type { Workspace } from "./core";
 
 export function sameView(ws: Workspace, a: ViewParams, b: ViewParams): boolean {
@@ -35,7 +36,7 @@ export async function runInteractive(ws: Workspace): Promise<void> {
   ws.needs.overlay = true;
   const cls = ws.classes.current;
   try {
-    const res = await api<{ geometry: Inst["geometry"]; score: number | null; label_class: number | null }>("POST", "/api/prelabel/interactive/", {
+    const res = await api<{ geometry: Inst["geometry"]; score: number | null; label_class: number | null; backend?: string | null; model?: string; timings?: { prior?: string } }>("POST", "/api/prelabel/interactive/", {
       panorama: ws.pano.id,
       view: ia.view,
       box: ia.box,
@@ -59,6 +60,8 @@ export async function runInteractive(ws: Workspace): Promise<void> {
       model_version: "interactive box",
       attributes: {},
     };
+    // which method answered: the registered prompt model, or GrabCut (with or without the project model's prior, and why)
+    ia.backend = res.backend === "prompt_model" ? `Prompt model ${res.model ?? ""}`.trim() : `GrabCut${res.timings?.prior ? ` · prior: ${res.timings.prior}` : ""}`;
   } catch (err) {
     if (ws.interactive === ia && ia.seq === seq) toast(`Box tool: ${(err as Error).message}`, "error");
   } finally {
@@ -94,9 +97,11 @@ export function renderBoxCard(ws: Workspace): void {
   if (!ia) return;
   const r = ia.result;
   card.dataset.state = ia.busy ? "busy" : r ? "ready" : "empty";
+  const backend = r && ia.backend ? [h("span", { class: "muted box-backend", id: "box-backend", title: ia.backend }, ia.backend)] : [];
   card.replaceChildren(
     h("strong", {}, ia.busy ? "Segmenting…" : r ? `Suggestion${r.score != null ? ` ${Math.round(r.score * 100)}%` : ""}` : "No suggestion"),
     h("span", { class: "muted" }, `+${ia.positive.length} / −${ia.negative.length} clicks · click: add, Shift/right-click: remove`),
+    ...backend,
     h("button", { class: "btn btn-small btn-success", id: "box-accept", disabled: !r || ia.busy, onclick: () => ws.acceptInteractive() }, "Accept ↵"),
     h("button", { class: "btn btn-small", id: "box-discard", onclick: () => ws.discardInteractive() }, "Discard Esc"),
   );
@@ -136,5 +141,15 @@ export async function decideSuggestions(ws: Workspace, action: "accept" | "rejec
   } finally {
     panel.busy = false;
     panel.render();
+  }
+}
+
+/** GET /api/prelabel/provenance/ for the panorama; the panel shows each model's line. */
+export async function loadProvenance(ws: Workspace): Promise<void> {
+  try {
+    const res = await api<{ models: Record<string, Provenance> }>("GET", `/api/prelabel/provenance/?panorama=${ws.pano.id}`);
+    ws.instancesPanel.setProvenance(res.models ?? {});
+  } catch {
+    // provenance is information only: the suggestions stay usable without it
   }
 }
