@@ -86,39 +86,114 @@ def _radiance_header(data: bytes) -> ImageHeader:
     return ImageHeader("hdr", width, height, 3, True)
 
 
+# OpenEXR header limits. The whole header of a real file is a few hundred bytes; names are at
+# most 255 bytes (31 without the long-names flag, which we do not need to distinguish).
+_EXR_MAX_HEADER_BYTES = 1 << 20
+_EXR_MAX_NAME_BYTES = 255
+_EXR_MAX_ATTRIBUTES = 1024
+_EXR_CHANNEL_FIELDS = 16  # int32 pixel type, uint8 pLinear, 3 reserved, int32 xSampling, ySampling
+
+
+def _exr_error(reason: str) -> ImageFormatError:
+    return ImageFormatError(f"corrupt OpenEXR header ({reason})")
+
+
+def _exr_string(data: bytes, offset: int, what: str) -> tuple[bytes, int]:
+    """A NUL-terminated, non-empty name at ``offset``; returns it and the offset after the NUL."""
+    end = data.find(b"\x00", offset, offset + _EXR_MAX_NAME_BYTES + 1)
+    if end < 0:
+        if len(data) <= offset + _EXR_MAX_NAME_BYTES:
+            raise _exr_error(f"truncated {what}")
+        raise _exr_error(f"{what} longer than {_EXR_MAX_NAME_BYTES} bytes")
+    if end == offset:
+        raise _exr_error(f"empty {what}")
+    return data[offset:end], end + 1
+
+
 def _exr_header(data: bytes) -> ImageHeader:
-    """Parse OpenEXR attributes up to dataWindow (box2i) and the channel list."""
+    """Parse the OpenEXR attribute list for dataWindow (box2i) and the channel list.
+
+    Every step either moves ``offset`` forward or raises :class:`ImageFormatError`: sizes are
+    checked against the bytes that are left before they are used, so a negative, huge or
+    truncated attribute can neither loop nor read past the header.
+    """
+    if len(data) < 8:
+        raise _exr_error("truncated version field")
+    if data[4] != 2:
+        raise ImageFormatError(f"unsupported OpenEXR version {data[4]}")
+    head = data[:_EXR_MAX_HEADER_BYTES]
     offset = 8
-    width = height = None
-    channels = 0
-    limit = min(len(data), 1 << 20)
-    while offset < limit:
-        if data[offset] == 0:
+    window: tuple[int, int] | None = None
+    channels: int | None = None
+    for _ in range(_EXR_MAX_ATTRIBUTES):
+        if offset >= len(head):
+            if len(head) < len(data):
+                raise _exr_error(f"header longer than {_EXR_MAX_HEADER_BYTES} bytes")
+            raise _exr_error("truncated before the end of the header")
+        if head[offset] == 0:  # the empty name that ends the header
             break
-        name_end = data.index(b"\x00", offset)
-        type_end = data.index(b"\x00", name_end + 1)
-        name = data[offset:name_end]
-        attr_type = data[name_end + 1 : type_end]
-        (size,) = struct.unpack_from("<i", data, type_end + 1)
-        value_start = type_end + 5
-        value = data[value_start : value_start + size]
-        if name == b"dataWindow" and attr_type == b"box2i":
-            x0, y0, x1, y1 = struct.unpack("<4i", value)
-            width, height = x1 - x0 + 1, y1 - y0 + 1
-        elif name == b"channels" and attr_type == b"chlist":
+        name, offset = _exr_string(head, offset, "attribute name")
+        attr_type, offset = _exr_string(head, offset, f"type of attribute {name!r}")
+        if offset + 4 > len(head):
+            raise _exr_error(f"truncated size of attribute {name!r}")
+        (size,) = struct.unpack_from("<i", head, offset)
+        offset += 4
+        if size < 0 or size > len(head) - offset:
+            raise _exr_error(
+                f"attribute {name!r} claims {size} bytes; {len(head) - offset} are left"
+            )
+        value = head[offset : offset + size]
+        offset += size
+        if name == b"dataWindow":
+            window = _exr_box2i(attr_type, value)
+        elif name == b"channels":
+            if attr_type != b"chlist":
+                raise _exr_error(f"channels has type {attr_type!r}, not 'chlist'")
             channels = _count_exr_channels(value)
-        offset = value_start + size
-    if width is None or height is None or width <= 0 or height <= 0:
-        raise ImageFormatError("corrupt OpenEXR header (no dataWindow)")
-    return ImageHeader("exr", width, height, max(1, min(channels, 4)), True)
+    else:
+        raise _exr_error(f"more than {_EXR_MAX_ATTRIBUTES} attributes")
+    if window is None:
+        raise _exr_error("no dataWindow")
+    if channels is None:
+        raise _exr_error("no channel list")
+    width, height = window
+    return ImageHeader("exr", width, height, min(channels, 4), True)
+
+
+def _exr_box2i(attr_type: bytes, value: bytes) -> tuple[int, int]:
+    """(width, height) of a dataWindow box2i (xMin, yMin, xMax, yMax), inclusive bounds."""
+    if attr_type != b"box2i" or len(value) != 16:
+        raise _exr_error(f"dataWindow is {attr_type!r} of {len(value)} bytes, not a 16-byte box2i")
+    x0, y0, x1, y1 = struct.unpack("<4i", value)
+    width, height = x1 - x0 + 1, y1 - y0 + 1
+    if width <= 0 or height <= 0:
+        raise _exr_error(f"empty dataWindow ({x0}, {y0}) to ({x1}, {y1})")
+    return width, height
 
 
 def _count_exr_channels(chlist: bytes) -> int:
-    # chlist: repeated (name NUL, int32 type, uint8 pLinear, 3 reserved, int32 xs, int32 ys), NUL.
+    """Number of channels in a chlist value: repeated (name NUL, 16 bytes of fields), then NUL.
+
+    Each entry advances by at least 18 bytes or raises, so the loop ends within the value.
+    """
     count, offset = 0, 0
-    while offset < len(chlist) and chlist[offset] != 0:
-        offset = chlist.index(b"\x00", offset) + 1 + 16
+    while True:
+        if offset >= len(chlist):
+            raise _exr_error("channel list without its terminating NUL")
+        if chlist[offset] == 0:
+            if offset != len(chlist) - 1:
+                raise _exr_error("bytes after the end of the channel list")
+            break
+        _, offset = _exr_string(chlist, offset, "channel name")
+        if offset + _EXR_CHANNEL_FIELDS > len(chlist):
+            raise _exr_error("truncated channel entry")
+        (pixel_type,) = struct.unpack_from("<i", chlist, offset)
+        if pixel_type not in (0, 1, 2):  # UINT, HALF, FLOAT
+            raise _exr_error(f"channel pixel type {pixel_type} is not UINT, HALF or FLOAT")
+        offset += _EXR_CHANNEL_FIELDS
         count += 1
+    if count == 0:
+        raise _exr_error("empty channel list")
     return count
 
 
