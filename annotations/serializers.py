@@ -117,6 +117,16 @@ class ProjectSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def validate_settings(self, value: dict) -> dict:
+        """Keys of other apps are checked by them (``dataset``: datasets.metadata)."""
+        from datasets.metadata import MetadataError, check_settings
+
+        try:
+            check_settings(value)
+        except MetadataError as exc:
+            raise serializers.ValidationError({"dataset": str(exc)}) from exc
+        return value
+
     def validate_default_fov(self, value: float) -> float:
         if not 90.0 <= value <= 150.0:
             raise serializers.ValidationError("the expanded FOV must be between 90° and 150°")

@@ -48,7 +48,7 @@ def check_settings(settings: Any) -> None:
 def validate(value: Any) -> dict[str, Any]:
     """The dataset settings, checked; MetadataError otherwise."""
     if value is None:
-        return {}
+        return {"info": {}, "licenses": [], "image_license": None}
     if not isinstance(value, dict):
         raise MetadataError("must be an object {info, licenses, image_license}")
     try:
@@ -138,11 +138,8 @@ def _licenses(licenses: Any) -> list[dict[str, Any]]:
 
 def dataset_metadata(project) -> dict[str, Any]:
     """The project's validated dataset settings (empty parts when unset)."""
-    return validate((project.settings or {}).get(SETTINGS_KEY) if project.settings else None) or {
-        "info": {},
-        "licenses": [],
-        "image_license": None,
-    }
+    settings = project.settings if isinstance(project.settings, dict) else {}
+    return validate(settings.get(SETTINGS_KEY))
 
 
 def coco_info(project, extra: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,10 @@ class ExportSerializer(serializers.ModelSerializer):
         return _job_state(export.job_id)
 
 
+#: Largest ``split`` option (JSON characters): 16 names, a seed and a key fit easily.
+MAX_SPLIT_JSON = 4096
+
+
 class ExportRequestSerializer(serializers.Serializer):
     """Body of POST /api/exports/ (see docs/datasets.md for every option)."""
 
@@ -67,6 +71,23 @@ class ExportRequestSerializer(serializers.Serializer):
     face_size = serializers.IntegerField(required=False, default=512, min_value=16, max_value=8192)
     face_fov = serializers.FloatField(required=False, default=90.0, min_value=90.0, max_value=179.9)
     view_list = serializers.ListField(child=serializers.DictField(), required=False, max_length=64)
+    seam = serializers.ChoiceField(choices=["whole", "split"], required=False, default="whole")
+    png_ids = serializers.ChoiceField(
+        choices=["cityscapes", "sequential"], required=False, default="cityscapes"
+    )
+    split = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='{"ratios": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": 42, '
+        '"group": "sequence"} or {"field": "split"} (docs/datasets.md)',
+    )
+
+    def validate_split(self, value):
+        import json
+
+        if value is not None and len(json.dumps(value)) > MAX_SPLIT_JSON:
+            raise serializers.ValidationError(f"at most {MAX_SPLIT_JSON} characters of JSON")
+        return value
 
 
 class ImportRequestSerializer(serializers.Serializer):
