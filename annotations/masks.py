@@ -29,6 +29,26 @@ def instance_mask_png(instance: Instance, width: int) -> bytes:
     return _png(mask.astype(np.uint8) * 255)
 
 
+def _drawn_instances(panorama: Panorama):
+    """The instances a label map paints, in drawing order; suggestions are left out."""
+    return Instance.objects.filter(panorama=panorama, is_suggestion=False).order_by("order", "id")
+
+
+def _class_values(panorama: Panorama) -> dict[int, int]:
+    """{class id: label value}: 1 + the class's position in the project's class order."""
+    class_ids = panorama.project.classes.order_by("order", "name").values_list("id", flat=True)
+    return {cid: k + 1 for k, cid in enumerate(class_ids)}
+
+
+def label_legend(panorama: Panorama, by: str = "instance") -> dict[int, int]:
+    """The legend of :func:`label_map_png` ({value: instance id or class id}), without
+    rasterising anything."""
+    if by == "class":
+        return {value: cid for cid, value in _class_values(panorama).items()}
+    ids = _drawn_instances(panorama).values_list("id", flat=True)
+    return {k + 1: pk for k, pk in enumerate(ids)}
+
+
 def label_map_png(panorama: Panorama, width: int, by: str = "instance") -> tuple[bytes, dict]:
     """16-bit PNG label map and its legend {value: id}.
 
@@ -36,16 +56,11 @@ def label_map_png(panorama: Panorama, width: int, by: str = "instance") -> tuple
     ``by="class"``: value is 1 + the class's position in the project's class order.
     Suggestions (unaccepted model output) are left out.
     """
-    instances = list(
-        Instance.objects.filter(panorama=panorama, is_suggestion=False).order_by("order", "id")
-    )
+    instances = list(_drawn_instances(panorama))
     geometries = [i.geometry for i in instances]
     labels = sphere.label_map(geometries, width, width // 2)
     if by == "class":
-        class_ids = list(
-            panorama.project.classes.order_by("order", "name").values_list("id", flat=True)
-        )
-        value_of_class = {cid: k + 1 for k, cid in enumerate(class_ids)}
+        value_of_class = _class_values(panorama)
         lookup = np.zeros(len(instances) + 1, np.int32)
         for k, instance in enumerate(instances):
             lookup[k + 1] = value_of_class[instance.label_class_id]

@@ -617,22 +617,64 @@ class PanoramaViewSet(ProjectScopedViewSet):
         parameters=[
             OpenApiParameter("width", int, description="mask width (height = width/2)"),
             OpenApiParameter("by", str, enum=["instance", "class"]),
-        ]
+        ],
+        responses={(200, "image/png"): bytes},
     )
     @action(detail=True, methods=["get"])
     def labels(self, request, pk=None):
-        """16-bit PNG label map on the equirectangular grid; legend in ``X-Label-Legend``."""
-        import json
+        """16-bit PNG label map on the equirectangular grid.
 
-        panorama = self.get_object()
+        The legend (label value → instance or class id) is at ``labels/legend/``: a legend of
+        thousands of instances does not fit in a header that proxies accept. The response
+        names it in ``X-Label-Legend-URL`` (pinned to ``X-Label-Revision``, the revision the
+        map was drawn from, so a stale pair answers 409 instead of a wrong legend).
+        """
+        from urllib.parse import urlencode
+
+        panorama = self.get_object()  # read before the instances: see label_legend
         width = _positive_int(request.query_params.get("width"), "width") or panorama.width
-        by = request.query_params.get("by", "instance")
-        if by not in {"instance", "class"}:
-            raise ValidationError({"by": "instance or class"})
-        data, legend = masks.label_map_png(panorama, width - width % 2, by)
+        by = _label_map_by(request)
+        data, _ = masks.label_map_png(panorama, width - width % 2, by)
         response = HttpResponse(data, content_type="image/png")
-        response["X-Label-Legend"] = json.dumps(legend)
+        query = urlencode({"by": by, "revision": panorama.revision})
+        response["X-Label-Legend-URL"] = f"/api/panoramas/{panorama.pk}/labels/legend/?{query}"
+        response["X-Label-Revision"] = str(panorama.revision)
         return response
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("by", str, enum=["instance", "class"]),
+            OpenApiParameter(
+                "revision", int, description="answer 409 unless the panorama is at this revision"
+            ),
+        ],
+        responses={200: dict},
+    )
+    @action(detail=True, methods=["get"], url_path="labels/legend")
+    def label_legend(self, request, pk=None):
+        """The legend of ``labels/``: ``{panorama, by, revision, legend: {value: id}}``.
+
+        With ``revision`` (as named by the label map's ``X-Label-Legend-URL``), a panorama
+        changed since answers 409 with ``current_revision``. The revision is read again after
+        the legend: writes bump it in the same transaction as the instances they change, so an
+        unchanged revision means the legend is the one of that revision.
+        """
+        panorama = self.get_object()
+        by = _label_map_by(request)
+        wanted = base_revision(request)
+        legend = masks.label_legend(panorama, by)
+        current = Panorama.objects.values_list("revision", flat=True).get(pk=panorama.pk)
+        if wanted is not None and (wanted != current or panorama.revision != current):
+            return conflict_response(RevisionConflict(current))
+        return Response(
+            {
+                "panorama": panorama.pk,
+                "by": by,
+                "revision": current,
+                "legend": {str(value): ident for value, ident in legend.items()},
+            },
+            headers={"ETag": f'"{current}"'},
+        )
 
     @action(detail=True, methods=["get"])
     def events(self, request, pk=None):
@@ -674,6 +716,13 @@ class PanoramaViewSet(ProjectScopedViewSet):
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         return self._review(request, "reopen")
+
+
+def _label_map_by(request: Request) -> str:
+    by = request.query_params.get("by", "instance")
+    if by not in {"instance", "class"}:
+        raise ValidationError({"by": "instance or class"})
+    return by
 
 
 def _positive_int(value: str | None, name: str) -> int | None:
