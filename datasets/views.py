@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotAcceptable, PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -19,6 +20,7 @@ from .agreement import report_csv, round_report
 from .imports import ImportRequestError, request_import, sync_with_job
 from .models import AgreementRound, AnnotationReplica, Export, Import, ImportStatus
 from .permissions import member_project
+from .ranges import ranged_file_response
 from .selection import ExportOptions, OptionsError, check_feasible
 from .serializers import (
     AgreementRoundSerializer,
@@ -29,6 +31,17 @@ from .serializers import (
     ReplicaSerializer,
 )
 from .services import request_export
+
+
+class AnyContent(DefaultContentNegotiation):
+    """Downloads answer with a file whatever the client accepts (``application/zip``,
+    ``*/*``); only an error body needs a renderer, and gets the first (JSON)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -63,8 +76,9 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         ready = export.status == "ready"
         return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)
 
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], content_negotiation_class=AnyContent)
     def download(self, request, pk=None):
+        """The export zip; HTTP Range requests resume it (206, several ranges, 416)."""
         export = self.get_object()
         if export.status != "ready" or not export.file:
             return Response(
@@ -72,7 +86,16 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 status=status.HTTP_409_CONFLICT,
             )
         name = f"{export.project.name}-{export.format}-{export.pk}.zip".replace(" ", "_")
-        return FileResponse(export.file.open("rb"), as_attachment=True, filename=name)
+        size = export.size_bytes or export.file.size
+        return ranged_file_response(
+            request,
+            lambda: export.file.open("rb"),
+            size,
+            name,
+            "application/zip",
+            etag=f"{export.digest[:32]}-{export.pk}-{size}",
+            modified=export.finished_at,
+        )
 
 
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
