@@ -7,8 +7,14 @@ reference, e.g. ground truth kept in the main Instance table):
   that class), measured ON THE SPHERE: intersection and union areas in steradians, summed
   over panoramas before dividing (so big and small panoramas/objects weigh by solid angle);
 * instance matching: per class, Hungarian assignment (scipy ``linear_sum_assignment``)
-  maximising spherical IoU; pairs at or above the round's threshold are matches, the rest
-  are disagreements (``unmatched`` on one side, or ``low_iou`` pairs).
+  maximising spherical IoU; pairs at or above the round's threshold are matches (listed
+  with both instances' ids and their IoU), the rest are disagreements (``unmatched`` on one
+  side, or ``low_iou`` pairs), also with the instances' ids.
+
+Only SUBMITTED replicas count: a draft is an annotator's unfinished work, so it is left out
+(the report lists, per annotator, the panoramas still without a submitted replica).
+Instance ids: the reference's are ``Instance`` ids; a replica's are the ids its instances
+were saved with (``id``, optional), else ``"<replica id>:<index>"``.
 
 Areas, IoUs, unions and intersections come from the geometry core (``label360.sphere``).
 """
@@ -27,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 
 from . import geom
 
-Labels = list[dict[str, Any]]  # [{"label_class": id, "geometry": [...]}, ...]
+Labels = list[dict[str, Any]]  # [{"label_class": id, "geometry": [...], "id": ...}, ...]
 
 
 @dataclass
@@ -57,6 +63,7 @@ class PairResult:
     b: str
     classes: dict[int, ClassTotals] = field(default_factory=lambda: defaultdict(ClassTotals))
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    matches: list[dict[str, Any]] = field(default_factory=list)
 
     def overall(self) -> dict[str, Any]:
         total = ClassTotals()
@@ -97,63 +104,72 @@ def match_instances(a: list[list], b: list[list], threshold: float):
     )
 
 
+def _record(
+    panorama_id: int,
+    cid: int,
+    kind: str,
+    i: int | None,
+    j: int | None,
+    ids_a: list,
+    ids_b: list,
+    iou: float,
+) -> dict[str, Any]:
+    """One match or disagreement: indices within the class and the instances' ids."""
+    return {
+        "panorama": panorama_id,
+        "class": cid,
+        "kind": kind,
+        "a_index": i,
+        "b_index": j,
+        "a_id": None if i is None else ids_a[i],
+        "b_id": None if j is None else ids_b[j],
+        "iou": iou,
+    }
+
+
 def compare_panorama(
     result: PairResult, panorama_id: int, a: Labels, b: Labels, threshold: float
 ) -> None:
     """Add one panorama's comparison of labellings ``a`` and ``b`` to ``result``."""
     by_class_a: dict[int, list] = defaultdict(list)
     by_class_b: dict[int, list] = defaultdict(list)
-    for item in a:
-        by_class_a[item["label_class"]].append(item["geometry"])
-    for item in b:
-        by_class_b[item["label_class"]].append(item["geometry"])
+    for k, item in enumerate(a):
+        by_class_a[item["label_class"]].append((item.get("id", k), item["geometry"]))
+    for k, item in enumerate(b):
+        by_class_b[item["label_class"]].append((item.get("id", k), item["geometry"]))
     for cid in sorted(set(by_class_a) | set(by_class_b)):
-        ga, gb = by_class_a.get(cid, []), by_class_b.get(cid, [])
+        ids_a = [i for i, _ in by_class_a.get(cid, [])]
+        ids_b = [i for i, _ in by_class_b.get(cid, [])]
+        ga = [g for _, g in by_class_a.get(cid, [])]
+        gb = [g for _, g in by_class_b.get(cid, [])]
         totals = result.classes[cid]
         inter, union = class_region_overlap(ga, gb)
         totals.intersection_sr += inter
         totals.union_sr += union
         pairs, un_a, un_b = match_instances(ga, gb, threshold)
+
         for i, j, iou in pairs:
             if iou >= threshold:
                 totals.matched += 1
                 totals.matched_iou_sum += iou
+                match = _record(panorama_id, cid, "match", i, j, ids_a, ids_b, iou)
+                del match["kind"]
+                result.matches.append(match)
             else:
                 result.disagreements.append(
-                    {
-                        "panorama": panorama_id,
-                        "class": cid,
-                        "kind": "low_iou",
-                        "a_index": i,
-                        "b_index": j,
-                        "iou": iou,
-                    }
+                    _record(panorama_id, cid, "low_iou", i, j, ids_a, ids_b, iou)
                 )
         totals.unmatched_a += len(un_a)
         totals.unmatched_b += len(un_b)
         for i in un_a:
             if not any(p[0] == i for p in pairs):
                 result.disagreements.append(
-                    {
-                        "panorama": panorama_id,
-                        "class": cid,
-                        "kind": "only_in_a",
-                        "a_index": i,
-                        "b_index": None,
-                        "iou": 0.0,
-                    }
+                    _record(panorama_id, cid, "only_in_a", i, None, ids_a, ids_b, 0.0)
                 )
         for j in un_b:
             if not any(p[1] == j for p in pairs):
                 result.disagreements.append(
-                    {
-                        "panorama": panorama_id,
-                        "class": cid,
-                        "kind": "only_in_b",
-                        "a_index": None,
-                        "b_index": j,
-                        "iou": 0.0,
-                    }
+                    _record(panorama_id, cid, "only_in_b", None, j, ids_a, ids_b, 0.0)
                 )
 
 
@@ -189,6 +205,10 @@ def agreement_report(
                     class_names.get(cid, str(cid)): t.as_dict()
                     for cid, t in sorted(result.classes.items())
                 },
+                "matches": [
+                    {**m, "class": class_names.get(m["class"], str(m["class"]))}
+                    for m in result.matches
+                ],
                 "disagreements": [
                     {**d, "class": class_names.get(d["class"], str(d["class"]))}
                     for d in result.disagreements
@@ -221,7 +241,8 @@ def agreement_report(
 
 
 def report_csv(report: dict[str, Any]) -> str:
-    """Flat CSV: one row per (pair, class) plus an 'ALL' row per pair, then disagreements."""
+    """Flat CSV in three sections separated by a blank line: one row per (pair, class) plus
+    an 'ALL' row per pair; the matches (instance ids and IoU); the disagreements."""
     buffer = io.StringIO()
     w = csv.writer(buffer)
     w.writerow(
@@ -256,7 +277,14 @@ def report_csv(report: dict[str, Any]) -> str:
                 ]
             )
     w.writerow([])
-    w.writerow(["a", "b", "panorama", "class", "kind", "a_index", "b_index", "iou"])
+    w.writerow(["a", "b", "panorama", "class", "a_id", "b_id", "iou"])
+    for pair in report["pairs"]:
+        for m in pair.get("matches", []):
+            w.writerow(
+                [pair["a"], pair["b"], m["panorama"], m["class"], m["a_id"], m["b_id"], m["iou"]]
+            )
+    w.writerow([])
+    w.writerow(["a", "b", "panorama", "class", "kind", "a_index", "b_index", "a_id", "b_id", "iou"])
     for pair in report["pairs"]:
         for d in pair["disagreements"]:
             w.writerow(
@@ -268,6 +296,8 @@ def report_csv(report: dict[str, Any]) -> str:
                     d["kind"],
                     d["a_index"],
                     d["b_index"],
+                    d.get("a_id"),
+                    d.get("b_id"),
                     d["iou"],
                 ]
             )
@@ -275,25 +305,41 @@ def report_csv(report: dict[str, Any]) -> str:
 
 
 def round_report(round_, reference: str | None = "main") -> dict[str, Any]:
-    """Report of an AgreementRound; ``reference='main'`` compares against the panorama's
-    (non-suggestion) instances in the main table, ``None`` compares annotators only."""
+    """Report of an AgreementRound from its SUBMITTED replicas; ``reference='main'``
+    compares against the panorama's (non-suggestion) instances in the main table, ``None``
+    compares annotators only."""
     from annotations.models import Instance, LabelClass
 
     labellings: dict[int, dict[str, Labels]] = defaultdict(dict)
-    for replica in round_.replicas.select_related("annotator").order_by(
-        "panorama_id", "annotator_id"
+    submitted: dict[str, set[int]] = defaultdict(set)
+    for replica in (
+        round_.replicas.filter(submitted=True)
+        .select_related("annotator")
+        .order_by("panorama_id", "annotator_id")
     ):
-        labellings[replica.panorama_id][replica.annotator.username] = list(replica.instances)
+        name = replica.annotator.username
+        labellings[replica.panorama_id][name] = [
+            {**item, "id": item.get("id") or f"{replica.pk}:{k}"}
+            for k, item in enumerate(replica.instances)
+        ]
+        submitted[name].add(replica.panorama_id)
+    pano_ids = sorted(round_.panoramas.values_list("id", flat=True))
     ref_name = None
     if reference == "main":
         ref_name = "reference"
-        pano_ids = list(round_.panoramas.values_list("id", flat=True))
         for pid in pano_ids:
             labellings[pid][ref_name] = []
-        rows = Instance.objects.filter(panorama_id__in=pano_ids, is_suggestion=False).values_list(
-            "panorama_id", "label_class_id", "geometry"
+        rows = (
+            Instance.objects.filter(panorama_id__in=pano_ids, is_suggestion=False)
+            .order_by("panorama_id", "order", "id")
+            .values_list("id", "panorama_id", "label_class_id", "geometry")
         )
-        for pid, cid, g in rows.iterator():
-            labellings[pid][ref_name].append({"label_class": cid, "geometry": g})
+        for pk, pid, cid, g in rows.iterator():
+            labellings[pid][ref_name].append({"label_class": cid, "geometry": g, "id": pk})
     names = dict(LabelClass.objects.filter(project=round_.project).values_list("id", "name"))
-    return agreement_report(dict(labellings), names, round_.iou_threshold, ref_name)
+    report = agreement_report(dict(labellings), names, round_.iou_threshold, ref_name)
+    annotators = sorted(round_.annotators.values_list("username", flat=True))
+    report["missing"] = {
+        user: [p for p in pano_ids if p not in submitted.get(user, set())] for user in annotators
+    }
+    return report

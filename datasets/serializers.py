@@ -191,6 +191,9 @@ class AgreementRoundSerializer(serializers.ModelSerializer):
 
 
 class ReplicaInstanceSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        max_length=64, required=False, help_text="the annotator's own id (agreement reports)"
+    )
     label_class = serializers.IntegerField()
     geometry = serializers.JSONField()
     attributes = serializers.DictField(required=False, default=dict)

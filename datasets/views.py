@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotAcceptable, PermissionDenied, Validatio
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from annotations.models import Panorama
 from annotations.permissions import can_manage, role_of, visible_projects
@@ -21,6 +22,7 @@ from .imports import ImportRequestError, request_import, sync_with_job
 from .models import AgreementRound, AnnotationReplica, Export, Import, ImportStatus
 from .permissions import member_project
 from .ranges import ranged_file_response
+from .renderers import AgreementCSVRenderer
 from .selection import ExportOptions, OptionsError, check_feasible
 from .serializers import (
     AgreementRoundSerializer,
@@ -208,14 +210,22 @@ class AgreementRoundViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Only project managers may delete agreement rounds.")
         instance.delete()
 
-    @action(detail=True, methods=["get"])
-    def report(self, request, pk=None):
-        """?reference=main|none (default main when the panoramas have instances), ?format=csv."""
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[*api_settings.DEFAULT_RENDERER_CLASSES, AgreementCSVRenderer],
+    )
+    def report(self, request, pk=None, format=None):
+        """?reference=main|none (default main); CSV with ?format=csv, a .csv suffix,
+        Accept: text/csv, or ?as=csv. Only submitted replicas count."""
         round_ = self.get_object()
         reference = request.query_params.get("reference", "main")
+        if reference not in ("main", "none"):
+            raise ValidationError({"reference": "must be 'main' or 'none'"})
         report = round_report(round_, None if reference == "none" else "main")
-        if request.query_params.get("as") == "csv" or request.query_params.get("format") == "csv":
-            response = HttpResponse(report_csv(report), content_type="text/csv")
+        as_csv = request.query_params.get("as") == "csv"
+        if as_csv or request.accepted_renderer.format == "csv":
+            response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="agreement-{round_.pk}.csv"'
             return response
         return Response(report)
