@@ -1,0 +1,162 @@
+"""The simulated annotator of bench/effort.py: its invariants on a few exact instances.
+
+The benchmark modules live in bench/ (not a package); they are imported from there.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from label360.sphere import area, iou, rasterize, vec_to_lonlat
+from label360.sphere.vectors import rot_x, rot_y
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+import effort_sim as E  # noqa: E402
+
+WIDTH = 1024
+H = WIDTH // 2
+
+# a "rectangle" near the equator: meridian sides, great-circle top and bottom
+EQUATOR_RECT = [[[[-10.0, -6.0], [10.0, -6.0], [10.0, 6.0], [-10.0, 6.0]]]]
+# a square lamp right above the camera: contains the north pole
+POLAR_SQUARE = [[[[45.0, 68.0], [135.0, 68.0], [-135.0, 68.0], [-45.0, 68.0]]]]
+# across the seam
+SEAM_RECT = [[[[170.0, -5.0], [-172.0, -5.0], [-172.0, 7.0], [170.0, 7.0]]]]
+
+
+def exact_drawn(result: E.Result) -> list:
+    """The drawn great-circle polygons as a geometry (ours / cubemap)."""
+    return [[s.to_lonlat(xy).tolist()] for s, xy in result.polygons]
+
+
+def independent_iou(result: E.Result, parts: list) -> float:
+    """Reference IoU recomputed without the simulator's code: pixel-centre masks (product
+    rasteriser for great-circle polygons, shapely point-in-polygon for LabelMe's pixel
+    polygons) weighted by cos(latitude)."""
+    truth = rasterize(parts, WIDTH, H)
+    if result.mode == "labelme":
+        xs, ys = np.meshgrid(np.arange(WIDTH), np.arange(H))
+        drawn = np.zeros((H, WIDTH), bool)
+        for _, xy in result.polygons:
+            drawn |= shapely.contains_xy(shapely.Polygon(xy), xs, ys)
+    else:
+        drawn = rasterize(exact_drawn(result), WIDTH, H)
+    w = np.cos(np.radians(90.0 - (np.arange(H) + 0.5) * 180.0 / H))[:, None]
+    return float((w * (drawn & truth)).sum() / (w * (drawn | truth)).sum())
+
+
+@pytest.mark.parametrize("mode", E.MODES)
+@pytest.mark.parametrize("parts", [EQUATOR_RECT, POLAR_SQUARE, SEAM_RECT])
+def test_reaches_target_when_it_says_so(parts, mode):
+    r = E.simulate(parts, mode, WIDTH)
+    assert r.reached, (mode, r.clicks, r.iou)
+    assert r.iou >= E.TARGET_IOU
+    assert abs(independent_iou(r, parts) - r.iou) < 2e-3
+    assert 3 <= r.clicks <= E.CAP_CLICKS
+    assert r.clicks == sum(len(xy) for _, xy in r.polygons)
+    if mode != "labelme":  # great-circle polygons: the exact spherical IoU agrees too
+        assert iou(exact_drawn(r), parts) >= E.TARGET_IOU - 0.01
+
+
+def test_rectangle_near_the_equator_needs_about_four_clicks():
+    clicks = {m: E.simulate(EQUATOR_RECT, m, WIDTH).clicks for m in E.MODES}
+    assert clicks["labelme"] <= 5
+    assert clicks["ours"] == 4
+    assert clicks["cubemap"] == 4  # inside face F
+
+
+def test_polar_cap_needs_many_clicks_in_labelme():
+    labelme = E.simulate(POLAR_SQUARE, "labelme", WIDTH)
+    ours = E.simulate(POLAR_SQUARE, "ours", WIDTH)
+    assert ours.clicks == 4 and ours.iou > 0.99  # its four corners are exact
+    assert labelme.clicks >= 8
+    # the flat polygon runs along the top border of the image
+    ((_, xy),) = labelme.polygons
+    assert np.isclose(xy[:, 1].min(), -0.5)
+
+
+def test_seam_needs_a_polygon_per_side_in_labelme():
+    labelme = E.simulate(SEAM_RECT, "labelme", WIDTH)
+    ours = E.simulate(SEAM_RECT, "ours", WIDTH)
+    assert labelme.pieces == 2 and labelme.drawn == 2 and labelme.clicks >= 6
+    assert ours.pieces == 1 and ours.clicks == 4
+
+
+def test_cube_face_edge_splits_the_polygon():
+    across = [[[[35.0, -5.0], [55.0, -5.0], [55.0, 5.0], [35.0, 5.0]]]]  # over F|R at lon 45
+    cube = E.simulate(across, "cubemap", WIDTH)
+    assert cube.pieces == 2 and cube.drawn == 2 and cube.clicks == 8
+    assert E.simulate(across, "ours", WIDTH).clicks == 4
+
+
+def test_cap_is_a_failure_and_runs_are_deterministic():
+    r = E.simulate(POLAR_SQUARE, "labelme", WIDTH, cap=4)
+    assert not r.reached and r.clicks <= 4 and r.iou < E.TARGET_IOU
+    a = E.simulate(SEAM_RECT, "cubemap", WIDTH)
+    b = E.simulate(SEAM_RECT, "cubemap", WIDTH)
+    assert a.clicks == b.clicks and a.iou == b.iou
+    assert all(np.array_equal(p[1], q[1]) for p, q in zip(a.polygons, b.polygons, strict=True))
+
+
+def test_guidance_grid_is_the_xor_of_inserted_triangles():
+    """The scoring identity: a polygon's cells are the XOR of the triangles its insertions
+    added, i.e. its own even-odd fill."""
+    (piece,) = E.pieces_for("labelme", POLAR_SQUARE, WIDTH)
+    state = E._State(piece)
+    for c in (5, 11, 17, 23, 30):
+        if c not in state.pair:
+            state.insert(c)
+    poly = state.cand[state.chosen]
+    fill = E._parity_fill(poly[:, 0].copy(), poly[:, 1].copy(), *state.p.shape)
+    assert np.array_equal(fill, state.p)
+
+
+def _equirect_area(polys: list, width: int) -> float:
+    """Solid angle of planar pixel polygons on the equirect image (Green's theorem with the
+    cos-latitude weight: area = −∮ sin(lat) d(lon), exact for straight pixel edges)."""
+    total = 0.0
+    h = width // 2
+    for p in polys:
+        xy = np.asarray(shapely.geometry.polygon.orient(p, 1.0).exterior.coords)
+        lam = np.radians((xy[:, 0] + 0.5) / width * 360.0 - 180.0)
+        phi = np.radians(90.0 - (xy[:, 1] + 0.5) / h * 180.0)
+        dl, dp = np.diff(lam), np.diff(phi)
+        flat = np.abs(dp) < 1e-12
+        seg = np.where(
+            flat,
+            np.sin(phi[:-1]) * dl,
+            dl * (np.cos(phi[:-1]) - np.cos(phi[1:])) / np.where(flat, 1.0, dp),
+        )
+        total += -seg.sum()
+    return abs(total)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lon=st.floats(-180.0, 179.99),
+    lat=st.floats(-90.0, 90.0),
+    radius=st.floats(1.0, 30.0),
+    n=st.integers(3, 7),
+    phase=st.floats(0.0, 2 * math.pi),
+)
+def test_equirect_outline_keeps_the_area(lon, lat, radius, n, phase):
+    """Any convex ring — across the seam, around a pole — becomes pixel polygons on the
+    equirect image that cover the same solid angle (the LabelMe drawing space is exact)."""
+    t = phase + np.arange(n) * 2 * math.pi / n
+    r = math.radians(radius)
+    v = np.stack([np.sin(r) * np.cos(t), np.sin(r) * np.sin(t), np.full(n, math.cos(r))], 1)
+    lo, la = vec_to_lonlat(v @ (rot_y(lon) @ rot_x(-lat)).T)
+    ring = np.stack([lo, la], axis=1)
+    polys = E.equirect_polygons(ring, WIDTH)
+    assert polys
+    expect = area([[ring.tolist()]])
+    assert abs(_equirect_area(polys, WIDTH) - expect) <= 2e-3 * expect
