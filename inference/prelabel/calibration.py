@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit
 
 from label360.sphere import rasterize
 
@@ -74,7 +75,7 @@ class Calibration:
         if not self.fitted:
             return float(raw)
         z = self.a * float(_logit(np.asarray(raw))) + self.b + self.offsets.get(class_name, 0.0)
-        return float(1.0 / (1.0 + np.exp(-z)))
+        return float(expit(z))
 
     def precision(self, class_name: str) -> float | None:
         entry = self.classes.get(class_name)
@@ -139,7 +140,7 @@ def fit(
     w = np.zeros(design.shape[1])
     w[0] = 1.0
     for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        p = expit(design @ w)  # the logistic function without overflow warnings
         grad = design.T @ (p - labels) + penalty @ (w - np.r_[1.0, np.zeros(len(w) - 1)])
         hess = design.T @ (design * (p * (1 - p))[:, None]) + penalty
         step = np.linalg.solve(hess, grad)
