@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
+import numpy as np
 from django.conf import settings
 
 from annotations.models import Instance, Project
 
+from ..rle import RleError, Runs, rle_runs, runs_to_rle
 from .common import (
     ImportFailed,
     ImportReport,
@@ -157,7 +160,7 @@ def _plan(project, data, source, report, create_classes, tolerance_deg, toleranc
             }
         except TypeError:  # an unhashable id (a list, an object)
             report.skip(where, "an image id must be a number or a string")
-    for k, ann in enumerate(data["annotations"]):
+    for k, ann in enumerate(_merge_seam_parts(data["annotations"], images, report)):
         done += 1
         report.tick(done, total, "items")
         where = f"annotations[{k}]"
@@ -210,6 +213,59 @@ def _plan(project, data, source, report, create_classes, tolerance_deg, toleranc
             }
         )
     return {"images": list(images.values())}
+
+
+def _seam_key(ann: Any) -> tuple | None:
+    """(image id, instance id) of one half of an object split at the seam by our exporter
+    (``label360.seam_part`` west/east with an RLE), else None."""
+    if not isinstance(ann, dict) or not isinstance(ann.get("segmentation"), dict):
+        return None
+    block = ann.get("label360")
+    if not isinstance(block, dict) or block.get("seam_part") not in ("west", "east"):
+        return None
+    image, instance = ann.get("image_id"), block.get("instance_id")
+    if not isinstance(image, int | str) or not isinstance(instance, int | str):
+        return None
+    return (image, instance)
+
+
+def _merge_seam_parts(annotations: list, images: dict, report: ImportReport) -> list:
+    """Join the two halves of each object a ``seam='split'`` export wrote (same image and
+    ``label360.instance_id``) into one RLE annotation, so it comes back as one instance.
+    The halves cover disjoint columns, so their union is exactly the original mask; halves
+    that cannot be read are left alone (and reported by the normal path)."""
+    groups: dict[tuple, list[int]] = {}
+    for k, ann in enumerate(annotations):
+        key = _seam_key(ann)
+        if key is not None:
+            groups.setdefault(key, []).append(k)
+    if not groups:
+        return annotations
+    out = list(annotations)
+    for (image_id, _), members in groups.items():
+        image = images.get(image_id)
+        if image is None or len(members) < 2:
+            continue
+        try:
+            parts = [rle_runs(out[k]["segmentation"], image["h"], image["w"]) for k in members]
+        except RleError:
+            continue
+        cols = np.concatenate([p.cols for p in parts])
+        starts = np.concatenate([p.starts for p in parts])
+        ends = np.concatenate([p.ends for p in parts])
+        order = np.lexsort((starts, cols))
+        cols, starts, ends = cols[order], starts[order], ends[order]
+        same_column = cols[1:] == cols[:-1]
+        if (same_column & (starts[1:] < ends[:-1])).any():
+            continue  # overlapping halves: not ours; each is imported as it is
+        joined = Runs(cols, starts, ends)
+        first = dict(out[members[0]])
+        first["segmentation"] = runs_to_rle(joined, image["h"], image["w"])
+        out[members[0]] = first
+        for k in members[1:]:
+            out[k] = None
+        report.count("seam_parts_joined")
+    return [a for a in out if a is not None]
 
 
 def _write(project, plan, files: StoredFiles, report: ImportReport, user, replace: bool) -> None:
