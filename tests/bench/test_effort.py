@@ -160,3 +160,22 @@ def test_equirect_outline_keeps_the_area(lon, lat, radius, n, phase):
     assert polys
     expect = area([[ring.tolist()]])
     assert abs(_equirect_area(polys, WIDTH) - expect) <= 2e-3 * expect
+
+
+def test_scene_run_covers_poles_and_seam():
+    """A synthetic room with the extras: objects at the poles and across the seam, every
+    mode simulated for each kept instance (what bench/effort.py --quick runs)."""
+    import effort
+    from effort_scenes import scene_instances
+
+    instances = scene_instances("room", 1, 0.0)
+    assert any(i.pole and i.lat > 60 for i in instances)  # round lamp above the camera
+    assert any(i.pole and i.lat < -60 for i in instances)  # the tripod
+    assert any(i.seam and not i.pole for i in instances)  # the cameraman behind
+    assert {i.shape for i in instances} == {"box", "round"}
+    rows, skipped = effort.run([("room", 1, 0.0)], WIDTH, 100.0, 2, E.CAP_CLICKS)
+    assert len(rows) == 2 and skipped["hole"] == 0
+    for row in rows:
+        for mode in E.MODES:
+            assert row[mode]["reached"] == (row[mode]["iou"] >= E.TARGET_IOU)
+    assert "| all | 2 |" in effort.report(rows, E.CAP_CLICKS)
