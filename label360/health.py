@@ -1,7 +1,13 @@
-"""GET /healthz: is the database reachable, is the Celery broker reachable."""
+"""GET /healthz: is the database reachable, is the Celery broker reachable.
+
+Anyone may ask (load balancers do), so the answer names the failing part but gives the
+details (the broker's address, the error text, which can name hosts and users) only in
+DEBUG or to staff.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from kombu import Connection
@@ -38,11 +44,13 @@ def healthz(request):
     db_ok, db_info = _database()
     broker_ok, broker_info = _broker()
     ok = db_ok and broker_ok
+    user = getattr(request, "user", None)
+    detailed = settings.DEBUG or bool(user is not None and user.is_staff)
+    database: dict = {"ok": db_ok}
+    broker: dict = {"ok": broker_ok}
+    if detailed:
+        database["detail"], broker["detail"] = db_info, broker_info
     return JsonResponse(
-        {
-            "status": "ok" if ok else "unavailable",
-            "database": {"ok": db_ok, "detail": db_info},
-            "broker": {"ok": broker_ok, "detail": broker_info},
-        },
+        {"status": "ok" if ok else "unavailable", "database": database, "broker": broker},
         status=200 if ok else 503,
     )

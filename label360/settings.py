@@ -5,7 +5,9 @@ Environment variables (all optional in development):
   DATABASE_URL (default: SQLite in var/), CELERY_BROKER_URL (default: kombu's
   filesystem transport in var/broker, which needs no server), CELERY_RESULT_BACKEND,
   MEDIA_ROOT, STORAGE_BACKEND ("file" or "s3", with AWS_* / S3_* variables),
-  LABEL360_MAX_PANORAMA_WIDTH / _HEIGHT, LABEL360_WEIGHTS_DIR.
+  LABEL360_MAX_PANORAMA_WIDTH / _HEIGHT, LABEL360_WEIGHTS_DIR, CACHE_URL.
+Production security (HTTPS, HSTS, cookies, CSP, login throttling, token age): see the
+"Production security" section below and docs/deploy.md.
 """
 
 import os
@@ -27,6 +29,11 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -37,6 +44,44 @@ if not DEBUG and SECRET_KEY.startswith("dev-insecure"):
     raise RuntimeError("Set SECRET_KEY when DEBUG is off.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# --- Production security (docs/deploy.md) ----------------------------------------------------
+# With DEBUG off, cookies are HTTPS-only and plain HTTP is redirected unless told otherwise.
+# HSTS is opt-in (SECURE_HSTS_SECONDS): browsers remember it, so it must not be switched on
+# by a default before the site is known to be served over HTTPS only.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe it over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# "X-Forwarded-Proto,https": only behind a proxy that sets (and never passes on) that header.
+_proxy_ssl_header = [
+    part.strip() for part in os.environ.get("SECURE_PROXY_SSL_HEADER", "").split(",")
+]
+if len(_proxy_ssl_header) == 2 and all(_proxy_ssl_header):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header[0].upper().replace("-", "_"),
+        _proxy_ssl_header[1],
+    )
+elif any(_proxy_ssl_header):
+    raise RuntimeError("SECURE_PROXY_SSL_HEADER must look like 'X-Forwarded-Proto,https'.")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (label360/csp.py): LABEL360_CSP replaces the default policy.
+if "LABEL360_CSP" in os.environ:
+    LABEL360_CSP = os.environ["LABEL360_CSP"]
+LABEL360_CSP_REPORT_ONLY = env_bool("LABEL360_CSP_REPORT_ONLY", False)
+# Failed sign-ins per client IP and per username (label360/loginthrottle.py): this many within
+# the window (seconds) and further attempts answer 429. Addresses come from X-Forwarded-For
+# only with LABEL360_NUM_PROXIES trusted proxies in front.
+LABEL360_LOGIN_FAILURE_LIMIT = env_int("LABEL360_LOGIN_FAILURE_LIMIT", 10)
+LABEL360_LOGIN_FAILURE_WINDOW = env_int("LABEL360_LOGIN_FAILURE_WINDOW", 300)
+LABEL360_NUM_PROXIES = env_int("LABEL360_NUM_PROXIES", 0)
+# API tokens expire this many hours after they were issued (0: never; label360/tokens.py).
+LABEL360_TOKEN_MAX_AGE_HOURS = float(os.environ.get("LABEL360_TOKEN_MAX_AGE_HOURS", "168"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,6 +94,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here instead of a CDN
+    "label360.apps.Label360Config",
     "annotations",
     "inference",
     "datasets",
@@ -58,12 +105,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "label360.csp.ContentSecurityPolicyMiddleware",
     "label360.bodylimit.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "label360.loginthrottle.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -109,6 +158,20 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The login throttle counts failures here: with several web processes, share it (redis://…).
+_cache_url = os.environ.get("CACHE_URL", "locmem://")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
+    }
+elif _cache_url.startswith("locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise RuntimeError("CACHE_URL must be locmem:// or redis://…")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -123,7 +186,9 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-WHITENOISE_USE_FINDERS = True  # serve app/static files without collectstatic in development
+# Development serves app/static files without collectstatic; production (scripts/serve.sh)
+# serves what collectstatic gathered, with hashed names and compressed copies.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -149,15 +214,21 @@ else:
     }
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "label360.tokens.ExpiringTokenAuthentication",
     ],
+    # the client address of throttles: REMOTE_ADDR unless trusted proxies are declared
+    "NUM_PROXIES": LABEL360_NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # hostile JSON (deep nesting, 1e400, \u0000, lone surrogates) is a 400, never a 500
     "DEFAULT_PARSER_CLASSES": [
@@ -186,6 +257,10 @@ SPECTACULAR_SETTINGS = {
     "GET_MOCK_REQUEST": "label360.schema.mock_request",
     # two models have a choice field named "source": name the enums instead of hashing them
     "ENUM_NAME_OVERRIDES": {"InstanceSourceEnum": "annotations.models.InstanceSource"},
+    # Swagger UI from drf-spectacular-sidecar (same origin, no CDN)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGIN_URL = "/accounts/login/"

@@ -68,7 +68,11 @@ def signed_in(chromium, live_server):
     contexts = []
 
     def make(user, viewport=(1400, 860)):
-        context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        # Playwright's wait_for_function evaluates its predicate with eval(), which the app's
+        # Content-Security-Policy forbids; test_csp.py runs the pages with the policy enforced
+        context = chromium.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, bypass_csp=True
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
