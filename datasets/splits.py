@@ -214,8 +214,8 @@ def splits_document(
             ratios=dict(spec.ratios),
             seed=spec.seed,
             group=spec.group or None,
-            key="sha256 of the image"
-            + (f", or metadata.{spec.group} when set" if spec.group else ""),
+            key="'sha256:' + the image's sha256 (hex)"
+            + (f", or 'group:' + JSON of metadata.{spec.group} when set" if spec.group else ""),
             rule="u = first 8 bytes of SHA-256('label360-split\\0' + seed + '\\0' + key) / 2^64; "
             "the split is the first whose cumulative ratio exceeds u",
         )
