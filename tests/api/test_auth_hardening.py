@@ -320,3 +320,21 @@ def test_token_endpoint_answers_hostile_bodies_without_a_server_error(body):
         TOKEN_URL, json.dumps(body), content_type="application/json", REMOTE_ADDR="10.9.9.9"
     )
     assert response.status_code in {400, 429}, response.content
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    url=st.sampled_from([LOGIN_URL, ADMIN_LOGIN_URL]),
+    username=st.text(max_size=400),
+    password=st.text(max_size=100),
+)
+def test_form_logins_answer_any_credentials_without_a_server_error(url, username, password):
+    response = Client().post(
+        url, {"username": username, "password": password}, REMOTE_ADDR="10.9.9.8"
+    )
+    assert response.status_code in {200, 429}, response.content[:300]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from annotations.models import Instance, Panorama
@@ -104,3 +106,22 @@ def test_legend_refuses_bad_parameters_and_outsiders(panorama, users, client_for
     assert client.get(url, {"revision": "x"}).status_code == 400
     assert client_for(users["outsider"]).get(url).status_code == 404
     assert client_for(None).get(url).status_code in {401, 403}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    by=st.one_of(st.none(), st.sampled_from(["instance", "class"]), st.text(max_size=20)),
+    revision=st.one_of(st.none(), st.integers(-(2**70), 2**70).map(str), st.text(max_size=20)),
+)
+def test_legend_answers_any_query_without_a_server_error(panorama, users, client_for, by, revision):
+    query = {key: value for key, value in (("by", by), ("revision", revision)) if value is not None}
+    response = client_for(users["viewer"]).get(
+        f"/api/panoramas/{panorama.pk}/labels/legend/", query
+    )
+    assert response.status_code in {200, 400, 409}, response.content
+    if response.status_code == 200:
+        assert response.json()["by"] in {"instance", "class"}
