@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from rest_framework import serializers
 
 from .attributes import normalise_schema, schema_errors, values_errors
@@ -117,10 +118,29 @@ class ProjectSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def update(self, instance: Project, validated_data: dict) -> Project:
+        """``settings`` is merged key by key (a key sent as null is removed): the keys belong
+        to different owners (pre-labelling, detectors, datasets …), and a page that edits one
+        must not wipe the others — nor a key a job wrote meanwhile (hence the row lock)."""
+        patch = validated_data.pop("settings", None)
+        with transaction.atomic():
+            if patch is not None:
+                current = Project.objects.select_for_update().get(pk=instance.pk).settings
+                merged = dict(current or {})
+                for key, value in patch.items():
+                    if value is None:
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = value
+                instance.settings = merged
+            return super().update(instance, validated_data)
+
     def validate_settings(self, value: dict) -> dict:
         """Keys of other apps are checked by them (``dataset``: datasets.metadata)."""
         from datasets.metadata import MetadataError, check_settings
 
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("settings must be an object of keys")
         try:
             check_settings(value)
         except MetadataError as exc:

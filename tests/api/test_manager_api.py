@@ -379,3 +379,23 @@ def test_dashboard_counts(users, project, client_for):
         client_for(users["annotator"]).get(f"/api/projects/{project.pk}/dashboard/").status_code
         == 403
     )
+
+
+def test_settings_are_merged_key_by_key(users, project, client_for):
+    """A page that edits one settings key keeps the others (a job's, another page's); null
+    removes a key; a non-object is refused."""
+    project.settings = {"detectors": {"classes": {"face": "person"}}, "prelabel": {"x": 1}}
+    project.save()
+    manager = client_for(users["manager"])
+    url = f"/api/projects/{project.pk}/"
+    dataset = {"info": {"version": "2.0"}}
+    answer = manager.patch(url, {"settings": {"dataset": dataset}}, format="json")
+    assert answer.status_code == 200, answer.data
+    project.refresh_from_db()
+    assert project.settings["detectors"] == {"classes": {"face": "person"}}
+    assert project.settings["prelabel"] == {"x": 1}
+    assert project.settings["dataset"] == dataset
+    manager.patch(url, {"settings": {"prelabel": None}}, format="json")
+    project.refresh_from_db()
+    assert "prelabel" not in project.settings and "detectors" in project.settings
+    assert manager.patch(url, {"settings": [1, 2]}, format="json").status_code == 400
