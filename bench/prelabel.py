@@ -8,14 +8,24 @@ which bounds what the pipeline can reach with a perfect network.
 
     .venv/bin/python bench/prelabel.py            # the best setting = the job defaults
     .venv/bin/python bench/prelabel.py --help     # every knob
+
+SPEED ON REAL PANORAMAS (``--real``): the ``prelabel`` job's path — downscale to the job's
+``MAX_TRAIN_WIDTH``, 22 views with test-time flip, fusion, the merge traced largest region
+first under the job's time budget — timed on the Poly Haven panoramas of ``data/polyhaven/``
+(tone-mapped to 8 bit, resized to each ``--real-widths``), with a model trained here or
+loaded with ``--load``. Goal: ≤ 3 s per 1024-wide panorama, ≤ 15 s at 4096.
+
+    .venv/bin/python bench/prelabel.py --real --load model.pt
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +67,102 @@ def table(title: str, scores: Scores) -> str:
     return "\n".join(lines)
 
 
+def _django() -> None:
+    """The job's modules import the models: configure Django first."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label360.settings")
+    import django
+
+    django.setup()
+
+
+def real_panoramas(width: int, count: int = 5):
+    """(name, uint8 RGB at ``width``) of every Poly Haven panorama of data/polyhaven/."""
+    import cv2
+
+    _django()
+    from annotations.imaging import tonemap_to_uint8
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "polyhaven"
+    for path in sorted(folder.glob("*.hdr"))[:count]:
+        hdr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]
+        rgb = tonemap_to_uint8(np.ascontiguousarray(hdr))
+        if rgb.shape[1] != width:
+            rgb = cv2.resize(rgb, (width, width // 2), interpolation=cv2.INTER_CUBIC)
+        yield path.stem.removesuffix("_1k"), np.ascontiguousarray(rgb)
+
+
+def real_speed(module, config: TrainConfig, widths: list[int], what: str, count: int = 5) -> str:
+    """The prelabel job's time per real panorama (views, merge), per width."""
+    import cv2
+
+    _django()
+    from inference.prelabel.jobs import DEFAULT_TIME_BUDGET_S, MAX_TRAIN_WIDTH
+
+    predictor = SemanticPredictor(module, NAMES, config.predict_view_size, flip=True)
+    rows, per_width = [], {w: [] for w in widths}
+    load0 = os.getloadavg()[0]
+    for width in widths:
+        for name, rgb in real_panoramas(width, count):
+            marks: dict[str, float] = {}
+            report: dict = {}
+
+            def progress(fraction: float, marks=marks) -> None:
+                if fraction >= 0.5 and "views" not in marks:
+                    marks["views"] = time.perf_counter()
+                    marks["views_cpu"] = time.process_time()
+
+            w0, c0 = time.perf_counter(), time.process_time()
+            if rgb.shape[1] > MAX_TRAIN_WIDTH:  # as the job's panorama_rgb
+                rgb = cv2.resize(
+                    rgb, (MAX_TRAIN_WIDTH, MAX_TRAIN_WIDTH // 2), interpolation=cv2.INTER_AREA
+                )
+            found = prelabel_semantic(
+                rgb,
+                predictor,
+                progress=progress,
+                deadline=time.monotonic() + DEFAULT_TIME_BUDGET_S,
+                report=report,
+            )
+            wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            views = marks.get("views", w0 + wall) - w0
+            views_cpu = marks.get("views_cpu", c0 + cpu) - c0
+            per_width[width].append((wall, cpu))
+            rows.append(
+                f"| {name} | {width} | {wall:.2f} | {cpu:.2f} | {views:.2f} / {views_cpu:.2f} |"
+                f" {wall - views:.2f} / {cpu - views_cpu:.2f}"
+                f" | {report.get('regions', 0)} | {len(found)} |"
+                f" {'yes' if report.get('truncated') else 'no'} |"
+            )
+            print(rows[-1], flush=True)
+    load1 = os.getloadavg()[0]
+    goals = {1024: 3.0, 4096: 15.0}
+    lines = [
+        "## Pre-labelling speed on real panoramas (the prelabel job's path)",
+        "",
+        f"Model: {what}. Views {config.predict_view_size}² px with test-time flip, fused on a"
+        f" grid of min(width, {MAX_TRAIN_WIDTH}) px, outlines traced at ×4, time budget"
+        f" {DEFAULT_TIME_BUDGET_S:.0f} s per panorama. Load average {load0:.1f} → {load1:.1f}"
+        f" on {os.cpu_count()} cores while measuring (shared machine): wall times are"
+        " pessimistic, CPU seconds count every thread of the process.",
+        "",
+        "| panorama | width | wall s | CPU s | views s (wall / CPU) | merge s (wall / CPU) |"
+        " regions | suggestions |"
+        " truncated |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    for width, times in per_width.items():
+        goal = goals.get(width)
+        walls, cpus = [t[0] for t in times], [t[1] for t in times]
+        lines.append(
+            f"Width {width}: wall median {np.median(walls):.2f} s, max {max(walls):.2f} s; CPU"
+            f" median {np.median(cpus):.2f} s, max {max(cpus):.2f} s"
+            + (f" (goal ≤ {goal:.0f} s)." if goal else ".")
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     d = TrainConfig()  # the defaults are the job's defaults (the best setting measured)
     ap = argparse.ArgumentParser()
@@ -93,6 +199,9 @@ def main() -> None:
         default=4,
         help="outline tracing grid (label360.sphere.mask_to_geometry); 1 = the old tracing",
     )
+    ap.add_argument("--real", action="store_true", help="time the job on real panoramas only")
+    ap.add_argument("--real-widths", type=int, nargs="+", default=[1024, 4096])
+    ap.add_argument("--real-panoramas", type=int, default=5, help="how many of data/polyhaven")
     ap.add_argument("--save", help="write the trained TorchScript here")
     ap.add_argument("--load", help="skip training: evaluate this TorchScript (from --save)")
     ap.add_argument("--out", default="bench/prelabel_results.md")
@@ -142,6 +251,19 @@ def main() -> None:
         if args.save:
             with open(args.save, "wb") as handle:
                 handle.write(result.torchscript)
+    if args.real:
+        what = (
+            f"loaded from {args.load}"
+            if args.load
+            else f"trained here ({args.train} streets, {config.iterations} iterations)"
+        )
+        text = real_speed(result.model, config, args.real_widths, what, args.real_panoramas)
+        text += "\n\nCommand: `.venv/bin/python bench/prelabel.py " + " ".join(sys.argv[1:]) + "`"
+        print(text)
+        out = args.out if args.out != "bench/prelabel_results.md" else "bench/prelabel_speed.md"
+        with open(out, "w") as handle:
+            handle.write(text + "\n")
+        return
     predictor = SemanticPredictor(result.model, NAMES, config.predict_view_size, args.tta_flip)
     model_scores, oracle_scores = Scores(), Scores()
     t_pred = []

@@ -53,10 +53,17 @@ class SemanticPredictor:
     view_size: int = 160
     #: test-time augmentation: average with the prediction of the mirrored view
     flip: bool = False
+    #: torch CPU threads for inference (0: leave torch's setting). The network is small: with
+    #: 2 threads on the shared 2-core machine its OpenMP workers spin against the other
+    #: processes (22 views + flips of a real panorama: 11.3 s of CPU with 2 threads, 1.6 s
+    #: with 1, load average 10), so 1 is the default — as for training.
+    threads: int = 1
 
     @torch.no_grad()
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Softmax probabilities (N, H, W, C) float32 for uint8 images (N, H, W, 3)."""
+        if self.threads > 0 and torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)  # process-wide, as TrainConfig.threads
         x = to_tensor(images)
         probs = torch.softmax(self.module(x).float(), dim=1)
         if self.flip:

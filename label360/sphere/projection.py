@@ -459,26 +459,11 @@ def cubemap_to_equirect(
     return _from_cv(_unexpand(out, cv_faces[0]), dtype)
 
 
-def view_to_equirect(
-    view_image: NDArray,
-    view: View,
-    width: int,
-    height: int,
-    interpolation: str = "bilinear",
-) -> tuple[NDArray, NDArray[np.bool_]]:
-    """Paste a view image back onto an equirect grid.
-
-    Returns ``(image, valid)``: image (height, width[, C]) in the view's dtype, zero where
-    invalid, and the bool mask of equirect pixels whose centre direction falls inside the view
-    rectangle (in front of the camera, x in [-0.5, W-0.5], y in [-0.5, H-0.5]).
-    """
-    view_image = _check_image(view_image, "view_image")
-    if view_image.shape[:2] != (view.height, view.width):
-        raise ValueError(
-            f"view_image shape {view_image.shape[:2]} != view size {(view.height, view.width)}"
-        )
-    flag = _interp_flag(interpolation)
-    work, dtype = _to_cv(view_image)
+def view_to_equirect_maps(
+    view: View, width: int, height: int
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_]]:
+    """The remap maps of :func:`view_to_equirect` (cached, read-only): view pixel x, y of
+    each equirect pixel centre (−10 where invalid) and the valid mask."""
     key = (
         "v2e",
         view.yaw,
@@ -506,7 +491,30 @@ def view_to_equirect(
         py = np.where(valid, py, np.float32(-10)).astype(np.float32)
         return px.reshape(height, width), py.reshape(height, width), valid.reshape(height, width)
 
-    mx, my, valid = MAP_CACHE.get(key, build)
+    return MAP_CACHE.get(key, build)
+
+
+def view_to_equirect(
+    view_image: NDArray,
+    view: View,
+    width: int,
+    height: int,
+    interpolation: str = "bilinear",
+) -> tuple[NDArray, NDArray[np.bool_]]:
+    """Paste a view image back onto an equirect grid.
+
+    Returns ``(image, valid)``: image (height, width[, C]) in the view's dtype, zero where
+    invalid, and the bool mask of equirect pixels whose centre direction falls inside the view
+    rectangle (in front of the camera, x in [-0.5, W-0.5], y in [-0.5, H-0.5]).
+    """
+    view_image = _check_image(view_image, "view_image")
+    if view_image.shape[:2] != (view.height, view.width):
+        raise ValueError(
+            f"view_image shape {view_image.shape[:2]} != view size {(view.height, view.width)}"
+        )
+    flag = _interp_flag(interpolation)
+    work, dtype = _to_cv(view_image)
+    mx, my, valid = view_to_equirect_maps(view, width, height)
     out = _remap(work, mx, my, flag, cv2.BORDER_REPLICATE)
     out[~valid] = 0
     return _from_cv(out, dtype), valid.copy()
