@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
@@ -225,9 +225,17 @@ class JobContext:
         return default_storage.save(target, ContentFile(data))
 
     def save_asset(
-        self, panorama: Panorama, kind: str, filename: str, data: bytes, params: dict | None = None
+        self,
+        panorama: Panorama,
+        kind: str,
+        filename: str,
+        data: bytes | File,
+        params: dict | None = None,
     ) -> DerivedAsset:
         """Store a derived file of ``panorama`` as the next version of (panorama, kind).
+
+        ``data`` is the bytes, or an open :class:`File` for large outputs (streamed to the
+        storage, never read into memory whole).
 
         The bytes go to a new, unique storage name first; the row that makes them visible
         is created only afterwards, so nobody ever sees a half-written file. Older versions
@@ -239,7 +247,8 @@ class JobContext:
         target = (
             f"derived/{panorama.project_id}/{panorama.pk}/{kind}/{uuid.uuid4().hex[:12]}-{base}"
         )
-        stored = default_storage.save(target, ContentFile(data))
+        content = data if isinstance(data, File) else ContentFile(data)
+        stored = default_storage.save(target, content)
         try:
             with transaction.atomic():
                 self._check_lease_locked()  # a copy that lost the job creates no row
@@ -255,7 +264,7 @@ class JobContext:
                     file=stored,
                     params=params or {},
                     version=(latest or 0) + 1,
-                    size_bytes=len(data),
+                    size_bytes=content.size,
                 )
                 old = list(
                     DerivedAsset.objects.filter(panorama=panorama, kind=kind).exclude(pk=asset.pk)

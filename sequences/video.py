@@ -16,6 +16,10 @@ from fractions import Fraction
 import numpy as np
 from django.conf import settings
 
+#: threads of the decoder and the encoder (each thread holds frames in flight)
+DECODE_THREADS = 2
+ENCODE_THREADS = 4
+
 
 class VideoError(ValueError):
     """The file is not a usable 360° video; the message says why."""
@@ -117,7 +121,10 @@ def frames(path: str, start: int = 0) -> Iterator[Frame]:
         if not container.streams.video:
             raise VideoError("the file has no video stream")
         stream = container.streams.video[0]
+        # a fixed number of decoding threads: frame threading holds one frame per thread,
+        # so "as many as cores" would tie memory to the machine
         stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = DECODE_THREADS
         index = 0
         try:
             for frame in container.decode(stream):
@@ -158,7 +165,10 @@ class Writer:
         self.stream.width = width - width % 2
         self.stream.height = height - height % 2
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+        # x264 holds (look-ahead + threads) frames in flight: both fixed, so memory does not
+        # grow with the clip or with the machine's core count
+        self.stream.codec_context.thread_count = ENCODE_THREADS
+        self.stream.options = {"crf": str(crf), "preset": "veryfast", "rc-lookahead": "10"}
         self.source = None
         self.audio = None
         if audio_from:

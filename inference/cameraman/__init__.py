@@ -7,7 +7,10 @@
   shrinking and a smooth border correction; Telea; a TorchScript model;
 * :mod:`.remove` — the single-panorama method; :mod:`.outputs` — files it writes;
 * :mod:`.job` — the "cameraman" job kind and its admin form;
-* :mod:`.video`, :mod:`.temporal`, :mod:`.video_job` — 360° video sequences.
+* :mod:`.temporal` (keyframe polygons through time), :mod:`.refine` (masks refined from the
+  frame's pixels), :mod:`.motion` (the camera's rotation between frames),
+  :mod:`.video_clean` (per-frame removal re-using fills under that rotation) and
+  :mod:`.video_job` (the "cameraman_video" job: streamed, resumable segments) — 360° video.
 
 See docs/cameraman.md.
 """

@@ -63,6 +63,14 @@ class WorkFrame:
         a, b = lo - have[0], hi - have[0]
         return have[2][a:b], have[3][a:b]
 
+    def source_maps(self) -> tuple[NDArray, NDArray]:
+        """Coordinates (x, y), float32 (crop_h, crop_w), of the crop's pixel centres in the
+        source image padded by one pixel on every side (see :func:`extract_padded`)."""
+        if "source" not in self._cache:
+            x, y = equirect_pixel_coords(self.crop_directions(), self.width, self.height)
+            self._cache["source"] = (x + np.float32(1), y + np.float32(1))
+        return self._cache["source"]
+
     def _crop_directions(self) -> NDArray[np.float32]:
         cols = np.arange(self.c0, self.c0 + self.crop_width)
         rows = np.arange(self.r0, self.r0 + self.crop_height)
@@ -161,6 +169,28 @@ def make_frame(
 def extract(image: NDArray, frame: WorkFrame) -> NDArray:
     """The crop of the rotated image (bilinear), same dtype as ``image``."""
     return sample_equirect(image, frame.crop_directions())
+
+
+def pad_equirect(image: NDArray) -> NDArray:
+    """``image`` with one more pixel on every side, continued on the sphere: the columns wrap
+    at the seam, the row beyond a pole is the pole row half way round."""
+    h, w = image.shape[:2]
+    out = np.empty((h + 2, w + 2) + image.shape[2:], image.dtype)
+    out[1:-1, 1:-1] = image
+    out[0, 1:-1] = np.roll(image[0], w // 2, axis=0)
+    out[-1, 1:-1] = np.roll(image[-1], w // 2, axis=0)
+    out[:, 0] = out[:, w]
+    out[:, -1] = out[:, 1]
+    return out
+
+
+def extract_padded(image: NDArray, frame: WorkFrame) -> NDArray:
+    """:func:`extract` with the maps computed once per frame geometry (for video: every
+    frame of a clip is sampled through the same maps)."""
+    mx, my = frame.source_maps()
+    padded = pad_equirect(np.ascontiguousarray(image))
+    out = cv2.remap(padded, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(mx.shape + image.shape[2:])
 
 
 def crop_hole(mask: NDArray, frame: WorkFrame) -> NDArray[np.bool_]:

@@ -443,16 +443,24 @@ __all__ = [
 def correct_border(image: NDArray, hole: NDArray, fill: NDArray) -> NDArray:
     """``image`` with ``fill`` put in the hole, plus the smooth interpolation of the border
     residual (known pixels round the hole minus ``fill`` there), so the fill meets the
-    border without a seam even when the lighting changed (used to re-use a fill)."""
-    ring = (cv2.dilate(hole.astype(np.uint8), _square(3)) > 0) & ~hole
-    out = image.astype(np.float32).copy()
-    out[hole] = fill[hole]
+    border without a seam even when the lighting changed (used to re-use a fill).
+
+    Everything is computed on the hole's bounding box (plus the ring round it)."""
+    out = image.astype(np.float32)
+    out = out.copy() if out is image else out
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    if rows.size == 0:
+        return out
+    h, w = hole.shape
+    y0, y1 = max(0, rows[0] - 2), min(h, rows[-1] + 3)
+    x0, x1 = max(0, cols[0] - 2), min(w, cols[-1] + 3)
+    sub_hole = hole[y0:y1, x0:x1]
+    known = out[y0:y1, x0:x1]
+    sub_fill = fill[y0:y1, x0:x1].reshape(known.shape)
+    ring = (cv2.dilate(sub_hole.astype(np.uint8), _square(3)) > 0) & ~sub_hole
+    patched = sub_fill
     if ring.any():
-        residual = np.zeros(out.shape, np.float32)
-        residual[ring] = image[ring] - fill[ring]
-        ys, xs = np.nonzero(hole)
-        y0, y1 = max(0, ys.min() - 2), ys.max() + 3
-        x0, x1 = max(0, xs.min() - 2), xs.max() + 3
-        smooth = _push_pull(residual[y0:y1, x0:x1], ring[y0:y1, x0:x1])
-        out[ys, xs] += smooth[ys - y0, xs - x0]
+        residual = np.where(ring[..., None], known - sub_fill, np.float32(0))
+        patched = sub_fill + _push_pull(residual.astype(np.float32), ring)
+    out[y0:y1, x0:x1] = np.where(sub_hole[..., None], patched, known)
     return out

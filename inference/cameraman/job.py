@@ -17,10 +17,10 @@ from annotations.models import Instance, LabelClass
 
 from ..models import Job, ModelWeights
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .inpaint import METHODS, InpaintError, InpaintOptions, ModelInpainter
+from .inpaint import METHODS, InpaintError, ModelInpainter
 from .mask import cap_mask, polygon_mask
 from .outputs import image_bytes, mask_png, preview_jpeg
-from .remove import RemovalOptions, remove
+from .remove import options_from, remove
 
 MASKS = ("cap", "class")
 DEFAULTS = {
@@ -118,19 +118,6 @@ class CameramanParamsForm(forms.Form):
         data["label_class"] = label_class.pk if label_class else None
         data["weights"] = weights.pk if weights else None
         return data
-
-
-def options_from(params: dict) -> RemovalOptions:
-    return RemovalOptions(
-        inpaint=InpaintOptions(
-            method=params["method"],
-            patch=params["patch"],
-            fine_iterations=params["fine_iterations"],
-            seed=params["seed"],
-        ),
-        margin_deg=params["margin_deg"],
-        grow_px=params["grow_px"],
-    )
 
 
 def load_model(params: dict) -> ModelInpainter | None:

@@ -36,6 +36,20 @@ class RemovalOptions:
     grow_px: int = 4  # mask growth, in source pixels (same angle in every direction)
 
 
+def options_from(params: dict) -> RemovalOptions:
+    """The options of validated job params (see :mod:`inference.cameraman.job`)."""
+    return RemovalOptions(
+        inpaint=InpaintOptions(
+            method=params["method"],
+            patch=params["patch"],
+            fine_iterations=params["fine_iterations"],
+            seed=params["seed"],
+        ),
+        margin_deg=params["margin_deg"],
+        grow_px=params["grow_px"],
+    )
+
+
 @dataclass
 class RemovalResult:
     image: NDArray  # same shape and dtype as the input

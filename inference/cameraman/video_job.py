@@ -1,21 +1,16 @@
 """The "cameraman_video" job: remove the cameraman from every frame of a 360° video.
 
-Per frame (streamed: one decoded frame in memory at a time):
-
-1. the mask — the nadir cap, or the class polygons of the keyframes interpolated on the
-   sphere to the frame's time (:mod:`.temporal`);
-2. the frame's crop in one work frame for the whole clip (maps computed once);
-3. **temporal consistency**: when the known pixels round the hole changed little since the
-   previous frame (mean absolute difference below ``static_threshold``), the previous fill
-   is re-used with a smooth border correction; otherwise the frame is inpainted afresh;
-4. composite (only mask pixels change) and encode.
+The frames are decoded one at a time (never the whole video in memory) and cleaned in order
+by :class:`inference.cameraman.video_clean.VideoCleaner`: mask (cap, or keyframe polygons
+interpolated on the sphere and refined from the frame), re-use of the reference fill under
+the measured camera rotation where the background is static, composite.
 
 Frames are written in segments of ``segment_frames``; a finished segment is stored with a
 marker, so a re-run after a killed worker skips finished segments and redoes only the
 unfinished one: no frame is duplicated or lost. At the end the segments are joined, the
-source's audio copied in, and the result stored as the ``cleaned_video`` asset of the
-sequence's first frame. Progress is reported per frame; cancellation is checked between
-frames.
+source's audio copied in, and the result streamed to storage as the ``cleaned_video`` asset
+of the sequence's first frame. Progress is reported per frame; cancellation is checked
+between frames.
 """
 
 from __future__ import annotations
@@ -23,10 +18,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 
-import cv2
-import numpy as np
+from django import forms
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -35,14 +29,18 @@ from annotations.models import Instance
 
 from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .frame import WorkFrame, composite, crop_hole, extract, make_frame
-from .inpaint import InpaintError, correct_border, inpaint
-from .job import class_of, load_model, options_from, validate_cameraman_params
-from .mask import cap_mask, grow, polygon_mask
-from .remove import _from_work, _to_work
+from .inpaint import InpaintError
+from .job import CameramanParamsForm, class_of, load_model, validate_cameraman_params
 from .temporal import Keyframes
+from .video_clean import CleanerError, VideoCleaner
 
-VIDEO_DEFAULTS = {"sequence": None, "static_threshold": 4.0, "segment_frames": 48}
+VIDEO_DEFAULTS = {
+    "sequence": None,
+    "static_threshold": 4.0,
+    "segment_frames": 48,
+    "refine_px": 12,
+    "reuse": True,
+}
 
 
 def validate_video_params(params: dict) -> dict:
@@ -56,10 +54,39 @@ def validate_video_params(params: dict) -> dict:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 255:
         raise ParamsError("static_threshold must be a number in 0..255")
     p["static_threshold"] = float(value)
-    value = p["segment_frames"]
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        raise ParamsError("segment_frames must be an integer in 1..10000")
+    for key, hi in (("segment_frames", 10_000), ("refine_px", 64)):
+        value = p[key]
+        lo = 1 if key == "segment_frames" else 0
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ParamsError(f"{key} must be an integer in {lo}..{hi}")
+    if not isinstance(p["reuse"], bool):
+        raise ParamsError("reuse must be true or false")
     return p
+
+
+class VideoParamsForm(CameramanParamsForm):
+    """Admin form of "Remove cameraman…" on video sequences (same names as the params)."""
+
+    static_threshold = forms.FloatField(
+        initial=4.0,
+        min_value=0,
+        max_value=255,
+        help_text="Re-use the earlier fill (rotated with the camera) while the pixels round "
+        "the hole differ from it by at most this many code values on average",
+    )
+    refine_px = forms.IntegerField(
+        initial=12,
+        min_value=0,
+        max_value=64,
+        help_text="Class masks: move the interpolated outline by at most this many pixels "
+        "to where the frame's colours say the occluder ends (0: off)",
+    )
+    segment_frames = forms.IntegerField(
+        initial=48, min_value=1, max_value=10_000, help_text="Frames per resumable segment"
+    )
+    reuse = forms.BooleanField(
+        initial=True, required=False, help_text="Re-use fills through time (no flicker)"
+    )
 
 
 def _keyframes(sequence, params: dict) -> Keyframes:
@@ -84,11 +111,11 @@ def _keyframes(sequence, params: dict) -> Keyframes:
     return Keyframes(times, geometries)
 
 
-class _Segments:
-    """Finished segments of this job in storage: ``seg_<k>.mp4`` plus ``seg_<k>.json``."""
+class StoredSegments:
+    """Finished segments of a job in storage: ``seg_<k>.mp4`` plus a ``seg_<k>.json`` marker."""
 
-    def __init__(self, job: Job):
-        self.folder = f"jobs/{job.pk}/segments"
+    def __init__(self, folder: str):
+        self.folder = folder
 
     def _name(self, k: int, ext: str) -> str:
         return f"{self.folder}/seg_{k:06d}.{ext}"
@@ -117,60 +144,85 @@ class _Segments:
                     default_storage.delete(self._name(k, ext))
 
 
-class _Cleaner:
-    """Per-frame removal in one work frame, re-using the previous fill where static."""
+def clean_segments(
+    source: str,
+    info,
+    cleaner: VideoCleaner,
+    segments,
+    seg_len: int,
+    work: str,
+    progress: Callable[[int], None] = lambda count: None,
+    frames: Callable[[str], Iterator] | None = None,
+) -> int:
+    """Clean the frames of ``source`` into stored segments (finished ones are skipped);
+    returns the number of frames. ``progress(count)`` runs after every frame (it may raise
+    to stop between frames). One decoded frame is in memory at a time."""
+    from sequences.video import Writer
+    from sequences.video import frames as decode
 
-    def __init__(self, params: dict, info, keyframes: Keyframes | None, model):
-        self.params = params
-        self.options = options_from(params)
-        self.model = model
-        self.keyframes = keyframes
-        w, h = info.width, info.height
-        self.size = (w, h)
-        if keyframes is None:
-            grown = params["cap_deg"] + params["grow_px"] * 180.0 / h
-            self.fixed_mask = cap_mask(w, h, min(grown, 89.0))
-            region = self.fixed_mask
-        else:
-            self.fixed_mask = None
-            region = np.zeros((h, w), bool)
-            for geometries in keyframes.geometries:
-                region |= polygon_mask(geometries, w, h)
-        try:
-            self.frame: WorkFrame = make_frame(region, self.options.margin_deg + 5.0)
-        except ValueError as exc:
-            raise JobError(str(exc)) from exc
-        self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self.reused = 0
+    frames = frames or decode
+    writer, current, count, written, path = None, -1, 0, 0, ""
+    try:
+        for frame in frames(source):
+            k = frame.index // seg_len
+            if segments.done(k):
+                count = frame.index + 1
+                cleaner.reference = None  # the next segment starts from a fresh fill
+                continue
+            if k != current:
+                current = k
+                path = os.path.join(work, f"seg_{k:06d}.mp4")
+                writer = Writer(path, info.width, info.height, info.rate, crf=12)
+                written = 0
+            try:
+                out = cleaner.clean(frame.rgb, frame.time)
+            except (InpaintError, ValueError) as exc:
+                raise JobError(f"frame {frame.index}: {exc}") from exc
+            writer.write(out)
+            written += 1
+            count = frame.index + 1
+            if count % seg_len == 0:
+                writer.close()
+                segments.store(k, path, written)
+                os.unlink(path)
+                writer = None
+            progress(count)
+        if writer is not None:
+            writer.close()
+            segments.store(current, path, written)
+            os.unlink(path)
+            writer = None
+    finally:
+        if writer is not None:
+            writer.container.close()
+    return count
 
-    def mask_at(self, time: float) -> np.ndarray:
-        if self.fixed_mask is not None:
-            return self.fixed_mask
-        w, h = self.size
-        mask = polygon_mask(self.keyframes.at(time), w, h)
-        if not mask.any():
-            return mask
-        return grow(mask, self.frame, self.options.grow_px)
 
-    def clean(self, rgb: np.ndarray, time: float) -> np.ndarray:
-        mask = self.mask_at(time)
-        if not mask.any():
-            self.previous = None
-            return rgb
-        hole = crop_hole(mask, self.frame)
-        crop = _to_work(extract(rgb, self.frame))
-        filled = None
-        if self.previous is not None and np.array_equal(self.previous[0], hole):
-            ring = (cv2.dilate(hole.astype(np.uint8), np.ones((17, 17), np.uint8)) > 0) & ~hole
-            change = float(np.abs(crop[ring] - self.previous[1][ring]).mean())
-            if change <= self.params["static_threshold"]:
-                filled = correct_border(crop, hole, self.previous[2])
-                self.reused += 1
-        if filled is None:
-            options = replace(self.options.inpaint, seed=self.options.inpaint.seed)
-            filled = inpaint(crop, hole, options, self.model)
-        self.previous = (hole, crop, filled)
-        return composite(rgb, _from_work(filled, rgb.dtype), mask, self.frame)
+def join_segments(
+    segments,
+    n_segments: int,
+    info,
+    source: str,
+    work: str,
+    final: str,
+    progress: Callable[[int], None] = lambda count: None,
+) -> int:
+    """Join the stored segments into ``final`` with the source's audio; returns the frames.
+    ``progress(count)`` runs after every frame written."""
+    from sequences.video import Writer, frames
+
+    out = Writer(final, info.width, info.height, info.rate, audio_from=source)
+    try:
+        for k in range(n_segments):
+            local = os.path.join(work, f"join_{k:06d}.mp4")
+            segments.fetch(k, local)
+            for frame in frames(local):
+                out.write(frame.rgb)
+                progress(out.count)
+            os.unlink(local)
+    finally:
+        out.close()
+    return out.count
 
 
 def _sequence(params: dict):
@@ -191,12 +243,13 @@ def _sequence(params: dict):
     queue="batch",
     label="Remove cameraman from a video",
     validate=validate_video_params,
-    admin_targets=(),
+    admin_form=VideoParamsForm,
+    admin_targets=(),  # the action lives on the Sequence list (sequences/admin.py)
 )
 def run_cameraman_video(job: Job, ctx: JobContext) -> dict:
     """Cleaned MP4 of a 360° video sequence (original frame rate and audio)."""
     from sequences.jobs import local_copy
-    from sequences.video import VideoError, Writer, frames, probe
+    from sequences.video import VideoError, probe
 
     params = job.params
     sequence = _sequence(params)
@@ -206,75 +259,48 @@ def run_cameraman_video(job: Job, ctx: JobContext) -> dict:
     model = load_model(params)
     source = local_copy(sequence.video)
     work = tempfile.mkdtemp(prefix="cameraman-video-")
-    segments = _Segments(job)
+    segments = StoredSegments(f"jobs/{job.pk}/segments")
     seg_len = params["segment_frames"]
     try:
         try:
             info = probe(source)
         except VideoError as exc:
             raise JobError(f"sequence {sequence.pk}: {exc}") from exc
-        cleaner = _Cleaner(params, info, keyframes, model)
-        total = max(info.frame_count, 1)
-        writer, current, count, written = None, -1, 0, 0
         try:
-            for frame in frames(source):
-                k = frame.index // seg_len
-                if segments.done(k):
-                    count = frame.index + 1
-                    cleaner.previous = None
-                    continue
-                if k != current:
-                    current = k
-                    path = os.path.join(work, f"seg_{k:06d}.mp4")
-                    writer = Writer(path, info.width, info.height, info.rate, crf=12)
-                    written = 0
-                try:
-                    out = cleaner.clean(frame.rgb, frame.time)
-                except (InpaintError, ValueError) as exc:
-                    raise JobError(f"frame {frame.index}: {exc}") from exc
-                writer.write(out)
-                written += 1
-                count = frame.index + 1
-                if count % seg_len == 0:
-                    writer.close()
-                    segments.store(k, path, written)
-                    writer = None
-                ctx.progress(min(count / total, 0.99), f"frame {count}/{info.frame_count}")
-            if writer is not None:
-                writer.close()
-                segments.store(current, path, written)
-                writer = None
+            cleaner = VideoCleaner(params, info.width, info.height, keyframes, model)
+        except CleanerError as exc:
+            raise JobError(f"sequence {sequence.pk}: {exc}") from exc
+        total = max(info.frame_count, 1)
+
+        def progress(count: int) -> None:
+            ctx.progress(min(count / total, 0.99), f"frame {count}/{info.frame_count}")
+
+        try:
+            count = clean_segments(source, info, cleaner, segments, seg_len, work, progress)
         except VideoError as exc:
             raise JobError(f"sequence {sequence.pk}: {exc}") from exc
-        finally:
-            if writer is not None:
-                writer.container.close()
+        if count == 0:
+            raise JobError(f"sequence {sequence.pk}: the video has no decodable frames")
         n_segments = (count + seg_len - 1) // seg_len
         ctx.check_cancelled()
         ctx.progress(0.99, "joining segments and audio")
         final = os.path.join(work, "cleaned.mp4")
-        out = Writer(final, info.width, info.height, info.rate, audio_from=source)
         try:
-            for k in range(n_segments):
-                local = os.path.join(work, f"join_{k:06d}.mp4")
-                segments.fetch(k, local)
-                for frame in frames(local):
-                    out.write(frame.rgb)
-                os.unlink(local)
-        finally:
-            out.close()
-        with open(final, "rb") as handle:
-            data = handle.read()
+            frames_out = join_segments(segments, n_segments, info, source, work, final)
+        except VideoError as exc:
+            raise JobError(f"sequence {sequence.pk}: joining the segments: {exc}") from exc
         first = sequence.frames.order_by("index").first().panorama
-        meta = {**params, "frames": out.count, "fps": info.fps, "reused_fills": cleaner.reused}
-        asset = ctx.save_asset(first, "cleaned_video", "cleaned.mp4", data, meta)
+        stats = cleaner.stats.as_dict()
+        meta = {**params, "frames": frames_out, "fps": info.fps, **stats}
+        with open(final, "rb") as handle:  # streamed to storage, not read into memory
+            asset = ctx.save_asset(first, "cleaned_video", "cleaned.mp4", File(handle), meta)
         segments.clear(n_segments)
         return {
             "sequence": sequence.pk,
-            "frames": out.count,
+            "frames": frames_out,
             "asset": asset.pk,
-            "reused_fills": cleaner.reused,
             "audio": bool(info.has_audio),
+            **stats,
         }
     finally:
         for name in os.listdir(work):

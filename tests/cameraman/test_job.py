@@ -220,3 +220,35 @@ def test_admin_action_shows_the_form_and_submits(users, project, client):
     job = Job.objects.get(kind="cameraman")
     assert list(job.panoramas.all()) == [Panorama.objects.get(pk=pano.pk)]
     assert job.params["cap_deg"] == 30.0 and job.params["mask"] == "cap"
+
+
+@pytest.mark.django_db
+def test_annotators_see_the_cleaned_panorama_its_mask_and_preview(users, project, client_for):
+    """What the workspace's Image selector reads: the job's real output is offered as a whole
+    panorama under the labels, with its display image; mask and preview as pictures."""
+    from inference.models import JobStatus
+    from inference.services import submit_job
+
+    image = scene(seed=5)
+    pano = upload(project, image)
+    pano.assignees.add(users["annotator"])
+    job = submit_job("cameraman", users["manager"], project, [pano], {"cap_deg": 25})
+    assert run(job) == JobStatus.SUCCEEDED
+    client = client_for(users["annotator"])
+    items = {i["kind"]: i for i in client.get(f"/api/assets/images/?panorama={pano.pk}").json()}
+    cleaned = items["cleaned"]
+    assert cleaned["role"] == "panorama" and cleaned["label"] == "Cameraman removed"
+    assert (cleaned["width"], cleaned["height"]) == (image.shape[1], image.shape[0])
+    assert items["cleaned_mask"]["role"] == "mask"
+    assert items["cleaned_preview"]["role"] == "preview"
+    shown = client.get(cleaned["display_url"], {"width": 256})
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    data = b"".join(shown.streaming_content) if shown.streaming else shown.content
+    display = cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
+                           cv2.COLOR_BGR2RGB)  # fmt: skip
+    mask = asset_pixels(pano, "cleaned_mask") > 0
+    cleaned_pixels = cv2.cvtColor(asset_pixels(pano, "cleaned"), cv2.COLOR_BGR2RGB)
+    # the display is the cleaned panorama (JPEG), not the original, inside the mask
+    err_cleaned = np.abs(display[mask].astype(float) - cleaned_pixels[mask]).mean()
+    err_original = np.abs(display[mask].astype(float) - image[mask]).mean()
+    assert err_cleaned < err_original

@@ -261,3 +261,110 @@ def test_video_job_class_mask_needs_polygons_on_some_frame(
                      {"sequence": body["id"], "mask": "class", "label_class": empty.pk})  # fmt: skip
     assert execute(job.pk) == JobStatus.FAILED
     assert "has polygons of class 'cameraman'" in Job.objects.get(pk=job.pk).error
+
+
+def corrupt(path, out):
+    """``path`` with a third of its media data overwritten by random bytes (header intact)."""
+    data = bytearray(path.read_bytes())
+    start, end = data.find(b"mdat"), data.find(b"moov")
+    assert 0 < start < end, "the test video has its index after the media data"
+    a, n = start + 8 + (end - start) // 3, (end - start) // 3
+    data[a : a + n] = np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8).tobytes()
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_corrupt_video_fails_extraction_and_removal_with_the_frame_number(
+    manager_client, users, project, tmp_path
+):
+    from inference.models import Job, JobStatus
+    from inference.runner import execute
+    from inference.services import submit_job
+    from sequences.models import Sequence
+
+    good = make_video(tmp_path / "good.mp4", audio=False)
+    bad = corrupt(good, tmp_path / "bad.mp4")
+    response = upload_video(manager_client, project, bad)
+    assert response.status_code == 201  # the header is fine: refused only when decoded
+    sequence_id = response.json()["id"]
+    job = Job.objects.get(kind="sequence_frames", params__sequence=sequence_id)
+    assert execute(job.pk) == JobStatus.FAILED
+    error = Job.objects.get(pk=job.pk).error
+    assert f"sequence {sequence_id}: corrupt video data after frame" in error
+    sequence = Sequence.objects.get(pk=sequence_id)
+    assert sequence.status == "failed" and "corrupt video data" in sequence.error
+
+    # a video that extracted fine but whose stored file went bad later: the removal fails
+    body = upload_video(manager_client, project, good, sample_fps=2).json()
+    extract(body["id"])
+    stored = Sequence.objects.get(pk=body["id"]).video
+    with open(stored.path, "wb") as handle:
+        handle.write(bad.read_bytes())
+    job = submit_job("cameraman_video", users["manager"], project, [], {"sequence": body["id"]})
+    assert execute(job.pk) == JobStatus.FAILED
+    assert "corrupt video data after frame" in Job.objects.get(pk=job.pk).error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unsupported_codec_at_removal_time_is_a_clear_job_error(
+    manager_client, users, project, tmp_path, monkeypatch
+):
+    import av
+
+    from inference.models import DerivedAsset, Job, JobStatus
+    from inference.runner import execute
+    from inference.services import submit_job
+
+    body = upload_video(manager_client, project, make_video(tmp_path / "w.mp4", frames=6),
+                        sample_fps=2).json()  # fmt: skip
+    extract(body["id"])
+    real_codec = av.codec.Codec
+
+    def no_h264(name, mode="r"):  # a worker whose FFmpeg lacks the decoder
+        if name == "h264":
+            raise av.codec.codec.UnknownCodecError(name)
+        return real_codec(name, mode)
+
+    monkeypatch.setattr(av.codec, "Codec", no_h264)
+    job = submit_job("cameraman_video", users["manager"], project, [], {"sequence": body["id"]})
+    assert execute(job.pk) == JobStatus.FAILED
+    error = Job.objects.get(pk=job.pk).error
+    assert error == f"sequence {body['id']}: unsupported video codec 'h264'"
+    assert not DerivedAsset.objects.filter(kind="cleaned_video").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_remove_cameraman_on_sequences(manager_client, users, project, tmp_path, client):
+    from inference.models import Job
+    from tests.factories import make_panorama, make_user
+
+    body = upload_video(manager_client, project, make_video(tmp_path / "w.mp4", frames=6,
+                        audio=False), sample_fps=2).json()  # fmt: skip
+    extract(body["id"])
+    ids = [make_panorama(project, seed=s).pk for s in (11, 12)]
+    tour = manager_client.post("/api/sequences/", {"project": project.pk, "name": "tour",
+                               "panoramas": ids, "fps": 1}, format="json").json()  # fmt: skip
+    client.force_login(make_user("root-seq", staff=True))
+    url = "/admin/sequences/sequence/"
+    base = {"action": "remove_cameraman", "_selected_action": [str(body["id"]), str(tour["id"])]}
+    page = client.post(url, base)
+    assert page.status_code == 200 and b"Remove cameraman" in page.content
+    assert b"refine_px" in page.content and b"static_threshold" in page.content
+    form = {"mask": "cap", "cap_deg": "25", "grow_px": "4", "method": "patch",
+            "static_threshold": "4", "refine_px": "12", "segment_frames": "48", "reuse": "on"}  # fmt: skip
+    bad = client.post(url, {**base, "apply": "1", **form, "mask": "class"})
+    assert (
+        b"Pick the class" in bad.content
+        and not Job.objects.filter(kind__startswith="cameraman").exists()
+    )
+    done = client.post(url, {**base, "apply": "1", **form}, follow=True)
+    assert b"2 job(s) queued" in done.content
+    video_job = Job.objects.get(kind="cameraman_video")
+    assert video_job.params["sequence"] == body["id"] and video_job.params["cap_deg"] == 25.0
+    assert video_job.params["refine_px"] == 12 and video_job.params["reuse"] is True
+    still = Job.objects.get(kind="cameraman")  # ordered panoramas: the single-image job
+    assert sorted(p.pk for p in still.panoramas.all()) == sorted(ids)
+    assert "sequence" not in still.params
+    again = client.post(url, {**base, "apply": "1", **form}, follow=True)
+    assert b"0 job(s) queued, 2 already queued or running" in again.content
