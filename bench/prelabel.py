@@ -1,4 +1,4 @@
-"""Pre-labelling benchmark on synthetic streets (issue 7).
+"""Pre-labelling benchmark on synthetic streets, and its speed on real panoramas.
 
 Trains the project model on N synthetic panoramas labelled from exact ground truth,
 pre-labels M unseen ones and reports per-class spherical IoU, instance recall (spherical

@@ -1,4 +1,4 @@
-"""360° depth estimation by fusing overlapping perspective depth (issue 6).
+"""360° depth estimation by fusing overlapping perspective depth.
 
 Pipeline (:func:`inference.depth.pipeline.estimate_depth`): split the panorama into
 overlapping views (:mod:`.layouts`) → a monocular estimator per view (:mod:`.estimators`) →

@@ -1,4 +1,4 @@
-"""Model-assisted pre-labelling (issue 7), server side.
+"""Model-assisted pre-labelling, server side.
 
 Pure library (no Django): :mod:`.network` (compact segmentation net), :mod:`.samples`
 (rectilinear training views with targets rasterised from spherical polygons),
