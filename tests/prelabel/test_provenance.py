@@ -77,3 +77,21 @@ def test_provenance_is_private_to_the_project(panorama, users, client_for):
     assert answer.status_code == 404
     bad = client_for(users["viewer"]).get("/api/prelabel/provenance/", {"panorama": "x" * 5000})
     assert bad.status_code == 400
+
+
+@pytest.mark.django_db
+def test_provenance_query_fuzz(panorama, users, client_for):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client = client_for(users["viewer"])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(st.text(max_size=300), st.integers(), st.floats(allow_nan=True)))
+    def check(value):
+        answer = client.get("/api/prelabel/provenance/", {"panorama": value})
+        assert answer.status_code in (200, 400, 404)
+        if answer.status_code == 200:
+            assert answer.json()["panorama"] == panorama.pk
+
+    check()
