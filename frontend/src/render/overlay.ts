@@ -1,12 +1,15 @@
 /**
  * Canvas2D overlay of instances on a rectilinear view. Rings are clipped on the sphere to the
  * view frustum (never wrapped), then projected: inside the frustum a great-circle arc is a straight
- * segment, so a clipped ring is an ordinary polygon. Instances outside the view cone are culled;
- * fills and outlines are batched into one path per class.
+ * segment, so a clipped ring is an ordinary polygon. Instances whose bounding cap is outside the
+ * frustum are culled and those wholly inside are projected without clipping (`cull.ts`); fills
+ * and outlines are batched into a few paths per class, and the paths of the last camera pose
+ * are kept, so redraws that do not move the camera (hover, cursor) rebuild nothing.
  */
-import { ClipVertex, ProjectedRing, Vec3, View, angleBetween, frustumPlanes, lonlatToVec, projectCameraRing } from "../sphere";
+import { ProjectedRing, Vec3, View, lonlatToVec } from "../sphere";
 import type { Inst, VertexRef } from "../store";
-import { prepare } from "./prepared";
+import { CULLED, RingSinks, ViewProjector, outlinePath, ringPath } from "./cull";
+import { Prepared, prepare } from "./prepared";
 
 export interface OverlayStyle {
   colors: Map<number, string>;
@@ -14,6 +17,8 @@ export interface OverlayStyle {
   selectedVertex: VertexRef | null;
   hidden: Set<string>;
   fillAlpha: number;
+  /** The selected instance as it is being edited (a vertex dragged): drawn instead of it. */
+  selectedPreview?: Inst | null;
 }
 
 export interface Draft {
@@ -30,38 +35,21 @@ export function viewCone(view: View): { centre: Vec3; radius: number } {
   return { centre: view.toWorld([0, 0, 1]), radius: Math.atan(Math.hypot(tx, ty)) + 0.02 };
 }
 
+const projectors = new WeakMap<View, ViewProjector>();
+
+function projectorOf(view: View, marginPx = MARGIN): ViewProjector {
+  if (marginPx !== MARGIN) return new ViewProjector(view, marginPx);
+  let p = projectors.get(view);
+  if (!p) projectors.set(view, (p = new ViewProjector(view, MARGIN)));
+  return p;
+}
+
 /** Projected rings of an instance in a view ([part][ring], null where invisible). */
-export function projectInstance(view: View, inst: Inst, planes = frustumPlanes(view, MARGIN)): (ProjectedRing | null)[][] {
+export function projectInstance(view: View, inst: Inst, marginPx = MARGIN): (ProjectedRing | null)[][] {
   const prep = prepare(inst.geometry);
-  return prep.rings.map((poly) =>
-    poly.map((ring) => {
-      const cam: ClipVertex[] = ring.vecs.map((v) => ({ v: view.toCamera(v), cut: false }));
-      return projectCameraRing(view, cam, planes);
-    }),
-  );
-}
-
-function ringPath(path: Path2D, r: ProjectedRing): void {
-  const p = r.pts;
-  path.moveTo(p[0], p[1]);
-  for (let i = 2; i < p.length; i += 2) path.lineTo(p[i], p[i + 1]);
-  path.closePath();
-}
-
-function outlinePath(path: Path2D, r: ProjectedRing): void {
-  const p = r.pts;
-  const n = p.length / 2;
-  let pen = false;
-  for (let i = 0; i < n; i++) {
-    const j = (i + 1) % n;
-    if (r.cut[i]) {
-      pen = false;
-      continue;
-    }
-    if (!pen) path.moveTo(p[2 * i], p[2 * i + 1]);
-    path.lineTo(p[2 * j], p[2 * j + 1]);
-    pen = true;
-  }
+  const projector = projectorOf(view, marginPx);
+  const mask = projector.classify(prep);
+  return prep.rings.map((poly) => poly.map((ring) => (mask === CULLED ? null : projector.clipped(ring.flat, mask))));
 }
 
 export function hexToRgba(hex: string, alpha: number): string {
@@ -69,55 +57,150 @@ export function hexToRgba(hex: string, alpha: number): string {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
-/** Draw all visible instances; returns how many were drawn (after culling). */
-export function drawInstances(ctx: CanvasRenderingContext2D, view: View, instances: Inst[], style: OverlayStyle): number {
-  const cone = viewCone(view);
-  const planes = frustumPlanes(view, MARGIN);
-  const groups = new Map<string, { fill: Path2D; line: Path2D; dashed: Path2D }>();
-  let drawn = 0;
-  let selectedRings: (ProjectedRing | null)[][] | null = null;
+/** One class colour's paths: rings drawn whole, and clipped rings (fill, outline), solid and dashed. */
+interface Group {
+  whole: Path2D;
+  clippedFill: Path2D;
+  clippedLine: Path2D;
+  dashedWhole: Path2D;
+  dashedLine: Path2D;
+}
+
+/**
+ * What does not depend on the camera, for one instance set and style: the drawable instances'
+ * caps packed for the per-frame culling loop, their colour group and whether they are dashed.
+ */
+interface Scene {
+  instances: Inst[];
+  colors: Map<number, string>;
+  hidden: Set<string>;
+  selected: string | null;
+  groupColors: string[];
+  preps: Prepared[];
+  caps: Float64Array; // x, y, z of the centre and sin(radius), per drawable instance
+  group: Uint16Array;
+  dashed: Uint8Array;
+  selectedInst: Inst | null;
+}
+
+/** The paths of one camera pose of a scene (the selected instance is not among them). */
+interface Built {
+  scene: Scene;
+  key: string;
+  groups: Group[];
+  drawn: number;
+}
+
+const scenes = new WeakMap<CanvasRenderingContext2D, Scene>();
+const built = new WeakMap<CanvasRenderingContext2D, Built>();
+
+function sameEntries<K, V>(a: Map<K, V>, b: Map<K, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function sameSet<T>(a: Set<T>, b: Set<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+function sceneOf(ctx: CanvasRenderingContext2D, instances: Inst[], style: OverlayStyle): Scene {
+  const old = scenes.get(ctx);
+  if (old && old.instances === instances && old.selected === style.selected && sameEntries(old.colors, style.colors) && sameSet(old.hidden, style.hidden)) return old;
+  const groupColors: string[] = [];
+  const groupOf = new Map<string, number>();
+  const preps: Prepared[] = [];
+  const caps = new Float64Array(4 * instances.length);
+  const group = new Uint16Array(instances.length);
+  const dashed = new Uint8Array(instances.length);
   let selectedInst: Inst | null = null;
   for (const inst of instances) {
     if (style.hidden.has(inst.uid)) continue;
-    const prep = prepare(inst.geometry);
-    if (angleBetween(prep.centre, cone.centre) > cone.radius + prep.radius) continue;
-    const rings = projectInstance(view, inst, planes);
-    if (!rings.some((poly) => poly.some((r) => r))) continue;
-    drawn += 1;
     if (inst.uid === style.selected) {
-      selectedRings = rings;
       selectedInst = inst;
       continue;
     }
     const color = style.colors.get(inst.label_class) ?? "#cccccc";
-    let g = groups.get(color);
-    if (!g) {
-      g = { fill: new Path2D(), line: new Path2D(), dashed: new Path2D() };
-      groups.set(color, g);
+    let g = groupOf.get(color);
+    if (g === undefined) {
+      groupOf.set(color, (g = groupColors.length));
+      groupColors.push(color);
     }
-    for (const poly of rings) {
-      for (const r of poly) {
-        if (!r) continue;
-        ringPath(g.fill, r);
-        outlinePath(inst.is_suggestion ? g.dashed : g.line, r);
-      }
-    }
+    const prep = prepare(inst.geometry);
+    const i = preps.length;
+    caps.set(prep.centre, 4 * i);
+    caps[4 * i + 3] = prep.sinRadius;
+    group[i] = g;
+    dashed[i] = inst.is_suggestion ? 1 : 0;
+    preps.push(prep);
+  }
+  const scene = { instances, colors: new Map(style.colors), hidden: new Set(style.hidden), selected: style.selected, groupColors, preps, caps, group, dashed, selectedInst };
+  scenes.set(ctx, scene);
+  return scene;
+}
+
+function build(view: View, scene: Scene, key: string): Built {
+  const projector = projectorOf(view);
+  const groups: Group[] = [];
+  const solid: RingSinks[] = [];
+  const dashedSinks: RingSinks[] = [];
+  for (let g = 0; g < scene.groupColors.length; g++) {
+    const p = { whole: new Path2D(), clippedFill: new Path2D(), clippedLine: new Path2D(), dashedWhole: new Path2D(), dashedLine: new Path2D() };
+    groups.push(p);
+    solid.push(p);
+    dashedSinks.push({ whole: p.dashedWhole, clippedFill: p.clippedFill, clippedLine: p.dashedLine });
+  }
+  const { caps, preps, group, dashed } = scene;
+  let drawn = 0;
+  for (let i = 0; i < preps.length; i++) {
+    const mask = projector.classifyCap(caps[4 * i], caps[4 * i + 1], caps[4 * i + 2], caps[4 * i + 3]);
+    if (mask === CULLED) continue;
+    if (projector.append(preps[i], (dashed[i] ? dashedSinks : solid)[group[i]], mask)) drawn += 1;
+  }
+  return { scene, key, groups, drawn };
+}
+
+/** Draw all visible instances; returns how many were drawn (after culling). */
+export function drawInstances(ctx: CanvasRenderingContext2D, view: View, instances: Inst[], style: OverlayStyle): number {
+  const scene = sceneOf(ctx, instances, style);
+  const key = `${view.yaw},${view.pitch},${view.roll},${view.hfov},${view.width},${view.height}`;
+  let b = built.get(ctx);
+  if (!b || b.scene !== scene || b.key !== key) {
+    b = build(view, scene, key);
+    built.set(ctx, b);
   }
   ctx.save();
   ctx.translate(0.5, 0.5);
   ctx.lineJoin = "round";
-  for (const [color, g] of groups) {
+  ctx.lineCap = "round"; // rings are closed by a line back to the start (see ringPath)
+  ctx.lineWidth = 2;
+  b.groups.forEach((g, k) => {
+    const color = scene.groupColors[k];
     ctx.fillStyle = hexToRgba(color, style.fillAlpha);
-    ctx.fill(g.fill, "evenodd");
     ctx.strokeStyle = color;
-    ctx.lineWidth = 2;
+    ctx.fill(g.whole, "evenodd");
+    ctx.fill(g.dashedWhole, "evenodd");
+    ctx.fill(g.clippedFill, "evenodd");
     ctx.setLineDash([]);
-    ctx.stroke(g.line);
+    ctx.stroke(g.whole);
+    ctx.stroke(g.clippedLine);
     ctx.setLineDash([7, 5]);
-    ctx.stroke(g.dashed);
+    ctx.stroke(g.dashedWhole);
+    ctx.stroke(g.dashedLine);
     ctx.setLineDash([]);
+  });
+  // the selected instance on top, projected on each call: a dragged vertex redraws only it
+  let drawn = b.drawn;
+  const sel = scene.selectedInst && (style.selectedPreview ?? scene.selectedInst);
+  if (sel) {
+    const rings = projectInstance(view, sel);
+    if (rings.some((poly) => poly.some((r) => r))) {
+      drawn += 1;
+      drawSelected(ctx, sel, rings, style);
+    }
   }
-  if (selectedRings && selectedInst) drawSelected(ctx, selectedInst, selectedRings, style);
   ctx.restore();
   return drawn;
 }

@@ -157,7 +157,8 @@ export class EquirectViewer {
             } else {
               line.lineTo(X(ll[0] + off), Y(ll[1]));
             }
-            g.fill.closePath();
+            // no closePath(): a fill closes sub-paths itself, and Chromium's closePath measures
+            // the whole path each time (quadratic in the instances of a class)
           }
         }
       }

@@ -48,6 +48,9 @@ export class InstancePanel {
   minScore = 0.5;
   /** Rows rendered (more on request): 500 rows of DOM cost ~0.4 s of style and layout. */
   shown = 100;
+  /** The first listed row (of the filtered list): a window of `shown` rows, moved to the
+   * selection when it lies outside, so selecting instance #4,000 renders ~100 rows, not 4,000. */
+  start = 0;
   busy = false;
 
   constructor(
@@ -62,10 +65,11 @@ export class InstancePanel {
     this.search = h("input", { type: "search", class: "panel-search", id: "instance-search", placeholder: "Search instances (class, #n, attribute) — /" });
     this.search.addEventListener("input", () => {
       this.query = this.search.value.trim().toLowerCase();
+      this.start = 0;
       this.render();
     });
     this.search.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") (this.search.value = ""), (this.query = ""), this.render(), this.search.blur();
+      if (e.key === "Escape") (this.search.value = ""), (this.query = ""), (this.start = 0), this.render(), this.search.blur();
     });
     this.el = h("section", { class: "panel panel-grow", id: "data-panel" }, h("header", { class: "panel-head" }, this.title), this.search, this.bar, this.provenanceEl, this.list);
   }
@@ -83,8 +87,19 @@ export class InstancePanel {
     const indexed = store.instances.map((inst, k) => ({ inst, k })).filter(({ inst, k }) => !q || this.matches(inst, k, q));
     if (q) this.title.textContent = `Instances (${indexed.length} of ${store.instances.length})`;
     const selIndex = store.selected ? indexed.findIndex(({ inst }) => inst.uid === store.selected) : -1;
-    const limit = Math.max(this.shown, selIndex + 1);
-    indexed.slice(0, limit).forEach(({ inst, k }) => {
+    let start = Math.max(0, Math.min(this.start, indexed.length - 1));
+    if (selIndex >= 0 && (selIndex < start || selIndex >= start + this.shown)) start = selIndex < this.shown ? 0 : selIndex - 10;
+    this.start = start;
+    const limit = Math.min(indexed.length, start + this.shown);
+    if (start > 0)
+      this.list.appendChild(h("li", { class: "inst-more" },
+        h("button", { class: "btn btn-small btn-ghost", id: "instances-previous", onclick: () => {
+          const from = Math.max(0, start - 200);
+          this.shown = limit - from;
+          this.start = from;
+          this.render();
+        } }, `Show ${Math.min(200, start)} previous (${start} not listed)`)));
+    indexed.slice(start, limit).forEach(({ inst, k }) => {
       const cls = this.classes.byId(inst.label_class);
       const hidden = store.hidden.has(inst.uid);
       const locked = store.locked.has(inst.uid);
@@ -120,7 +135,7 @@ export class InstancePanel {
     const rest = indexed.length - limit;
     if (rest > 0)
       this.list.appendChild(h("li", { class: "inst-more" },
-        h("button", { class: "btn btn-small btn-ghost", id: "instances-more", onclick: () => ((this.shown = limit + 200), this.render()) }, `Show ${Math.min(200, rest)} more (${rest} not listed)`)));
+        h("button", { class: "btn btn-small btn-ghost", id: "instances-more", onclick: () => ((this.shown = limit - start + 200), this.render()) }, `Show ${Math.min(200, rest)} more (${rest} not listed)`)));
     const sel = this.list.querySelector(".selected");
     if (sel && "scrollIntoView" in sel) (sel as HTMLElement).scrollIntoView({ block: "nearest" });
   }

@@ -56,12 +56,17 @@ export function loop(ws: Workspace): void {
       ws.needs.panels = false;
     }
     if (ws.needs.overlay && !early) {
+      ws.equirect.resize(); // reads layout: before the HUD's DOM changes, so none is forced
       ws.timed("overlay", () => ws.drawOverlay(view));
       ws.drawHud(view);
-      ws.equirect.resize();
-      ws.timed("equirect", () => ws.equirect.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected, view, liveEdit(ws)));
+      if (ws.marks.overlayDrawn === undefined && document.body.dataset.ready === "1") {
+        // the first overlay with the instances in; the equirect viewer's layer (every
+        // instance densified, ~0.3 s for 5,000) follows in the next frame
+        ws.marks.overlayDrawn = performance.now();
+        equirectLate.add(ws);
+      } else drawEquirect(ws, view);
       ws.needs.overlay = false;
-    }
+    } else if (equirectLate.has(ws)) drawEquirect(ws, view);
     if (ws.needs.side && !early) {
       ws.cubeHost.hidden = ws.camera.mode !== "cubemap";
       if (ws.camera.mode === "cubemap") ws.cubemap.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected);
@@ -92,15 +97,18 @@ export function drawOverlay(ws: Workspace, view: View): void {
   ctx.clearRect(0, 0, view.width, view.height);
   const it = ws.interaction;
   let instances = ws.store.instances;
-  if (it.preview) {
-    const pv = it.preview;
-    instances = instances.map((i) => (i.uid === pv.uid ? { ...i, geometry: pv.geometry } : i));
-  }
+  const pv = it.preview;
+  const current = pv && ws.store.selected ? ws.store.get(ws.store.selected) : undefined;
+  // a vertex of the selected instance dragged: the others keep their cached paths
+  const selectedPreview = pv && current && pv.uid === current.uid ? { ...current, geometry: pv.geometry } : null;
+  if (pv && !selectedPreview) instances = instances.map((i) => (i.uid === pv.uid ? { ...i, geometry: pv.geometry } : i));
   const colors = ws.classes.colors();
   const ia = ws.interactive;
   if (ia?.result) instances = [...instances, ia.result];
-  drawInstances(ctx, view, instances, { colors, selected: ws.store.selected, selectedVertex: ws.store.selectedVertex, hidden: ws.store.hidden, fillAlpha: 0.28 });
-  const sel = ws.store.selected ? instances.find((i) => i.uid === ws.store.selected) : undefined;
+  const drawn = String(drawInstances(ctx, view, instances, { colors, selected: ws.store.selected, selectedVertex: ws.store.selectedVertex, hidden: ws.store.hidden, fillAlpha: 0.28, selectedPreview }));
+  // how many instances the view shows after culling (read by the scale test)
+  if (document.body.dataset.overlayInstances !== drawn) document.body.dataset.overlayInstances = drawn;
+  const sel = selectedPreview ?? (ws.store.selected ? instances.find((i) => i.uid === ws.store.selected) : undefined);
   if (sel && it.tool === "edit" && !ws.store.hidden.has(sel.uid)) drawHandles(ctx, view, sel, ws.store.selectedVertex);
   if (ws.camera.mode === "cubemap") {
     // the 90° face square inside the expanded FOV; the margin is dimmed but drawable
@@ -181,6 +189,14 @@ export function drawOverlay(ws: Workspace, view: View): void {
   }
 }
 
+/** Workspaces whose equirect viewer was left for the next frame. */
+const equirectLate = new WeakSet<Workspace>();
+
+function drawEquirect(ws: Workspace, view: View): void {
+  equirectLate.delete(ws);
+  ws.timed("equirect", () => ws.equirect.draw(ws.store.instances, ws.classes.colors(), ws.store.hidden, ws.store.selected, view, liveEdit(ws)));
+}
+
 /** The edit in progress, for the equirect viewer (null when there is none). */
 function liveEdit(ws: Workspace): LiveEdit | null {
   const it = ws.interaction;
@@ -190,26 +206,70 @@ function liveEdit(ws: Workspace): LiveEdit | null {
   return { draft: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b", preview: it.preview?.geometry ?? null, invalid };
 }
 
-export function drawHud(ws: Workspace, view: View): void {
+/** The HUD's nodes, kept between frames: a drag changes their text, not the DOM tree. */
+interface HudNodes {
+  mode: string;
+  fixed: HTMLElement[];
+  /** The text-holding nodes of `fixed`, in the order of `hudTexts`. */
+  texts: HTMLElement[];
+  needle: HTMLElement | null;
+  depth: HTMLElement[];
+  depthKey: string;
+}
+
+const hudNodes = new WeakMap<HTMLElement, HudNodes>();
+
+function hudTexts(ws: Workspace, view: View): string[] {
   const c = ws.camera;
-  if (c.mode === "cubemap") {
-    ws.hud.replaceChildren(
-      h("span", { class: "hud-item" }, h("b", {}, `Face ${FACE_NAMES[c.face]}`)),
-      h("span", { class: "hud-item" }, `FOV ${c.faceFov.toFixed(0)}° (face 90° outlined)`),
-      ...ws.depthHud(),
-    );
-    return;
-  }
+  if (c.mode === "cubemap") return [`Face ${FACE_NAMES[c.face]}`, `FOV ${c.faceFov.toFixed(0)}° (face 90° outlined)`];
   const [lon, lat] = vecToLonlat(view.toWorld([0, 0, 1]));
-  const needle = h("span", { class: "compass-needle", style: { transform: `rotate(${c.yaw}deg)` } });
-  ws.hud.replaceChildren(
+  return [`${c.yaw.toFixed(1)}° ${heading(c.yaw)}`, `pitch ${c.pitch.toFixed(1)}°`, `FOV ${c.hfov.toFixed(0)}°`, `centre ${lon.toFixed(1)}°, ${lat.toFixed(1)}°`];
+}
+
+function buildHud(mode: string): HudNodes {
+  if (mode === "cubemap") {
+    const face = h("b", {});
+    const fov = h("span", { class: "hud-item" });
+    return { mode, fixed: [h("span", { class: "hud-item" }, face), fov], texts: [face, fov], needle: null, depth: [], depthKey: "" };
+  }
+  const needle = h("span", { class: "compass-needle" });
+  const yaw = h("b", {});
+  const pitch = h("span", { class: "hud-item" });
+  const fov = h("span", { class: "hud-item" });
+  const centre = h("span", { class: "hud-item muted" });
+  const fixed = [
     h("span", { class: "compass", title: "Heading (yaw)" }, h("span", { class: "compass-n" }, "N"), needle),
-    h("span", { class: "hud-item", id: "hud-heading" }, h("b", {}, `${c.yaw.toFixed(1)}° ${heading(c.yaw)}`)),
-    h("span", { class: "hud-item" }, `pitch ${c.pitch.toFixed(1)}°`),
-    h("span", { class: "hud-item" }, `FOV ${c.hfov.toFixed(0)}°`),
-    h("span", { class: "hud-item muted" }, `centre ${lon.toFixed(1)}°, ${lat.toFixed(1)}°`),
-    ...ws.depthHud(),
-  );
+    h("span", { class: "hud-item", id: "hud-heading" }, yaw),
+    pitch,
+    fov,
+    centre,
+  ];
+  return { mode, fixed, texts: [yaw, pitch, fov, centre], needle, depth: [], depthKey: "" };
+}
+
+export function drawHud(ws: Workspace, view: View): void {
+  const mode = ws.camera.mode;
+  let nodes = hudNodes.get(ws.hud);
+  if (!nodes || nodes.mode !== mode || nodes.fixed[0].parentNode !== ws.hud) {
+    nodes = buildHud(mode);
+    hudNodes.set(ws.hud, nodes);
+    ws.hud.replaceChildren(...nodes.fixed);
+  }
+  hudTexts(ws, view).forEach((text, i) => {
+    if (nodes.texts[i].textContent !== text) nodes.texts[i].textContent = text;
+  });
+  if (nodes.needle) {
+    const turn = `rotate(${ws.camera.yaw}deg)`;
+    if (nodes.needle.style.transform !== turn) nodes.needle.style.transform = turn;
+  }
+  const depth = ws.depthHud();
+  const depthKey = depth.map((e) => `${e.id}|${e.title}|${e.textContent}`).join("\n");
+  if (depthKey !== nodes.depthKey) {
+    for (const e of nodes.depth) e.remove();
+    ws.hud.append(...depth);
+    nodes.depth = depth;
+    nodes.depthKey = depthKey;
+  }
 }
 
 export function drawBox(ctx: CanvasRenderingContext2D, b: [number, number, number, number], color: string): void {
