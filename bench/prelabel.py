@@ -96,9 +96,18 @@ def real_speed(module, config: TrainConfig, widths: list[int], what: str, count:
     import cv2
 
     _django()
-    from inference.prelabel.jobs import DEFAULT_TIME_BUDGET_S, MAX_TRAIN_WIDTH
+    from inference.prelabel.calibration import fit
+    from inference.prelabel.jobs import (
+        DEFAULT_MIN_CLASS_PRECISION,
+        DEFAULT_TIME_BUDGET_S,
+        MAX_TRAIN_WIDTH,
+    )
+    from inference.prelabel.versions import evaluate
 
     predictor = SemanticPredictor(module, NAMES, config.predict_view_size, flip=True)
+    # the job's calibration, fitted as the training job does: on held-out synthetic streets
+    val = [(r.rgb, truth_of(r)) for r in (render("street", s, 1024) for s in (997, 998, 999))]
+    calibration = fit(evaluate(predictor, val).outcomes)
     rows, per_width = [], {w: [] for w in widths}
     load0 = os.getloadavg()[0]
     for width in widths:
@@ -124,13 +133,16 @@ def real_speed(module, config: TrainConfig, widths: list[int], what: str, count:
                 report=report,
             )
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+            kept = [
+                s for s in found if calibration.allows(s.class_name, DEFAULT_MIN_CLASS_PRECISION)
+            ]
             views = marks.get("views", w0 + wall) - w0
             views_cpu = marks.get("views_cpu", c0 + cpu) - c0
             per_width[width].append((wall, cpu))
             rows.append(
                 f"| {name} | {width} | {wall:.2f} | {cpu:.2f} | {views:.2f} / {views_cpu:.2f} |"
                 f" {wall - views:.2f} / {cpu - views_cpu:.2f}"
-                f" | {report.get('regions', 0)} | {len(found)} |"
+                f" | {report.get('regions', 0)} | {len(found)} | {len(kept)} |"
                 f" {'yes' if report.get('truncated') else 'no'} |"
             )
             print(rows[-1], flush=True)
@@ -143,12 +155,15 @@ def real_speed(module, config: TrainConfig, widths: list[int], what: str, count:
         f" grid of min(width, {MAX_TRAIN_WIDTH}) px, outlines traced at ×4, time budget"
         f" {DEFAULT_TIME_BUDGET_S:.0f} s per panorama. Load average {load0:.1f} → {load1:.1f}"
         f" on {os.cpu_count()} cores while measuring (shared machine): wall times are"
-        " pessimistic, CPU seconds count every thread of the process.",
+        " pessimistic, CPU seconds count every thread of the process. Calibration fitted on"
+        f" synthetic streets 997–999 ({calibration.samples} suggestions): precision per class "
+        + ", ".join(f"{k} {v['precision']:.2f}" for k, v in sorted(calibration.classes.items()))
+        + f"; classes under {DEFAULT_MIN_CLASS_PRECISION} are not suggested (the job's default).",
         "",
         "| panorama | width | wall s | CPU s | views s (wall / CPU) | merge s (wall / CPU) |"
-        " regions | suggestions |"
+        " regions | suggestions | kept by the precision gate |"
         " truncated |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
