@@ -368,3 +368,30 @@ def test_admin_remove_cameraman_on_sequences(manager_client, users, project, tmp
     assert "sequence" not in still.params
     again = client.post(url, {**base, "apply": "1", **form}, follow=True)
     assert b"0 job(s) queued, 2 already queued or running" in again.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_video_job_is_cancelled_between_frames(manager_client, users, project, tmp_path):
+    from inference.cameraman.video_job import run_cameraman_video
+    from inference.models import DerivedAsset, Job
+    from inference.registry import JobCancelled, JobContext
+    from inference.services import submit_job
+
+    body = upload_video(manager_client, project, make_video(tmp_path / "w.mp4", frames=12,
+                        audio=False), sample_fps=2).json()  # fmt: skip
+    extract(body["id"])
+    job = submit_job("cameraman_video", users["manager"], project, [], {"sequence": body["id"]})
+    job = Job.objects.get(pk=job.pk)
+    seen = []
+
+    class Cancelling(JobContext):
+        def progress(self, fraction, message=""):
+            seen.append(message)
+            if len(seen) == 5:  # someone presses "cancel" while frame 5 is reported
+                Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+            super().progress(fraction, message)
+
+    with pytest.raises(JobCancelled):
+        run_cameraman_video(job, Cancelling(job))
+    assert seen == [f"frame {k}/12" for k in range(1, 6)]  # stopped before frame 6
+    assert not DerivedAsset.objects.filter(kind="cleaned_video").exists()
