@@ -139,6 +139,7 @@ class VideoCleaner:
             reach = int(math.ceil(10.0 / 180.0 * height)) + extra + 4
             self.frame.back_maps(max(0, rows.min() - reach), min(height, rows.max() + reach))
         self.reference: _Reference | None = None
+        self.last_mask: NDArray | None = None  # the mask of the last frame cleaned
         self.stats = CleanerStats()
         self._directions: NDArray | None = None
         self._grown: tuple[NDArray, NDArray] | None = None
@@ -263,6 +264,7 @@ class VideoCleaner:
         """The frame with the cameraman removed (only mask pixels changed)."""
         clock = _Clock(self.stats.seconds)
         mask = self.mask_at(time, rgb)
+        self.last_mask = mask
         if not mask.any():
             self.reference = None
             return rgb

@@ -9,8 +9,9 @@ Frames are written in segments of ``segment_frames``; a finished segment is stor
 marker, so a re-run after a killed worker skips finished segments and redoes only the
 unfinished one: no frame is duplicated or lost. At the end the segments are joined, the
 source's audio copied in, and the result streamed to storage as the ``cleaned_video`` asset
-of the sequence's first frame. Progress is reported per frame; cancellation is checked
-between frames.
+of the sequence's first frame, with ``cleaned_video_mask`` and ``cleaned_video_preview`` (the
+mask and a before/after view of the first frame cleaned). Progress is reported per frame;
+cancellation is checked between frames.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
+import numpy as np
 from django import forms
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -31,6 +33,7 @@ from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
 from .inpaint import InpaintError
 from .job import CameramanParamsForm, class_of, load_model, validate_cameraman_params
+from .outputs import mask_png, preview_jpeg
 from .temporal import Keyframes
 from .video_clean import CleanerError, VideoCleaner
 
@@ -152,15 +155,14 @@ def clean_segments(
     seg_len: int,
     work: str,
     progress: Callable[[int], None] = lambda count: None,
-    frames: Callable[[str], Iterator] | None = None,
+    first: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
 ) -> int:
     """Clean the frames of ``source`` into stored segments (finished ones are skipped);
     returns the number of frames. ``progress(count)`` runs after every frame (it may raise
-    to stop between frames). One decoded frame is in memory at a time."""
-    from sequences.video import Writer
-    from sequences.video import frames as decode
+    to stop between frames); ``first(before, after, mask)`` once, for the first frame cleaned
+    in this run. One decoded frame is in memory at a time."""
+    from sequences.video import Writer, frames
 
-    frames = frames or decode
     writer, current, count, written, path = None, -1, 0, 0, ""
     try:
         for frame in frames(source):
@@ -179,6 +181,10 @@ def clean_segments(
             except (InpaintError, ValueError) as exc:
                 raise JobError(f"frame {frame.index}: {exc}") from exc
             writer.write(out)
+            mask = cleaner.last_mask
+            if first is not None and mask is not None and mask.any():
+                first(frame.rgb, out, mask)
+                first = None
             written += 1
             count = frame.index + 1
             if count % seg_len == 0:
@@ -275,8 +281,17 @@ def run_cameraman_video(job: Job, ctx: JobContext) -> dict:
         def progress(count: int) -> None:
             ctx.progress(min(count / total, 0.99), f"frame {count}/{info.frame_count}")
 
+        pictures: dict[str, bytes] = {}
+
+        def keep_first(before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> None:
+            # encoded at once: no 4K frame is held through the run
+            pictures["cleaned_video_mask"] = mask_png(mask)
+            pictures["cleaned_video_preview"] = preview_jpeg(before, after, mask)
+
         try:
-            count = clean_segments(source, info, cleaner, segments, seg_len, work, progress)
+            count = clean_segments(
+                source, info, cleaner, segments, seg_len, work, progress, keep_first
+            )
         except VideoError as exc:
             raise JobError(f"sequence {sequence.pk}: {exc}") from exc
         if count == 0:
@@ -294,11 +309,22 @@ def run_cameraman_video(job: Job, ctx: JobContext) -> dict:
         meta = {**params, "frames": frames_out, "fps": info.fps, **stats}
         with open(final, "rb") as handle:  # streamed to storage, not read into memory
             asset = ctx.save_asset(first, "cleaned_video", "cleaned.mp4", File(handle), meta)
+        # the mask and a before/after of the first frame cleaned in this run (a re-run after a
+        # kill: the first frame of the redone segment)
+        extra = {
+            kind: ctx.save_asset(first, kind, name, pictures[kind], meta).pk
+            for kind, name in (
+                ("cleaned_video_mask", "mask.png"),
+                ("cleaned_video_preview", "before_after.jpg"),
+            )
+            if kind in pictures
+        }
         segments.clear(n_segments)
         return {
             "sequence": sequence.pk,
             "frames": frames_out,
             "asset": asset.pk,
+            "pictures": extra,
             "audio": bool(info.has_audio),
             **stats,
         }

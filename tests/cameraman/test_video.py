@@ -195,11 +195,13 @@ def test_video_job_resumes_after_a_kill_without_duplicate_or_missing_frames(
     manager_client, users, project, tmp_path
 ):
     import av
+    import cv2
 
     from inference.cameraman.video_job import run_cameraman_video
     from inference.models import DerivedAsset, Job
     from inference.registry import JobContext
     from inference.services import submit_job
+    from sequences.models import Sequence
     from sequences.video import frames
 
     path = make_video(tmp_path / "walk.mp4")
@@ -242,6 +244,15 @@ def test_video_job_resumes_after_a_kill_without_duplicate_or_missing_frames(
         assert Fraction(video.average_rate) == FPS
         assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
     assert result["reused_fills"] > 0  # static stretches re-use the previous fill
+    # the mask used and a before/after of a frame are results too (the admin's job page and
+    # the workspace's Before/after show them)
+    first = Sequence.objects.get(pk=body["id"]).frames.order_by("index").first().panorama
+    mask_asset = DerivedAsset.objects.get(kind="cleaned_video_mask", panorama=first)
+    with mask_asset.file.open("rb") as handle:
+        mask = cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert mask.shape == (H, W) and (mask[-1] == 255).all() and (mask[0] == 0).all()
+    assert DerivedAsset.objects.filter(kind="cleaned_video_preview", panorama=first).exists()
+    assert set(result["pictures"]) == {"cleaned_video_mask", "cleaned_video_preview"}
 
 
 @pytest.mark.django_db(transaction=True)

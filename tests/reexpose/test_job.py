@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from inference.reexpose.job import ReexposeParamsForm, ev_kind, validate_reexpose_params
+from inference.reexpose.outputs import response_plot_png
+from inference.reexpose.response import Response
 from inference.registry import ParamsError
 from label360.exr import read_exr, write_exr
 
@@ -78,6 +80,46 @@ def test_ev_kinds_fit_the_asset_kind_column():
     assert max(len(ev_kind(e / 2)) for e in range(-16, 17)) <= 32
 
 
+def assert_curve_drawn(chart: np.ndarray, response: Response) -> None:
+    """The chart's black curve passes where code v maps to response.inverse(v): plot area
+    x = 56 + 408 v, y = 30 + 286 (1 − linear)."""
+    black = (chart == 0).all(axis=2)
+    for v in (0.3, 0.5, 0.7, 0.9):
+        x = int(round(56 + 408 * v))
+        expected = 30 + 286 * (1 - float(response.inverse(np.float32(v))))
+        rows = np.nonzero(black[75:316, x])[0] + 75  # below the legend, inside the plot
+        assert rows.size and abs(rows.mean() - expected) < 3, (v, rows, expected)
+
+
+def test_response_chart_draws_the_curve():
+    for response in (Response("srgb"), Response("shoulder", 1.8, 1.0), Response("gamma", 2.6)):
+        chart = np.asarray(Image.open(io.BytesIO(response_plot_png(response))).convert("RGB"))
+        assert_curve_drawn(chart, response)
+
+
+@pytest.mark.django_db
+def test_admin_action_recover_hdr_shows_the_form_and_submits(users, project, client):
+    from annotations.uploads import store_panorama
+    from inference.models import Job
+
+    radiance, _ = sky_panorama(128)
+    pano = store_panorama(project, "ldr.png", _png(to_ldr(radiance, 0.4)))
+    client.force_login(users["admin"])
+    url = "/admin/annotations/panorama/"
+    base = {"action": "run_job_reexpose", "_selected_action": [str(pano.pk)]}
+    page = client.post(url, base)
+    assert page.status_code == 200 and b"Recover HDR / re-expose" in page.content
+    assert b"ev_steps" in page.content and b"max_boost_ev" in page.content
+    form = {"response": "gamma", "gamma": "2.0", "scene": "auto", "ev_steps": "-3, 0, 1.5",
+            "max_boost_ev": "3", "max_width": "2048"}  # fmt: skip
+    bad = client.post(url, {**base, "apply": "1", **form, "gamma": "9"})
+    assert bad.status_code == 200 and not Job.objects.filter(kind="reexpose").exists()
+    client.post(url, {**base, "apply": "1", **form})
+    job = Job.objects.get(kind="reexpose")
+    assert [p.pk for p in job.panoramas.all()] == [pano.pk]
+    assert job.params["response"] == "gamma" and job.params["ev_steps"] == [-3.0, 0.0, 1.5]
+
+
 @pytest.mark.django_db
 def test_job_stores_radiance_previews_plot_and_mask(users, project):
     from inference.models import DerivedAsset, JobStatus
@@ -99,7 +141,9 @@ def test_job_stores_radiance_previews_plot_and_mask(users, project):
         darker = np.asarray(Image.open(f).convert("RGB"))
     assert darker.shape == (128, 256, 3) and (darker == 255).mean() < 0.001
     with DerivedAsset.objects.get(panorama=pano, kind="hdr_response").file.open("rb") as f:
-        assert Image.open(f).format == "PNG"
+        chart = Image.open(f)
+        assert chart.format == "PNG" and chart.size == (480, 360)
+        assert_curve_drawn(np.asarray(chart.convert("RGB")), Response("srgb"))
     result = job.result["panoramas"][str(pano.pk)]
     assert result["response_curve"] == "sRGB (given)" and result["note"] == ""
     assert "sun_lon" in result
