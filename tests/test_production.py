@@ -40,6 +40,8 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("SECURE_", "SESSION_COOKIE", "CSRF_COOKIE", "LABEL360_"))
+        # the browser tests set it for Playwright in this process; a deployment never does
+        and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
     }
     env.update(PRODUCTION)
     env.update(

@@ -89,15 +89,13 @@ def test_after_the_job_requests_only_serve_files(uploaded, settings, monkeypatch
     refuse_decoding(monkeypatch)
     detail = client.get(f"/api/panoramas/{pano.pk}/").json()
     assert (detail["tiles"]["cols"], detail["tiles"]["rows"]) == (2, 1)
-    started = time.perf_counter()
     preview = client.get(f"/api/panoramas/{pano.pk}/display/?width=2048")
     tiles = [client.get(f"/api/panoramas/{pano.pk}/tiles/{c}/0/") for c in (0, 1)]
     thumb = client.get(f"/api/panoramas/{pano.pk}/thumbnail/")
-    elapsed = time.perf_counter() - started
     assert all(r.status_code == 200 for r in [preview, *tiles, thumb])
-    assert media_files(settings) == before  # nothing new, nothing rewritten
-    # files are only read: generous bound for a loaded 2-core machine (making them takes ~1 s)
-    assert elapsed < 0.5, elapsed
+    # nothing decoded (refuse_decoding), nothing new or rewritten: the requests only read files;
+    # how fast that is, bench/ui_render.py measures (cold open of an 8K upload)
+    assert media_files(settings) == before
 
     preview, *tiles, thumb = [body(r) for r in [preview, *tiles, thumb]]  # read once
     sizes = [Image.open(io.BytesIO(b)).size for b in [preview, *tiles, thumb]]
