@@ -80,6 +80,7 @@ def main() -> None:
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["SECURE_SSL_REDIRECT"] = "0"  # requests are made in process, without TLS
     os.environ["LOG_LEVEL"] = "ERROR"
     os.environ["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     sys.path.insert(0, str(ROOT))
