@@ -181,7 +181,9 @@ def run(args) -> None:
         return send("PATCH", {"upsert": [target]})
 
     def patch_add_delete(k: int):
-        gone = state["items"].pop((k * 17) % len(state["items"]))
+        # the last one goes and the new one comes last: the others keep their order, so the
+        # next bulk PUT changes only what it means to change (order is the list position)
+        gone = state["items"].pop()
         new = {"label_class": classes[k % 4].pk, "geometry": [[ring(rng, args.vertices)]]}
         ms, n, answer = send("PATCH", {"upsert": [new], "delete": [gone["id"]]})
         state["items"].append({**new, "id": answer["instances"][0]["id"]})
