@@ -1,4 +1,4 @@
-"""Deterministic synthetic 360° scenes with exact ground truth (issue 4).
+"""Deterministic synthetic 360° scenes with exact ground truth.
 
 Pure numpy ray casting from the panorama centre; see docs/synthetic.md. Public API::
 

@@ -564,7 +564,7 @@ def test_box_tool_suggests_a_polygon(scene, signed_in, live_server, artifacts):
     assert page.is_hidden("#box-suggestion")
 
 
-# ----------------------------------------------------------------------------- datasets (issue 8)
+# ----------------------------------------------------------------------------- datasets
 def label_panorama(pano, items):
     """items: [(class name, geometry)] written to the main Instance table (the reference)."""
     from annotations.models import Panorama

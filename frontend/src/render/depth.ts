@@ -1,5 +1,5 @@
 /**
- * Depth in the workspace (issue 6): the panorama's equirect depth map (float32 NPY, distance
+ * Depth in the workspace: the panorama's equirect depth map (float32 NPY, distance
  * along the ray, docs/jobs.md) and optional normals (float32 NPY H×W×3, unit, facing the
  * camera). Used for the depth-warped cursor (a disc of fixed metric radius lying in the surface's
  * tangent plane, projected with the view's gnomonic projection) and the colourised depth view of

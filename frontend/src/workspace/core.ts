@@ -62,13 +62,13 @@ export class Workspace {
   cubeHost!: HTMLElement;
   eqModeHost!: HTMLElement;
   depthLegend!: HTMLElement;
-  // depth (issue 6)
+  // depth
   depth: DepthMap | null = null;
   depthState: "none" | "loading" | "ready" | "error" = "none";
   depthMessage = "";
   surfaceCursorOn = true;
   lastCursor: SurfaceCursor | null = null;
-  // interactive box tool (issue 7): the request and its returned polygon, not yet in the set
+  // interactive box tool: the request and its returned polygon, not yet in the set
   interactive: {
     view: ViewParams;
     box: [number, number, number, number];
