@@ -1,6 +1,6 @@
 """Pure-Python sphere geometry core of Label360 (no Django imports).
 
-Conventions: /work/shared/CONVENTIONS.md; details and the parity JSON schema: docs/geometry.md.
+Conventions: docs/conventions.md; details and the parity JSON schema: docs/geometry.md.
 """
 
 from .boolean import difference, intersection, iou, union

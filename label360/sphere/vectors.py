@@ -1,6 +1,6 @@
 """Directions on the sphere: (lon, lat) degrees <-> unit vectors, rotations, arcs.
 
-Convention (see /work/shared/CONVENTIONS.md): x = cos(lat) sin(lon), y = sin(lat),
+Convention (see docs/conventions.md): x = cos(lat) sin(lon), y = sin(lat),
 z = cos(lat) cos(lon); lon in [-180, 180) east-positive, lat up.
 """
 
