@@ -17,6 +17,7 @@ import numpy as np
 from django import forms
 from PIL import Image
 
+from ..job_inputs import job_panoramas, read_pixels
 from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
 from .colour import SPACES, apply_transform, fit_transform, smooth_transforms
@@ -28,13 +29,6 @@ MAX_WIDTH = 8192
 
 
 # -- shared helpers --------------------------------------------------------------------------
-def _panoramas(job: Job) -> list:
-    panoramas = list(job.panoramas.all())
-    if not panoramas and job.project_id:
-        panoramas = list(job.project.panoramas.all())
-    if not panoramas:
-        raise JobError("no panoramas to process")
-    return panoramas
 
 
 def ordered_frames(job: Job) -> list:
@@ -52,7 +46,7 @@ def ordered_frames(job: Job) -> list:
         if not frames:
             raise JobError(f"sequence {seq_id} has no frames (yet)")
         return frames
-    panoramas = _panoramas(job)
+    panoramas = job_panoramas(job)
     place = {
         f.panorama_id: (f.sequence_id, f.index)
         for f in SequenceFrame.objects.filter(panorama__in=panoramas)
@@ -72,12 +66,9 @@ def _sequence_param(params: dict) -> int | None:
 
 
 def _load(panorama, max_width: int) -> np.ndarray:
-    from annotations.imaging import load_pixels, tonemap_to_uint8
+    from annotations.imaging import tonemap_to_uint8
 
-    try:
-        rgb = tonemap_to_uint8(load_pixels(panorama))
-    except Exception as exc:
-        raise JobError(f"could not read panorama {panorama.pk} ({panorama}): {exc}") from exc
+    rgb = tonemap_to_uint8(read_pixels(panorama))
     if rgb.shape[1] != 2 * rgb.shape[0]:
         raise JobError(f"panorama {panorama.pk} is not equirectangular (2:1)")
     if rgb.shape[1] > max_width:
@@ -339,7 +330,7 @@ def run_replace_sky(job: Job, ctx: JobContext) -> dict:
     from annotations.models import Panorama
 
     params = job.params
-    panoramas = _panoramas(job)
+    panoramas = job_panoramas(job)
     source = Panorama.objects.filter(pk=params["sky_panorama"]).first()
     if source is None:
         raise JobError(f"sky panorama {params['sky_panorama']} not found")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from django import forms
 
+from ..job_inputs import read_pixels
 from ..models import Job, ModelWeights
 from ..registry import JobContext, JobError, ParamsError, job_kind
 from .estimators import GeometricPriorEstimator, ModelEstimator
@@ -161,12 +162,9 @@ def _estimator(params: dict):
 def _load_rgb(panorama, max_width: int) -> np.ndarray:
     import cv2
 
-    from annotations.imaging import load_pixels, tonemap_to_uint8
+    from annotations.imaging import tonemap_to_uint8
 
-    try:
-        rgb = tonemap_to_uint8(load_pixels(panorama))
-    except Exception as exc:
-        raise JobError(f"could not read panorama {panorama.pk} ({panorama}): {exc}") from exc
+    rgb = tonemap_to_uint8(read_pixels(panorama))
     if rgb.shape[1] > max_width:
         rgb = cv2.resize(rgb, (max_width, max_width // 2), interpolation=cv2.INTER_AREA)
     if rgb.shape[1] != 2 * rgb.shape[0]:

@@ -21,6 +21,7 @@ import numpy as np
 from django import forms
 
 from annotations.models import Instance, LabelClass, Panorama
+from inference.job_inputs import job_panoramas, read_pixels
 from inference.models import DerivedAsset, Job
 from inference.registry import JobContext, JobError, ParamsError, job_kind
 
@@ -202,22 +203,6 @@ class BlurForm(forms.Form):
 
 
 # -- shared steps ---------------------------------------------------------------------------
-def _panoramas(job: Job) -> list[Panorama]:
-    panoramas = list(job.panoramas.all())
-    if not panoramas and job.project_id:
-        panoramas = list(job.project.panoramas.all())
-    if not panoramas:
-        raise JobError("no panoramas to process")
-    return panoramas
-
-
-def _pixels(panorama: Panorama) -> np.ndarray:
-    from annotations.imaging import load_pixels
-
-    try:
-        return load_pixels(panorama)
-    except Exception as exc:
-        raise JobError(f"could not read panorama {panorama.pk} ({panorama}): {exc}") from exc
 
 
 def _for_detection(pixels: np.ndarray, max_width: int) -> np.ndarray:
@@ -262,7 +247,7 @@ def _detect(rgb, kinds, fine, report, base, share) -> tuple[list, dict]:
 def run_detect(job: Job, ctx: JobContext) -> dict:
     """Faces and text detected on the sphere, stored as suggestions of the project's classes."""
     params = job.params
-    panoramas = _panoramas(job)
+    panoramas = job_panoramas(job)
     results = []
     n = len(panoramas)
     for i, panorama in enumerate(panoramas):
@@ -285,7 +270,7 @@ def run_detect(job: Job, ctx: JobContext) -> dict:
             ctx.progress((i + fraction) / n, f"panorama {panorama.pk}: {message}")
 
         started = time.perf_counter()
-        rgb = _for_detection(_pixels(panorama), params["max_width"])
+        rgb = _for_detection(read_pixels(panorama), params["max_width"])
         detections, info = _detect(rgb, kinds, params["fine"], report, 0.0, 0.95)
         mapped = map_detections(detections, mapping, params["min_score"])
         stored = store_detections(panorama, mapped, MODEL_VERSION)
@@ -348,7 +333,7 @@ def run_privacy_blur(job: Job, ctx: JobContext) -> dict:
     from .blur import blur_regions, expand_geometry
 
     params = job.params
-    panoramas = _panoramas(job)
+    panoramas = job_panoramas(job)
     kinds = []
     if params["faces"]:
         kinds.append("face")
@@ -364,7 +349,7 @@ def run_privacy_blur(job: Job, ctx: JobContext) -> dict:
 
         regions = _class_regions(panorama, params["classes"], params["include_suggestions"])
         named = len(regions)
-        pixels = _pixels(panorama)
+        pixels = read_pixels(panorama)
         counts = {"faces": 0, "plates": 0, "text": 0, "classes": named}
         detected: list = []
         info: dict = {}

@@ -21,6 +21,7 @@ import numpy as np
 from django import forms
 from PIL import Image
 
+from ..job_inputs import read_pixels
 from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
 from .outputs import exr_bytes, preview_jpeg, response_plot_png
@@ -123,12 +124,7 @@ def ev_kind(ev: float) -> str:
 
 
 def _load(panorama, max_width: int) -> np.ndarray:
-    from annotations.imaging import load_pixels
-
-    try:
-        pixels = load_pixels(panorama)
-    except Exception as exc:
-        raise JobError(f"could not read panorama {panorama.pk} ({panorama}): {exc}") from exc
+    pixels = read_pixels(panorama)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     pixels = np.ascontiguousarray(pixels[:, :, :3])
