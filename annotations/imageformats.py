@@ -14,13 +14,13 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
+from label360.exr import read_exr
+
+# OpenCV (imported only where a Radiance file is decoded, so that importing this module
+# stays light) reads this on first use; set it before any code can import cv2.
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
-
-import cv2  # noqa: E402
-from PIL import Image, UnidentifiedImageError  # noqa: E402
-
-from label360.exr import read_exr  # noqa: E402
 
 # Sizes are checked against our own configurable limit from the header, before decoding.
 Image.MAX_IMAGE_PIXELS = None
@@ -209,6 +209,8 @@ def decode(data: bytes, header: ImageHeader) -> np.ndarray:
         except ValueError as exc:
             raise ImageFormatError(str(exc)) from exc
     if header.format == "hdr":
+        import cv2
+
         array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if array is None:
             raise ImageFormatError(f"corrupt or truncated {header.format.upper()} file")

@@ -28,7 +28,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from rest_framework import permissions, status
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 
 from .models import Membership, Panorama, PanoramaStatus, Project, Role
 
@@ -60,6 +60,14 @@ def visible_projects(user: AbstractBaseUser) -> QuerySet[Project]:
     if is_admin(user):
         return Project.objects.all()
     return Project.objects.filter(memberships__user=user)
+
+
+def visible_project(user: AbstractBaseUser, pk: object) -> Project:
+    """The project ``pk`` when ``user`` may see it; 404 "No such project." otherwise."""
+    project = visible_projects(user).filter(pk=pk).first()
+    if project is None:
+        raise NotFound("No such project.")
+    return project
 
 
 def can_manage(user: AbstractBaseUser, project: Project | int) -> bool:

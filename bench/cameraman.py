@@ -50,6 +50,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from memory import peak_rss_mib, rss_mib  # noqa: E402
+
 from annotations.imaging import tonemap_to_uint8  # noqa: E402
 from inference.cameraman.frame import make_frame  # noqa: E402
 from inference.cameraman.inpaint import InpaintOptions  # noqa: E402
@@ -430,24 +432,6 @@ class FolderSegments:
         shutil.copyfile(self._path(k, "mp4"), local)
 
 
-def _status_mib(field: str) -> float:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mib() -> float:
-    """The process's peak resident memory so far (VmHWM), MiB."""
-    return _status_mib("VmHWM:")
-
-
-def rss_mib() -> float:
-    """The process's resident memory now (VmRSS), MiB."""
-    return _status_mib("VmRSS:")
-
-
 def memory_child(path: str) -> None:
     """Run the video job's streaming loop (decode → clean → encode segments → join with the
     audio) on ``path`` in this process with the job's defaults (40° cap: the tripod's legs
@@ -542,6 +526,9 @@ def main() -> None:
         parser.add_argument(f"--skip-{part}", action="store_true")
     parser.add_argument("--only", choices=parts_names)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-frames", type=int, default=48, help="4K clip length for --only memory (30/s)"
+    )
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
@@ -552,7 +539,7 @@ def main() -> None:
         "video": video_speed,
         "temporal": temporal,
         "refinement": refinement,
-        "memory": memory,
+        "memory": lambda: memory(args.memory_frames),
         "memory-long": memory_long,
     }
     for name, run in parts.items():

@@ -1,30 +1,33 @@
 """Benchmark of the COCO RLE export (a script, not a test).
 
 Creates its own PostgreSQL database (from DATABASE_URL's server), inserts a synthetic
-project — N panoramas of 4096×2048 with 50 spherical polygons each (random star-shaped
+project — N panoramas of W×W/2 with 50 spherical polygons each (random star-shaped
 polygons, some across the seam; no image files: an export without images never reads
-them) — with bulk_create, exports it to COCO RLE and prints instances/s and peak RSS,
-then measures the naive path (full mask per instance + pycocotools.mask.encode) on a
-sample in the same run and prints the ratio. Drops its database at the end.
+them) — with bulk_create, then exports it to COCO RLE in a fresh process (as
+``manage.py export_dataset`` runs it), and prints instances/s and that process's peak RSS
+(and its workers'). In the same run it measures the naive path (a full mask per instance +
+``pycocotools.mask.encode``) on a sample and prints the ratio. Drops its database at the end.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/label360 \
-        .venv/bin/python bench/export.py [--panoramas 1000] [--workers 2]
+        .venv/bin/python bench/export.py [--panoramas 200] [--workers 2] [--width 4096]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from memory import children_peak_rss_mib, peak_rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDTH, HEIGHT, PER_PANORAMA = 4096, 2048, 50
+PER_PANORAMA = 50
 
 
 def star_polygon(rng: np.random.Generator) -> list:
@@ -48,43 +51,49 @@ def _star(rng: np.random.Generator) -> list:
     return [[[[float(x), float(y)] for x, y in zip(lon, lat, strict=True)]]]
 
 
-def peak_rss_mb() -> tuple[float, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panoramas", type=int, default=1000)
+    parser.add_argument("--panoramas", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--width", type=int, default=4096, help="panorama width (height W/2)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # project id to export
     parser.add_argument(
         "--naive-sample", type=int, default=200, help="instances for the naive path"
     )
     args = parser.parse_args()
 
-    import dj_database_url
-    import psycopg
+    if args.child is not None:  # the export process: DATABASE_URL names the scratch database
+        export_child(args)
+        return
+    from pgdb import scratch_database
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/label360")
-    cfg = dj_database_url.parse(base)
-    name = f"label360_bench_{os.getpid()}"
-    admin_dsn = f"host={cfg['HOST']} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname=postgres"
-    if cfg.get("PASSWORD"):
-        admin_dsn += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
+    with scratch_database("label360_bench_export"):
+        run(args)
+
+
+def export_child(args) -> None:
+    """Export the project in this (fresh) process; print the figures as one JSON line."""
+    import django
+
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label360.settings")
     sys.path.insert(0, str(ROOT))
-    try:
-        run(args)
-    finally:
-        from django.db import connections
+    django.setup()
+    from annotations.models import Project
+    from datasets.exporters.run import write_export
+    from datasets.selection import ExportOptions
 
-        connections.close_all()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    project = Project.objects.get(pk=args.child)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "coco.zip"
+        t = time.perf_counter()
+        summary = write_export(
+            project, ExportOptions.from_dict({"format": "coco"}), out, workers=args.workers
+        )
+        elapsed = time.perf_counter() - t
+        size = out.stat().st_size
+    own, children = peak_rss_mib(), children_peak_rss_mib()
+    figures = {"annotations": summary["annotations"], "seconds": elapsed, "zip_bytes": size}
+    print(json.dumps({**figures, "rss_mb": own, "worker_rss_mb": children}))
 
 
 def run(args) -> None:
@@ -96,10 +105,9 @@ def run(args) -> None:
     call_command("migrate", verbosity=0)
     from annotations.models import Instance, LabelClass, Panorama, Project
     from datasets import geom
-    from datasets.exporters.run import write_export
-    from datasets.selection import ExportOptions
 
     rng = np.random.default_rng(0)
+    width, height = args.width, args.width // 2
     t0 = time.perf_counter()
     project = Project.objects.create(name="bench")
     classes = [
@@ -111,8 +119,8 @@ def run(args) -> None:
                 project=project,
                 image=f"bench/{k}.jpg",
                 file_format="jpeg",
-                width=WIDTH,
-                height=HEIGHT,
+                width=width,
+                height=height,
                 sha256=f"{k:064x}",
                 original_name=f"pano_{k}.jpg",
                 status="approved",
@@ -138,21 +146,23 @@ def run(args) -> None:
         f"inserted {args.panoramas} panoramas, {total} instances in {time.perf_counter() - t0:.1f} s"
     )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "coco.zip"
-        t1 = time.perf_counter()
-        summary = write_export(
-            project, ExportOptions.from_dict({"format": "coco"}), out, workers=args.workers
-        )
-        elapsed = time.perf_counter() - t1
-        size = out.stat().st_size
-    own, children = peak_rss_mb()
-    rate = summary["annotations"] / elapsed
-    print(
-        f"fast path: {summary['annotations']} instances in {elapsed:.1f} s = {rate:.0f} instances/s "
-        f"(workers={args.workers}), zip {size / 1e6:.1f} MB"
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", str(project.pk), "--workers", str(args.workers)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    print(f"peak RSS: main process {own:.0f} MB, largest worker {children:.0f} MB")
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    rate = result["annotations"] / result["seconds"]
+    print(
+        f"fast path: {result['annotations']} instances in {result['seconds']:.2f} s = "
+        f"{rate:.0f} instances/s at {width}x{height} (workers={args.workers}), "
+        f"zip {result['zip_bytes'] / 1e6:.1f} MB"
+    )
+    print(
+        f"peak RSS of the export process {result['rss_mb']:.0f} MB, largest worker "
+        f"{result['worker_rss_mb']:.0f} MB (load average {os.getloadavg()[0]:.1f})"
+    )
 
     from pycocotools import mask as mask_utils
 
@@ -163,7 +173,7 @@ def run(args) -> None:
     )
     t2 = time.perf_counter()
     for g in sample:
-        m = geom.rasterize(g, WIDTH, HEIGHT)
+        m = geom.rasterize(g, width, height)
         mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
         geom.area(g)
     naive = len(sample) / (time.perf_counter() - t2)
@@ -171,7 +181,7 @@ def run(args) -> None:
     from datasets.exporters.coco import encode_geometry
 
     for g in sample:
-        encode_geometry(g, WIDTH, HEIGHT)
+        encode_geometry(g, width, height)
     fast_single = len(sample) / (time.perf_counter() - t3)
     print(f"naive path (full mask + pycocotools.mask.encode, 1 process): {naive:.0f} instances/s")
     print(

@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from memory import peak_rss_mib
 
-ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 4096, 2048
 
 
@@ -58,10 +55,6 @@ def pole_cap(rng: np.random.Generator) -> list[float]:
     return [0.0, 0.0, float(WIDTH), 0.0, *np.stack([xs, ys], axis=1).ravel().tolist()]
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panoramas", type=int, default=25)
@@ -69,28 +62,10 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=40)
     args = parser.parse_args()
 
-    import dj_database_url
-    import psycopg
+    from pgdb import scratch_database
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/label360")
-    cfg = dj_database_url.parse(base)
-    name = f"label360_bench_{os.getpid()}"
-    admin_dsn = f"host={cfg['HOST']} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname=postgres"
-    if cfg.get("PASSWORD"):
-        admin_dsn += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label360.settings")
-    sys.path.insert(0, str(ROOT))
-    try:
+    with scratch_database("label360_bench_import"):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def build(args, project) -> tuple[dict, dict]:
@@ -205,7 +180,7 @@ def run(args) -> None:
                 f"of CPU), converted {report.converted}, {vertices / total:.1f} vertices/instance"
                 f" (source {source_vertices / total:.1f}: {vertices / source_vertices:.2f}x); "
                 f"parts: seam objects {max(parts['seam'])} max, pole objects "
-                f"{max(parts['pole'], default=0)} max; peak RSS {peak_rss_mb():.0f} MB"
+                f"{max(parts['pole'], default=0)} max; peak RSS {peak_rss_mib():.0f} MB"
             )
     sample = poly_coco["annotations"][: args.baseline_sample]
     wall, cpu = time.perf_counter(), time.process_time()

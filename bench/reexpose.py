@@ -30,7 +30,13 @@ the estimator's family). Exposures: ev 0 and +1. Scenes are tagged outdoor/indoo
 (royal_esplanade is an interior with ceiling lamps). The speed row times a 4096×2048 input
 (the first panorama upsampled) against the inverse-gamma baseline on the same input.
 
-    .venv/bin/python bench/reexpose.py [--quick] [--markdown]
+``--response-check`` asks whether the images carry the cue the response estimator relies on:
+per (scene, curve, ev) it prints the estimate from the 8-bit input (with its fallback reason)
+and, on the *unquantised* encoding of the true radiance (the cue's best case), the edge
+collinearity cost of the true curve next to the lowest cost over plain gammas 1.0–3.2. Where
+the true curve is not the minimum even there, no amount of fitting recovers it from edges.
+
+    .venv/bin/python bench/reexpose.py [--quick] [--markdown] [--response-check]
 """
 
 from __future__ import annotations
@@ -44,8 +50,14 @@ import cv2
 import numpy as np
 
 from inference.prelabel.merge import pixel_solid_angles
+from inference.reexpose.metrics import border_step
 from inference.reexpose.pipeline import LUMA, RecoverOptions, recover_hdr
-from inference.reexpose.response import Response
+from inference.reexpose.response import (
+    Response,
+    collinearity_cost,
+    edge_samples,
+    estimate_response,
+)
 from label360.sphere.projection import equirect_directions
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "polyhaven"
@@ -108,22 +120,9 @@ def clip_log_rmse(rec: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float
     return float(np.sqrt((wgt * (lr - lt) ** 2).sum() / max(wgt.sum(), 1e-30)))
 
 
-def _across(image: np.ndarray, mask: np.ndarray) -> float:
-    """Mean |Δ log L| over east and south pixel pairs that straddle the mask's border."""
-    log_l = np.log(np.maximum(image @ LUMA, 1e-9))
-    diffs = []
-    for axis in (0, 1):
-        n = log_l.shape[axis]
-        a, b = (np.take(log_l, np.arange(k, n - 1 + k), axis=axis) for k in (0, 1))
-        ma, mb = (np.take(mask, np.arange(k, n - 1 + k), axis=axis) for k in (0, 1))
-        diffs.append(np.abs(b - a)[ma != mb])
-    both = np.concatenate(diffs)
-    return float(np.mean(both)) if len(both) else float("nan")
-
-
 def border_ratio(rec: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     """Log-radiance step across the clipping border, recovered over true (a seam: ≫ 1)."""
-    return _across(rec, mask) / max(_across(truth, mask), 1e-9)
+    return border_step(rec, mask) / max(border_step(truth, mask), 1e-9)
 
 
 def true_sun(truth: np.ndarray) -> np.ndarray | None:
@@ -234,6 +233,36 @@ def speed(truth: np.ndarray, repeats: int = 3) -> dict:
     return out
 
 
+def response_check(paths: list[Path], curves: list[str], evs: tuple[float, ...]) -> None:
+    """The estimator on each 8-bit input, and the edge cue's landscape on the exact encoding."""
+    gammas = np.round(np.arange(1.0, 3.21, 0.1), 2)
+    print(
+        "| scene | ev | curve | estimate (8-bit input) | edges | cost: true curve | best gamma (cost) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for path in paths:
+        truth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(np.float32)
+        for curve in curves:
+            forward, true_response = CURVES[curve]
+            for ev in evs:
+                ldr, scale = make_ldr(truth, ev, forward)
+                est = estimate_response(ldr.astype(np.float32) / 255.0)
+                reason = est.info.get("fallback", "")
+                said = est.describe() + (f": {reason}" if reason else "")
+                exact = np.asarray(forward(np.clip(truth * scale, 0.0, 1.0)), np.float32)
+                samples = edge_samples(exact)
+                if len(samples) == 0:
+                    cells = "0 | – | –"
+                else:
+                    costs = [
+                        collinearity_cost(samples, Response("gamma", float(g))) for g in gammas
+                    ]
+                    k = int(np.argmin(costs))
+                    true_cost = collinearity_cost(samples, true_response)
+                    cells = f"{len(samples)} | {true_cost:.5f} | {gammas[k]:.1f} ({costs[k]:.5f})"
+                print(f"| {path.stem} | {ev:+.0f} | {curve} | {said} | {cells} |", flush=True)
+
+
 def fmt(x: float, digits: int = 3) -> str:
     return "–" if x != x else f"{x:.{digits}f}"
 
@@ -243,9 +272,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sRGB curve and ev +1 only")
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument(
+        "--response-check", action="store_true", help="only the response estimator's evidence"
+    )
     args = parser.parse_args()
     curves = ["srgb"] if args.quick else list(CURVES)
     evs = (1.0,) if args.quick else EVS
+    if args.response_check:
+        response_check(sorted(DATA.glob("*.hdr")), curves, evs)
+        return
     rows = []
     for path in sorted(DATA.glob("*.hdr")):
         truth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[:, :, ::-1].astype(np.float32)
@@ -309,6 +344,25 @@ def summarise(rows: list[dict], markdown: bool) -> None:
             )
             + " |"
         )
+        print(line if markdown else line.replace("|", " "))
+    print("\nSun direction error (degrees) per case with a clipped sun (inf: not found):")
+    ours = [m for m in methods if m.startswith("recovered")]
+    head = "| scene | ev | curve | " + " | ".join(ours) + " |"
+    print(head if markdown else head.replace("|", " "))
+    if markdown:
+        print("|---|---|---|" + "---|" * len(ours))
+    for r in rows:
+        if r["method"] != ours[0] or r["sun_deg"] != r["sun_deg"]:
+            continue
+        same = [
+            x["sun_deg"]
+            for m in ours
+            for x in rows
+            if x["method"] == m
+            and (x["scene"], x["ev"], x["curve"]) == (r["scene"], r["ev"], r["curve"])
+        ]
+        cells = " | ".join(f"{x:.2f}" if np.isfinite(x) else "inf" for x in same)
+        line = f"| {r['scene']} | {r['ev']:+.0f} | {r['curve']} | {cells} |"
         print(line if markdown else line.replace("|", " "))
     print("\nRelighting error / inverse gamma's, per scene and exposure (mean over curves):")
     head = "| scene | ev | inverse gamma err | " + " | ".join(methods[1:]) + " |"

@@ -25,11 +25,8 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 GOAL_MS = 50.0
 
 
@@ -61,21 +58,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import dj_database_url
-    import psycopg
+    from pgdb import scratch_database
 
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("set DATABASE_URL to a PostgreSQL server (the benchmark creates its own database)")
-    cfg = dj_database_url.parse(base)
-    name = f"label360_bench_save_{os.getpid()}"
-    admin_dsn = f"host={cfg['HOST']} port={cfg['PORT'] or 5432} user={cfg['USER']} dbname=postgres"
-    if cfg.get("PASSWORD"):
-        admin_dsn += f" password={cfg['PASSWORD']}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label360.settings")
     # production-like request handling: no debug query log, quiet 4xx logging
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
@@ -83,15 +67,8 @@ def main() -> None:
     os.environ["SECURE_SSL_REDIRECT"] = "0"  # requests are made in process, without TLS
     os.environ["LOG_LEVEL"] = "ERROR"
     os.environ["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
-    sys.path.insert(0, str(ROOT))
-    try:
+    with scratch_database("label360_bench_save", require_url=True):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(args) -> None:

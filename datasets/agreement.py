@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from . import geom
 
@@ -90,6 +89,9 @@ def match_instances(a: list[list], b: list[list], threshold: float):
     """Hungarian matching on spherical IoU: (pairs [(i, j, iou)], unmatched_a, unmatched_b)."""
     if not a or not b:
         return [], list(range(len(a))), list(range(len(b)))
+    # only here: the views that import this module stay light until a report is computed
+    from scipy.optimize import linear_sum_assignment
+
     ious = np.array([[geom.iou(x, y) for y in b] for x in a], dtype=float)
     rows, cols = linear_sum_assignment(-ious)
     pairs = [(int(i), int(j), float(ious[i, j])) for i, j in zip(rows, cols, strict=True)]

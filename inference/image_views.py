@@ -74,10 +74,10 @@ class DerivedImageActions:
         """A display JPEG of an image asset (HDR tone-mapped), optionally downscaled."""
         from django.core.files.storage import default_storage
 
-        from annotations.views import _positive_int
+        from annotations.views import positive_int
 
         asset = self.get_object()
-        width = _positive_int(request.query_params.get("width"), "width")
+        width = positive_int(request.query_params.get("width"), "width")
         try:
             name, data = derived_images.display_jpeg(asset, width)
         except ImageFormatError as exc:

@@ -36,6 +36,24 @@ input with fixed height/width must match it.
   ``point_labels (1, P)`` (1 positive, 0 negative, 2/3 box corners, −1 padding),
   ``mask_input (1, 1, 4h, 4w)``, ``has_mask_input (1,)``, ``orig_im_size (2,)`` — and
   returns ``masks (1, K, H, W)`` logits at the original size and ``iou_predictions (1, K)``.
+* ``hdr`` — clipped-region reconstruction for the re-exposure job (:mod:`inference.reexpose`).
+  The model sees the whole panorama, equirectangular, at ``W = input_size`` (even) by ``H =
+  W / 2`` pixels, and takes two inputs in this order (TorchScript: ``model(radiance, mask)``;
+  ONNX: its first and second input):
+
+  - ``radiance`` ``(1, 3, H, W)`` float32: the panorama linearised by the camera response,
+    RGB, 1.0 = the clipping point; clipped pixels are left as they are (at about 1.0);
+  - ``mask`` ``(1, 1, H, W)`` float32 in [0, 1]: the fraction of each pixel that was clipped
+    in at least one channel (1 inside a clipped region, fractional on its border).
+
+  It returns one tensor ``(1, 3, H, W)`` of finite, non-negative linear radiance in the same
+  units (values down to −1e-6 count as 0). ``mean``/``std`` are not used. The job keeps
+  every unclipped channel of the linearised input bit for bit and takes the model's values
+  (upsampled in log) only in clipped channels, blended in log from the input's level at the
+  clipping border to the model's own value two model pixels inside (no step at the border),
+  never below the clip level. The upload check runs the model once
+  on a synthetic ``W × H`` sky with a clipped sun and refuses a wrong output shape, channel
+  count, negative or non-finite values.
 * ``sky`` / ``inpainting`` — only checked to load.
 """
 
@@ -516,6 +534,126 @@ class PromptModel:
         return {"embedding_shape": list(embedding.shape)}
 
 
+# -- HDR reconstruction of clipped regions --------------------------------------------------
+#: output values down to this are rounding noise of a non-negative model, not negative light
+HDR_NEGATIVE_TOLERANCE = 1e-6
+
+
+def probe_radiance(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic linear test panorama ``width`` × ``width / 2``: a bluish sky brightening
+    towards a sun disc above a darker ground, clipped at 1 like a camera.
+
+    Returns (radiance (H, W, 3) float32 in [0, 1], mask (H, W) float32: 1 where any channel
+    clipped)."""
+    h = width // 2
+    lat = (0.5 - (np.arange(h) + 0.5) / h) * np.pi
+    lon = ((np.arange(width) + 0.5) / width - 0.5) * 2.0 * np.pi
+    lon, lat = np.meshgrid(lon, lat)
+    sun_lon, sun_lat = 0.6, 0.5
+    cos_g = np.sin(lat) * np.sin(sun_lat) + np.cos(lat) * np.cos(sun_lat) * np.cos(lon - sun_lon)
+    gamma = np.arccos(np.clip(cos_g, -1.0, 1.0))
+    sky = 0.2 + 0.15 * np.cos(lat) + 4.0 * np.exp(-gamma / 0.2)
+    colour = np.array([0.85, 0.95, 1.15], np.float32)
+    ground = 0.08 + 0.04 * np.cos(3.0 * lon)
+    level = np.where(lat > 0, sky, ground)[:, :, None] * colour
+    clipped = (level >= 1.0).any(axis=2)
+    return np.minimum(level, 1.0).astype(np.float32), clipped.astype(np.float32)
+
+
+@dataclass
+class HdrModel:
+    """Clipped-region reconstruction: ``(radiance, mask)`` at ``width`` × ``width / 2`` →
+    linear radiance (see the module docstring, task ``hdr``)."""
+
+    runner: Runner
+    width: int
+
+    @property
+    def height(self) -> int:
+        return self.width // 2
+
+    def reconstruct(self, radiance: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The model's radiance (H, W, 3) float32 ≥ 0 for linear ``radiance`` (H, W, 3) and
+        the clip ``mask`` (H, W) in [0, 1]; ContractError when the output breaks the contract."""
+        h, w = self.height, self.width
+        if radiance.shape != (h, w, 3) or mask.shape != (h, w):
+            raise ValueError(f"the HDR model takes {w}×{h} inputs, got {radiance.shape[1::-1]}")
+        x = np.ascontiguousarray(radiance.transpose(2, 0, 1)[None], dtype=np.float32)
+        m = np.ascontiguousarray(mask[None, None], dtype=np.float32)
+        out = _only_array(_run(self.runner, x, m, what="the HDR model"), "the HDR model")
+        shape = _shape(out)
+        expected = f"(1, 3, {h}, {w}), like its radiance input"
+        if len(shape) != 4 or shape[0] != 1:
+            raise ContractError(f"the HDR model returned shape {shape}; expected {expected}")
+        if shape[1] != 3:
+            raise ContractError(
+                f"the HDR model returned {shape[1]} channel(s) (shape {shape}); expected 3 "
+                f"(linear RGB): {expected}"
+            )
+        if shape[2:] != (h, w):
+            raise ContractError(
+                f"the HDR model returned {shape[3]}×{shape[2]} px (shape {shape}) for a "
+                f"{w}×{h} input; expected {expected}"
+            )
+        y = np.asarray(out[0], dtype=np.float32).transpose(1, 2, 0)
+        finite = np.isfinite(y)
+        if not finite.all():
+            raise ContractError(
+                f"the HDR model returned NaN or infinite values ({int((~finite).sum())} of "
+                f"{y.size}); expected finite linear radiance"
+            )
+        low = float(y.min())
+        if low < -HDR_NEGATIVE_TOLERANCE:
+            raise ContractError(
+                f"the HDR model returned negative radiance (min {low:.4g}, "
+                f"{int((y < -HDR_NEGATIVE_TOLERANCE).sum())} values); expected linear radiance ≥ 0"
+            )
+        return np.ascontiguousarray(np.maximum(y, 0.0))
+
+    def describe(self) -> dict:
+        if self.runner.format == "onnx":
+            return self.runner.describe()
+        h, w = self.height, self.width
+        return {
+            "inputs": [f"radiance (1, 3, {h}, {w}) float", f"mask (1, 1, {h}, {w}) float"],
+            "outputs": [f"radiance (1, 3, {h}, {w}) float"],
+        }
+
+    def check(self) -> dict:
+        radiance, mask = probe_radiance(self.width)
+        self.reconstruct(radiance, mask)
+        return {"output_shape": [1, 3, self.height, self.width]}
+
+
+def hdr_model(runner: Runner, width: int) -> HdrModel:
+    """The ``hdr`` adapter; ContractError when its size or (ONNX) inputs cannot fit."""
+    if not 8 <= int(width) <= MAX_INPUT_SIZE or int(width) % 2:
+        raise ContractError(
+            f"input_size is the width of the equirectangular input (height input_size / 2): "
+            f"an even number in 8..{MAX_INPUT_SIZE}, got {width}"
+        )
+    if runner.format == "onnx":
+        if len(runner.inputs) != 2:
+            names = ", ".join(i.describe() for i in runner.inputs)
+            raise ContractError(
+                f"the HDR model must take two inputs, radiance (1, 3, H, W) and mask "
+                f"(1, 1, H, W); it takes {len(runner.inputs)}: {names}"
+            )
+        h, w = int(width) // 2, int(width)
+        for info, channels in zip(runner.inputs, (3, 1), strict=True):
+            if info.type not in ("tensor(float)", "tensor(float16)", "tensor(double)"):
+                raise ContractError(f"the HDR model's input {info.describe()} must be float")
+            wanted = (1, channels, h, w)
+            if len(info.shape) != 4 or any(
+                info.fixed(k) not in (None, wanted[k]) for k in range(4)
+            ):
+                raise ContractError(
+                    f"the HDR model's input {info.describe()} cannot take {wanted} "
+                    f"(input_size {w} is the width; height {h})"
+                )
+    return HdrModel(runner, int(width))
+
+
 # -- entry points ---------------------------------------------------------------------------
 def _runner(data: bytes, what: str, threads: int | None) -> Runner:
     try:
@@ -563,6 +701,8 @@ def build_model(
         dec = _runner(decoder, "the decoder file", threads)
         spec = image_input(runner, input_size, mean, std, "the image encoder")
         return PromptModel(runner, dec, spec)
+    if task == "hdr":
+        return hdr_model(runner, input_size)
     return runner
 
 
@@ -574,18 +714,22 @@ def check_model(task: str, data: bytes, **kwargs) -> dict:
         return {"format": model.format, **model.describe()}
     found = model.check()
     runner = model.encoder if isinstance(model, PromptModel) else model.runner
-    return {"format": runner.format, **found, **runner.describe()}
+    described = model.describe() if isinstance(model, HdrModel) else runner.describe()
+    return {"format": runner.format, **found, **described}
 
 
 __all__ = [
     "ContractError",
     "DEPTH_OUTPUTS",
     "DepthModel",
+    "HdrModel",
     "ImageInput",
     "InstanceModel",
     "PromptModel",
     "SemanticModel",
     "build_model",
     "check_model",
+    "hdr_model",
     "probe_image",
+    "probe_radiance",
 ]

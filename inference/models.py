@@ -128,6 +128,7 @@ class ModelTask(models.TextChoices):
     INTERACTIVE_SEGMENTATION = "interactive_segmentation", "Interactive segmentation (SAM-style)"
     INPAINTING = "inpainting", "Inpainting"
     SKY = "sky", "Sky"
+    HDR = "hdr", "HDR reconstruction (clipped regions)"
 
 
 class ModelFormat(models.TextChoices):
@@ -185,7 +186,9 @@ class ModelWeights(models.Model):
         max_length=16, choices=ModelFormat.choices, blank=True, help_text="Found from the file."
     )
     input_size = models.PositiveIntegerField(
-        default=384, help_text="Square input size in pixels the model expects."
+        default=384,
+        help_text="Input size in pixels the model expects: square side; for hdr the width "
+        "(the height is half of it).",
     )
     mean = models.JSONField(default=list, blank=True, help_text="Per-channel mean, 0–1 RGB.")
     std = models.JSONField(default=list, blank=True, help_text="Per-channel std, 0–1 RGB.")

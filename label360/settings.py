@@ -223,9 +223,10 @@ STORAGES = {
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # the token class first: its challenge turns a bad token into 401 (see its docstring)
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "label360.tokens.ExpiringTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # the client address of throttles: REMOTE_ADDR unless trusted proxies are declared
     "NUM_PROXIES": LABEL360_NUM_PROXIES,

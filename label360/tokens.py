@@ -50,6 +50,12 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             raise AuthenticationFailed("Token has expired; ask for a new one at /api/auth/token/.")
         return user, token
 
+    def authenticate_header(self, request) -> str | None:
+        """The challenge that makes DRF answer 401: only for a client that sent an
+        ``Authorization`` header (a missing, expired or revoked token). Browser requests,
+        which authenticate by session and send no such header, keep DRF's 403."""
+        return self.keyword if request.META.get("HTTP_AUTHORIZATION") else None
+
 
 _PASSWORD_CHANGED = "_label360_password_changed"
 

@@ -63,6 +63,9 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
         request.auth.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def get_authenticate_header(self, request) -> str:
+        return ExpiringTokenAuthentication.keyword  # a token endpoint always challenges: 401
+
     def get_authenticators(self):
         # POST must work without credentials and despite stale ones (an expired token in the
         # header would otherwise answer 401 to the request that replaces it); only DELETE

@@ -3,14 +3,14 @@ panoramas of the project (annotatable like any other), in order, with their time
 
 Resumable: frames already stored (by index) are skipped, so a re-run after a killed worker
 neither duplicates nor loses frames. Identical frames (a still camera) share one panorama.
+OpenCV (the JPEG encoder of the frames) is imported where the job runs, so registering the
+kind keeps a process light.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-
-import cv2
 
 from inference.models import Job
 from inference.registry import JobContext, JobError, ParamsError, job_kind
@@ -44,6 +44,8 @@ def local_copy(field_file) -> str:
 )
 def extract_frames(job: Job, ctx: JobContext) -> dict:
     """Decode the video and store the sampled frames as panoramas of the sequence."""
+    import cv2
+
     from annotations.uploads import UploadRejected, store_panorama
 
     sequence = Sequence.objects.filter(pk=job.params["sequence"]).first()

@@ -6,11 +6,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from annotations.permissions import can_manage, visible_projects
+from annotations.permissions import can_manage, visible_project, visible_projects
 
 from .models import Sequence
 from .serializers import SequenceCreateSerializer, SequenceFrameSerializer, SequenceSerializer
@@ -36,9 +36,7 @@ class SequenceViewSet(
         data = SequenceCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        project = visible_projects(request.user).filter(pk=values["project"]).first()
-        if project is None:
-            raise NotFound("No such project.")
+        project = visible_project(request.user, values["project"])
         if not can_manage(request.user, project):
             raise PermissionDenied("Only the project's managers add sequences.")
         upload = values.get("file")

@@ -22,7 +22,6 @@ import io
 import zipfile
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .. import geom
@@ -82,6 +81,8 @@ def legend(ctx: ExportContext) -> list[dict[str, Any]]:
 
 
 def _png(image: np.ndarray) -> bytes:
+    import cv2  # only here: importing the exporter stays light
+
     ok, data = cv2.imencode(".png", np.ascontiguousarray(image))
     if not ok:
         raise ValueError("PNG encoding failed")

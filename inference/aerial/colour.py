@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 
 from inference.prelabel.merge import pixel_solid_angles
 
+from .choices import SPACES
+
 __all__ = [
     "ColourTransform",
     "srgb_to_linear",
@@ -35,7 +37,6 @@ __all__ = [
     "smooth_transforms",
 ]
 
-SPACES = ("linear", "lab")
 _CLIP_LEVEL = 250  # 8-bit values at or above this are treated as clipped
 
 

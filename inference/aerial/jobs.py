@@ -4,6 +4,10 @@ Stabilisation and colour transfer treat the job's panoramas as one ordered seque
 of a video sequence by frame number, otherwise by file name): one job per selection. Sky
 replacement works per panorama. Results are derived assets of each panorama (the processed
 image, a mask where there is one, a before/after preview); sequences also get an MP4.
+
+Importing this module registers the job kinds and nothing more: OpenCV and the algorithm
+modules (:mod:`.colour`, :mod:`.sky`, :mod:`.stabilise`, which load OpenCV and SciPy) are
+imported where a job runs or its params are checked, so a web process stays light.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import io
 import os
 import tempfile
 
-import cv2
 import numpy as np
 from django import forms
 from PIL import Image
@@ -20,9 +23,7 @@ from PIL import Image
 from ..job_inputs import job_panoramas, read_pixels
 from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .colour import SPACES, apply_transform, fit_transform, smooth_transforms
-from .sky import NoSkyError, replace_sky, segment_sky, sky_from_model, sky_plate
-from .stabilise import estimate_path, estimate_up, frame_features, stabilising_rotations
+from .choices import SPACES
 
 MAX_FRAMES = 2000
 MAX_WIDTH = 8192
@@ -66,6 +67,8 @@ def _sequence_param(params: dict) -> int | None:
 
 
 def _load(panorama, max_width: int) -> np.ndarray:
+    import cv2
+
     from annotations.imaging import tonemap_to_uint8
 
     rgb = tonemap_to_uint8(read_pixels(panorama))
@@ -90,6 +93,8 @@ def _png(array: np.ndarray) -> bytes:
 
 def before_after(before: np.ndarray, after: np.ndarray, width: int = 1024) -> bytes:
     """Before (top) and after (bottom) at preview size, one JPEG."""
+    import cv2
+
     h = width // 2
     top = cv2.resize(before[:, :, :3], (width, h), interpolation=cv2.INTER_AREA)
     bottom = cv2.resize(after[:, :, :3], (width, h), interpolation=cv2.INTER_AREA)
@@ -98,6 +103,8 @@ def before_after(before: np.ndarray, after: np.ndarray, width: int = 1024) -> by
 
 def _mp4(frames: list[np.ndarray], fps: float) -> bytes:
     """An MP4 (MPEG-4 part 2 through OpenCV's bundled FFmpeg) of 8-bit RGB frames."""
+    import cv2
+
     h, w = frames[0].shape[:2]
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "out.mp4")
@@ -188,7 +195,11 @@ def _angles(r: np.ndarray) -> dict:
 )
 def run_stabilise(job: Job, ctx: JobContext) -> dict:
     """Estimate the camera rotation between frames, smooth it, level the horizon, derotate."""
+    import cv2
+
     from label360.sphere.projection import rotate_equirect
+
+    from .stabilise import estimate_path, estimate_up, frame_features, stabilising_rotations
 
     params = job.params
     panoramas = ordered_frames(job)
@@ -329,6 +340,8 @@ def run_replace_sky(job: Job, ctx: JobContext) -> dict:
     """Segment the sky (polygons of a class, else classical), put in another panorama's sky."""
     from annotations.models import Panorama
 
+    from .sky import NoSkyError, replace_sky, segment_sky, sky_from_model, sky_plate
+
     params = job.params
     panoramas = job_panoramas(job)
     source = Panorama.objects.filter(pk=params["sky_panorama"]).first()
@@ -428,6 +441,8 @@ class ColourTransferForm(forms.Form):
 def run_colour_transfer(job: Job, ctx: JobContext) -> dict:
     """Match the colours of a panorama or a sequence to a reference (temporally smooth)."""
     from annotations.models import Panorama
+
+    from .colour import apply_transform, fit_transform, smooth_transforms
 
     params = job.params
     panoramas = ordered_frames(job)

@@ -23,7 +23,8 @@ from numpy.typing import NDArray
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from inference.prelabel.merge import pixel_solid_angles, seam_components
+from inference.prelabel.merge import pixel_solid_angles
+from label360.sphere.contours import seam_components
 from label360.sphere.projection import rotate_equirect
 from label360.sphere.vectors import lonlat_to_vec
 

@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import patchmatch as pm
+from .choices import METHODS
 
-METHODS = ("patch", "smooth", "model")
 Progress = Callable[[float, str], None]
 
 

@@ -4,11 +4,16 @@ For every panorama: build the mask (the polygons of a chosen class, or an automa
 cap), remove (:func:`inference.cameraman.remove.remove`) and store three derived assets:
 ``cleaned`` (lossless panorama), ``cleaned_mask`` (PNG of the replaced pixels) and
 ``cleaned_preview`` (before/after JPEG).
+
+The removal modules (:mod:`.inpaint`, :mod:`.mask`, :mod:`.outputs`, :mod:`.remove`) load
+OpenCV: they are imported where a job runs or its params are checked, so registering the kind
+keeps a process light.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django import forms
@@ -17,10 +22,10 @@ from annotations.models import Instance, LabelClass
 
 from ..models import Job, ModelWeights
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .inpaint import METHODS, InpaintError, ModelInpainter
-from .mask import cap_mask, polygon_mask
-from .outputs import image_bytes, mask_png, preview_jpeg
-from .remove import options_from, remove
+from .choices import METHODS
+
+if TYPE_CHECKING:
+    from .inpaint import ModelInpainter
 
 MASKS = ("cap", "class")
 DEFAULTS = {
@@ -123,6 +128,8 @@ class CameramanParamsForm(forms.Form):
 def load_model(params: dict) -> ModelInpainter | None:
     if params["method"] != "model":
         return None
+    from .inpaint import ModelInpainter
+
     weights = ModelWeights.objects.filter(pk=params["weights"]).first()
     if weights is None:
         raise JobError(f"model weights {params['weights']} not found (deleted?)")
@@ -150,6 +157,8 @@ def mask_for(panorama, params: dict, width: int, height: int) -> np.ndarray:
 
     A cap is grown exactly (a wider cap: ``grow_px`` rows are ``grow_px`` pixels of angle),
     so the removal is then told not to grow it again."""
+    from .mask import cap_mask, polygon_mask
+
     if params["mask"] == "cap":
         grown = params["cap_deg"] + params["grow_px"] * 180.0 / height
         return cap_mask(width, height, min(grown, 89.0))
@@ -193,6 +202,10 @@ def job_panoramas(job: Job) -> list:
 )
 def run_cameraman(job: Job, ctx: JobContext) -> dict:
     """Remove the camera operator or tripod at the nadir: cleaned panorama, mask, preview."""
+    from .inpaint import InpaintError
+    from .outputs import image_bytes, mask_png, preview_jpeg
+    from .remove import options_from, remove
+
     params = job.params
     panoramas = job_panoramas(job)
     if not panoramas:

@@ -12,6 +12,9 @@ source's audio copied in, and the result streamed to storage as the ``cleaned_vi
 of the sequence's first frame, with ``cleaned_video_mask`` and ``cleaned_video_preview`` (the
 mask and a before/after view of the first frame cleaned). Progress is reported per frame;
 cancellation is checked between frames.
+
+The cleaning modules load OpenCV: they are imported where a job runs, so registering the kind
+keeps a process light.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django import forms
@@ -31,11 +35,11 @@ from annotations.models import Instance
 
 from ..models import Job
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .inpaint import InpaintError
 from .job import CameramanParamsForm, class_of, load_model, validate_cameraman_params
-from .outputs import mask_png, preview_jpeg
 from .temporal import Keyframes
-from .video_clean import CleanerError, VideoCleaner
+
+if TYPE_CHECKING:
+    from .video_clean import VideoCleaner
 
 VIDEO_DEFAULTS = {
     "sequence": None,
@@ -163,6 +167,8 @@ def clean_segments(
     in this run. One decoded frame is in memory at a time."""
     from sequences.video import Writer, frames
 
+    from .inpaint import InpaintError
+
     writer, current, count, written, path = None, -1, 0, 0, ""
     try:
         for frame in frames(source):
@@ -256,6 +262,9 @@ def run_cameraman_video(job: Job, ctx: JobContext) -> dict:
     """Cleaned MP4 of a 360° video sequence (original frame rate and audio)."""
     from sequences.jobs import local_copy
     from sequences.video import VideoError, probe
+
+    from .outputs import mask_png, preview_jpeg
+    from .video_clean import CleanerError, VideoCleaner
 
     params = job.params
     sequence = _sequence(params)

@@ -5,6 +5,9 @@ soon as one is registered: the newest) — and ``prior`` — the geometric prior
 far field), the same map for every photo. The prior is run only when asked for by name or
 when no depth model is registered; its results say ``"measurement": false`` and its assets
 ``"source": "prior"``, and the UI labels it as a prior.
+
+The estimators, the fusion pipeline and the output encoders load OpenCV and SciPy: they are
+imported where a job runs, so registering the kind keeps a process light.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ from django import forms
 from ..job_inputs import read_pixels
 from ..models import Job, ModelWeights
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .estimators import GeometricPriorEstimator, ModelEstimator
 from .layouts import LAYOUTS
-from .outputs import exr_bytes, normals_from_distance, npy_bytes, ply_bytes, preview_png
-from .pipeline import DepthOptions, estimate_depth
 
 ESTIMATORS = ("prior", "model")
 #: the name the prior had before it was called what it is (params of older jobs)
@@ -146,6 +146,8 @@ PRIOR_NOTE = (
 
 
 def _estimator(params: dict):
+    from .estimators import GeometricPriorEstimator, ModelEstimator
+
     if params["estimator"] == "prior":
         return GeometricPriorEstimator(camera_height=params["camera_height"])
     weights = ModelWeights.objects.filter(pk=params["weights"]).first()
@@ -182,6 +184,9 @@ def _load_rgb(panorama, max_width: int) -> np.ndarray:
 def run_depth(job: Job, ctx: JobContext) -> dict:
     """360° depth by fusing perspective depth (or the geometric prior): depth NPY/EXR,
     preview, normals, point cloud."""
+    from .outputs import exr_bytes, normals_from_distance, npy_bytes, ply_bytes, preview_png
+    from .pipeline import DepthOptions, estimate_depth
+
     params = job.params
     panoramas = list(job.panoramas.all())
     if not panoramas and job.project_id:

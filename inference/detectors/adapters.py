@@ -45,8 +45,9 @@ class Adapter(Protocol):
 #: trained on upright faces); P-Net's smallest reliable face is ~20 px.
 FACE_SCALE = Scale(min_deg=2.5, max_deg=40.0, min_px=20.0, span=2.5, max_tilt=20.0, focus_px=80.0)
 #: Text boxes whose longer side is 4°–40°; DB finds words whose longer side is ~32 px
-#: (about 8 px high). Rotation within 45° keeps reading order for recognition.
-TEXT_SCALE = Scale(min_deg=4.0, max_deg=40.0, min_px=32.0, span=2.5, max_tilt=45.0, focus_px=160.0)
+#: (about 8 px high). Words tilted by more than ~25° in a view are missed when they are that
+#: small (seen near the poles, where a view's "up" turns away from the local meridian).
+TEXT_SCALE = Scale(min_deg=4.0, max_deg=40.0, min_px=32.0, span=2.5, max_tilt=25.0, focus_px=160.0)
 
 
 class FaceAdapter:

@@ -9,6 +9,9 @@
   for 8/16-bit images, Radiance HDR or OpenEXR for radiance), so every pixel outside the
   regions is bit-identical to the original. With ``use_for_export`` the dataset exports use
   it instead of the original (:func:`export_asset`).
+
+OpenCV and the detector backends are imported where a job runs, so registering the kinds
+keeps a process light.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import threading
 import time
 
-import cv2
 import numpy as np
 from django import forms
 
@@ -206,6 +208,8 @@ class BlurForm(forms.Form):
 
 
 def _for_detection(pixels: np.ndarray, max_width: int) -> np.ndarray:
+    import cv2
+
     from annotations.imaging import tonemap_to_uint8
 
     rgb = tonemap_to_uint8(pixels)
@@ -284,6 +288,8 @@ def run_detect(job: Job, ctx: JobContext) -> dict:
 # -- privacy blur ---------------------------------------------------------------------------
 def encode_lossless(pixels: np.ndarray, original_format: str) -> tuple[bytes, str]:
     """The image as a lossless file of the original's kind: (bytes, extension)."""
+    import cv2
+
     if pixels.dtype in (np.uint8, np.uint16):
         bgr = pixels
         if pixels.ndim == 3 and pixels.shape[2] in (3, 4):

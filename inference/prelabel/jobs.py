@@ -7,6 +7,9 @@
 * ``prelabel`` (per panorama, or all panoramas of the job's project): predicts with the
   project model or an uploaded instance-segmentation model (``params.weights``) and stores
   the result as suggestions, replacing earlier unaccepted suggestions only.
+
+The model, sampling and merging modules (torch, OpenCV, SciPy) are imported where a job runs
+or its params are checked, so registering the kinds keeps a process light.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from inference.models import ModelWeights
 from inference.registry import JobError, ParamsError, job_kind
 
 from . import prompt  # noqa: F401  (registers the interactive_embedding job kind)
-from .samples import IGNORE, LabelledPanorama
 from .store import (
     class_mapping,
     project_model,
@@ -179,6 +181,8 @@ def model_classes(project) -> list[str]:
 
 def labelled(panorama: Panorama, class_names: list[str], width: int | None):
     """(LabelledPanorama for training, truth items for validation) of one panorama."""
+    from .samples import IGNORE, LabelledPanorama
+
     index = {name: k for k, name in enumerate(class_names)}
     items, truth = [], []
     for inst in (

@@ -32,6 +32,7 @@ from label360.sphere import (
     iou,
     mask_to_geometry,
 )
+from label360.sphere.contours import seam_components
 from label360.sphere.projection import view_to_equirect_maps
 
 from .coverage import angle_from_centre, centre_weight
@@ -145,33 +146,6 @@ def pixel_solid_angles(width: int, height: int) -> np.ndarray:
     """Solid angle (sr) of each equirect pixel row, shape (H, 1): exact for the row band."""
     edges = np.radians(90.0 - np.arange(height + 1) * 180.0 / height)
     return ((np.sin(edges[:-1]) - np.sin(edges[1:])) * (2.0 * math.pi / width))[:, None]
-
-
-def seam_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected components of an equirect mask, joined across the seam (lon ±180)."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    if count == 0:
-        return labels, 0
-    parent = np.arange(count + 1)
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    h = mask.shape[0]
-    left, right = labels[:, 0], labels[:, -1]
-    for j in range(h):
-        for dj in (-1, 0, 1):
-            k = j + dj
-            if 0 <= k < h and left[j] and right[k]:
-                ra, rb = find(int(left[j])), find(int(right[k]))
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(count + 1)])
-    _, compact = np.unique(roots, return_inverse=True)
-    return compact[labels].reshape(labels.shape), int(compact.max())
 
 
 def semantic_suggestions(

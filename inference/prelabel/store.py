@@ -21,7 +21,7 @@ settings it read at its start.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,7 +33,9 @@ from annotations.permissions import AnnotationsLocked
 from annotations.services import RevisionConflict, write_annotations
 from inference.models import ModelWeights
 
-from .merge import Suggestion
+if TYPE_CHECKING:
+    # only a type here; the merge module loads OpenCV and SciPy
+    from .merge import Suggestion
 
 SETTINGS_KEY = "prelabel"
 T = TypeVar("T")

@@ -9,21 +9,27 @@ project (``project`` set) with its per-class validation scores, its score calibr
 A new version becomes active only if it is not worse than the active one **on the same
 validation panoramas** (the active version is re-scored on them by the training job), unless
 the manager asks for ``activate="always"`` (or ``"never"``, to compare first).
+
+Scoring a model (:func:`evaluate`) needs the prediction, merging and calibration modules
+(torch, OpenCV, SciPy); they are imported there, so the API views that read versions and
+provenance stay light.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from annotations.models import Project
 from inference.models import ModelWeights
 
-from .calibration import Calibration, fit, suggestion_outcomes
-from .metrics import Scores, score_panorama
-from .predict import SemanticPredictor, prelabel_semantic
 from .store import prelabel_settings, update_prelabel_settings
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
+    from .predict import SemanticPredictor
 
 ACTIVATE = ("if_not_worse", "always", "never")
 #: "not worse": the new mean IoU may trail the active one by at most this (rounding noise)
@@ -56,6 +62,10 @@ def evaluate(
 ) -> Evaluation:
     """Pre-label each validation panorama (rgb, truth) and score it: spherical IoU per class
     and, per suggestion, whether it is right (for the calibration)."""
+    from .calibration import suggestion_outcomes
+    from .metrics import Scores, score_panorama
+    from .predict import prelabel_semantic
+
     scores = Scores()
     outcomes: list[tuple[str, float, bool]] = []
     for k, (rgb, truth) in enumerate(val):
@@ -71,11 +81,15 @@ def evaluate(
 
 def validation_record(evaluation: Evaluation) -> dict:
     """What is stored in ``ModelWeights.validation``: scores and the fitted calibration."""
+    from .calibration import fit
+
     calibration = fit(evaluation.outcomes)
     return {**evaluation.to_json(), "calibration": calibration.to_json()}
 
 
 def calibration_of(weights: ModelWeights) -> Calibration:
+    from .calibration import Calibration
+
     return Calibration.from_json((weights.validation or {}).get("calibration"))
 
 

@@ -10,23 +10,30 @@ Per panorama it stores (derived assets, newest version replaces older ones):
 
 A panorama that is already HDR (stored radiance, Radiance HDR or OpenEXR) is passed through:
 its radiance is stored as it is (no recovery) with the previews, and the job result says so.
+
+``fill: "model"`` with ``weights`` (the id of registry weights of task ``hdr``) rebuilds the
+clipped regions with that model instead of the sky model and expand bumps (contract in
+:mod:`inference.model_contracts`).
 """
 
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 from django import forms
 from PIL import Image
 
 from ..job_inputs import read_pixels
-from ..models import Job
+from ..models import Job, ModelTask, ModelWeights
 from ..registry import JobContext, JobError, ParamsError, job_kind
-from .outputs import exr_bytes, preview_jpeg, response_plot_png
-from .pipeline import RESPONSES, SCENES, InputError, RecoverOptions, recover_hdr
+from .choices import RESPONSES, SCENES
 
+if TYPE_CHECKING:
+    from ..model_contracts import HdrModel
+
+FILLS = ("classical", "model")
 DEFAULTS = {
     "response": "estimate",
     "gamma": 2.2,
@@ -34,6 +41,8 @@ DEFAULTS = {
     "ev_steps": [-4, -2, 0, 2],
     "max_boost_ev": 3.0,
     "max_width": 4096,
+    "fill": "classical",
+    "weights": None,
 }
 MAX_EV_STEPS = 9
 
@@ -60,6 +69,13 @@ def validate_reexpose_params(params: dict) -> dict:
         raise ParamsError(f"response must be one of {', '.join(RESPONSES)}")
     if p["scene"] not in SCENES:
         raise ParamsError(f"scene must be one of {', '.join(SCENES)}")
+    if p["fill"] not in FILLS:
+        raise ParamsError(f"fill must be one of {', '.join(FILLS)}")
+    if p["fill"] == "model":
+        if isinstance(p["weights"], bool) or not isinstance(p["weights"], int):
+            raise ParamsError("fill 'model' needs 'weights': the id of ModelWeights of task hdr")
+    else:
+        p["weights"] = None
     _number(p, "gamma", 1.0, 3.5)
     _number(p, "max_boost_ev", 0.0, 8.0)
     _number(p, "max_width", 64, 16384, integer=True)
@@ -108,12 +124,54 @@ class ReexposeParamsForm(forms.Form):
         help_text="Most stops a clipped region that is not the sun may rise above the clip",
     )
     max_width = forms.IntegerField(initial=4096, min_value=64, max_value=16384)
+    fill = forms.ChoiceField(
+        choices=[
+            ("classical", "Sky model and smooth expand (built in)"),
+            ("model", "Registered HDR model (below)"),
+        ],
+        required=False,
+        initial="classical",
+        help_text="What rebuilds the clipped regions",
+    )
+    weights = forms.ModelChoiceField(
+        queryset=ModelWeights.objects.filter(task=ModelTask.HDR),
+        required=False,
+        help_text="For 'Registered HDR model': weights of task hdr",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("fill") == "model" and not data.get("weights"):
+            self.add_error("weights", "Pick HDR reconstruction model weights (task hdr).")
+        return data
 
     def to_params(self) -> dict:
         data = dict(self.cleaned_data)
         if data.get("gamma") is None:
             data.pop("gamma", None)
+        weights = data.pop("weights", None)
+        data["fill"] = data.get("fill") or "classical"
+        data["weights"] = weights.pk if weights and data["fill"] == "model" else None
         return data
+
+
+def load_fill_model(params: dict) -> HdrModel | None:
+    """The registered HDR model the params pick (None for the classical fill); JobError when
+    it is missing, for another task or does not load."""
+    if params.get("fill") != "model":
+        return None
+    weights = ModelWeights.objects.filter(pk=params["weights"]).first()
+    if weights is None:
+        raise JobError(f"model weights {params['weights']} not found (deleted?)")
+    if weights.task != ModelTask.HDR:
+        raise JobError(
+            f"model weights {weights.pk} ({weights}) are for the task '{weights.task}', not "
+            "'hdr' (HDR reconstruction): pick weights uploaded for task hdr"
+        )
+    try:
+        return weights.build()
+    except Exception as exc:  # ContractError, a missing file, a model that no longer loads
+        raise JobError(f"could not load model weights {weights.pk} ({weights}): {exc}") from exc
 
 
 def ev_kind(ev: float) -> str:
@@ -132,6 +190,8 @@ def _load(panorama, max_width: int) -> np.ndarray:
     width = min(w, max_width)
     width -= width % 2
     if (width, width // 2) != (w, h):
+        import cv2
+
         pixels = cv2.resize(pixels, (width, width // 2), interpolation=cv2.INTER_AREA)
     return pixels
 
@@ -151,6 +211,12 @@ def _png(mask: np.ndarray) -> bytes:
 )
 def run_reexpose(job: Job, ctx: JobContext) -> dict:
     """HDR radiance from 8-bit panoramas: linear EXR, re-exposed previews, response plot."""
+    # the pipeline, the model contract and the encoders load OpenCV and SciPy: imported here,
+    # so registering the kind keeps every process light
+    from ..model_contracts import ContractError
+    from .outputs import exr_bytes, preview_jpeg, response_plot_png
+    from .pipeline import InputError, RecoverOptions, recover_hdr
+
     params = job.params
     panoramas = list(job.panoramas.all())
     if not panoramas and job.project_id:
@@ -163,6 +229,7 @@ def run_reexpose(job: Job, ctx: JobContext) -> dict:
         scene=params["scene"],
         max_boost_ev=params["max_boost_ev"],
     )
+    fill_model = load_fill_model(params)
     results = {}
     n = len(panoramas)
     for k, panorama in enumerate(panoramas):
@@ -173,6 +240,9 @@ def run_reexpose(job: Job, ctx: JobContext) -> dict:
 
         pixels = _load(panorama, params["max_width"])
         meta = {key: params[key] for key in ("response", "scene", "max_boost_ev")}
+        meta["fill"] = params.get("fill", "classical")
+        if fill_model is not None:
+            meta["fill_weights"] = params["weights"]
         if np.issubdtype(pixels.dtype, np.floating):
             radiance = np.nan_to_num(np.maximum(pixels, 0), nan=0.0, posinf=0.0)
             radiance = radiance.astype(np.float32)
@@ -183,9 +253,14 @@ def run_reexpose(job: Job, ctx: JobContext) -> dict:
             recovery = None
         else:
             try:
-                recovery = recover_hdr(pixels, options, progress=report)
+                recovery = recover_hdr(pixels, options, progress=report, fill_model=fill_model)
             except InputError as exc:
                 raise JobError(f"panorama {panorama.pk} ({panorama}): {exc}") from exc
+            except ContractError as exc:
+                raise JobError(
+                    f"panorama {panorama.pk} ({panorama}): model weights {params['weights']} "
+                    f"broke the hdr contract: {exc}"
+                ) from exc
             radiance = recovery.radiance
             note = ""
         ctx.check_cancelled()

@@ -17,7 +17,8 @@ segment between them; a wrong inverse response bends it off that line. The fit m
 distance of such pixels from their segments over the family (a grid, then a local refinement).
 Only edges between different *chromaticities* carry information (a mix of two colours with the
 same chromaticity stays on a line through the origin under any power curve), and only unclipped,
-not-too-dark pixels are used.
+not-too-dark pixels are used. With too few such edges, or a cost landscape too flat to trust,
+it returns sRGB with the reason in ``info["fallback"]``, described as "assumed, not estimated".
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Response", "estimate_response", "KINDS"]
+__all__ = ["Response", "collinearity_cost", "edge_samples", "estimate_response", "KINDS"]
 
 KINDS = ("srgb", "gamma", "shoulder", "table")
 
@@ -102,6 +103,10 @@ class Response:
             text = f"gamma {self.gamma:.2f}"
         else:
             text = f"gamma {self.gamma:.2f} with shoulder {self.shoulder:.2f}"
+        if self.source == "estimated" and "fallback" in self.info:
+            # the estimator could not read the curve from the image: say so wherever the
+            # description is shown (job result, response chart, progress)
+            return f"{text} (assumed, not estimated)"
         return f"{text} ({self.source})"
 
     def as_dict(self) -> dict:
@@ -171,7 +176,7 @@ def edge_samples(image: NDArray, max_samples: int = _MAX_SAMPLES, seed: int = 0)
     return samples
 
 
-def _collinearity_cost(samples: NDArray, response: Response) -> float:
+def collinearity_cost(samples: NDArray, response: Response) -> float:
     """Mean (robust) code-value error of the mixes re-predicted as linear mixes of the sides.
 
     The mixing fraction of each mix is the least-squares one in linear RGB; the prediction is
@@ -212,7 +217,7 @@ def estimate_response(image: NDArray, max_samples: int = _MAX_SAMPLES) -> Respon
     best = (np.inf, 2.2, 0.0)
     for c in _SHOULDERS:
         for g in _GAMMAS:
-            cost = _collinearity_cost(samples, Response("shoulder", float(g), float(c)))
+            cost = collinearity_cost(samples, Response("shoulder", float(g), float(c)))
             grid.append(cost)
             if cost < best[0]:
                 best = (cost, float(g), float(c))
@@ -231,10 +236,10 @@ def estimate_response(image: NDArray, max_samples: int = _MAX_SAMPLES) -> Respon
     _, g0, c0 = best
     for g in np.linspace(max(1.0, g0 - 0.1), min(3.4, g0 + 0.1), 9):
         for c in np.linspace(max(0.0, c0 - 0.25), c0 + 0.25, 9):
-            cost = _collinearity_cost(samples, Response("shoulder", float(g), float(c)))
+            cost = collinearity_cost(samples, Response("shoulder", float(g), float(c)))
             if cost < best[0]:
                 best = (cost, float(g), float(c))
     cost, g, c = best
     info["cost"] = cost
-    info["srgb_cost"] = _collinearity_cost(samples, Response("srgb"))
+    info["srgb_cost"] = collinearity_cost(samples, Response("srgb"))
     return Response("shoulder", round(g, 3), round(c, 3), source="estimated", info=info)

@@ -16,9 +16,12 @@ coefficients fitted the visible sky better but extrapolated worse into the clipp
 on the benchmark: the extra freedom explains the ring with horizon gradation instead of the
 sun's fall-off.) The colour is the sky's near the sun.
 
-The sun direction is the solid-angle-weighted centroid of the clipped blob on the sphere
-(measured: within 1–4° when the blob is compact; a blob that spans tens of degrees of a
-horizon-bright dawn sky is not centred on the sun, see docs/reexpose.md).
+The sun direction comes in as a start (the point of the clipped blob estimated deepest into
+saturation, :mod:`.sun`, or the blob's centroid; the pipeline keeps the better fit of the
+two); the fit may move it only when that explains the sky far better. The clipped
+pixels of the sun's blob enter the fit as censored samples: the model pays for falling below
+the luminance recorded there (never for rising above it), which keeps the lobe that the few
+unclipped samples near a large blob cannot pin down.
 """
 
 from __future__ import annotations
@@ -137,7 +140,7 @@ def _gains(
 
 
 # bounds of (turbidity, lobe power): Preetham's fitted range, and aureole fall-offs
-_MOVE_GAIN = 0.5  # a moved sun must halve the robust cost of the centroid's fit
+_MOVE_GAIN = 0.5  # a moved sun must halve the robust cost of the fit at the start
 _LOWER = np.array([1.7, 0.3])
 _UPPER = np.array([12.0, 3.5])
 
@@ -149,13 +152,18 @@ def fit_sky(
     sun_guess: NDArray | None,
     core: float,
     sun_reach: float = 0.0,
+    floor_dirs: NDArray | None = None,
+    floor_lum: NDArray | None = None,
+    floor_weight: float = 0.0,
 ) -> SkyModel:
     """Fit the model to sky samples (unit ``dirs`` (n, 3), linear ``values`` (n, 3) > 0).
 
-    ``sun_guess`` (unit vector) is the clipped blob's solid-angle-weighted centroid, where
-    the sun search starts (it may move up to ``sun_reach`` radians), or None when no blob
-    suggests a sun (the lobe is then left out and the Perez sun is the brightest sky
-    direction). The shape is fitted on luminance; the colour
+    ``sun_guess`` (unit vector) is where the sun search starts in the clipped blob (see
+    :mod:`.sun`; it may move up to ``sun_reach`` radians), or None when no blob suggests a
+    sun (the lobe is then left out and the Perez sun is the brightest sky direction).
+    ``floor_dirs`` / ``floor_lum`` are samples of the blob's clipped pixels with the
+    luminance recorded there, a lower bound of the truth: a shape whose model falls below it
+    pays ``floor_weight`` (in all) times the squared log shortfall. The shape is fitted on luminance; the colour
     is that of the sky near the sun (the gradient-domain join corrects it towards the
     border's).
     """
@@ -190,10 +198,24 @@ def fit_sky(
         return sky * gains[0, 0] + lobe * gains[0, 1], gains[0]
 
     sqrt_w = np.sqrt(weights)
+    censored = floor_dirs is not None and floor_lum is not None and len(floor_dirs) > 0
+    if censored:
+        f_dirs = np.asarray(floor_dirs, np.float64)
+        f_log = np.log(np.maximum(np.asarray(floor_lum, np.float64), 1e-12))
+        f_sqrt_w = math.sqrt(floor_weight / len(f_dirs))
 
     def residuals(x: NDArray) -> NDArray:
-        model, _ = model_of(x)
-        return sqrt_w * (np.log(np.maximum(model, 1e-12)) - log_l)
+        model, gains = model_of(x)
+        r = sqrt_w * (np.log(np.maximum(model, 1e-12)) - log_l)
+        if not censored:
+            return r
+        # clipped pixels are censored: their luminance is at least what was recorded, so a
+        # model below it there is wrong (one-sided), above it is unknown (no cost)
+        gamma = np.arccos(np.clip(f_dirs @ sun_of(x), -1.0, 1.0))
+        sky = perez(f_dirs[:, 1], gamma, preetham_coefficients(float(x[2])))
+        f_model = sky * gains[0] + (gamma + core) ** (-x[3]) * gains[1]
+        short = np.maximum(f_log - np.log(np.maximum(f_model, 1e-12)), 0.0)
+        return np.concatenate([r, f_sqrt_w * short])
 
     # the closed-form gains switch between faces of the feasible set, so the cost is only
     # piecewise smooth: a coarse grid finds the basin, a trust-region search refines it,
@@ -228,7 +250,7 @@ def fit_sky(
             **common,
         )
         # real skies are not the model (haze, trees, clouds): moving the sun off the
-        # centroid must explain the sky much better to be believed
+        # start must explain the sky much better to be believed
         if moved.cost <= _MOVE_GAIN * fixed.cost:
             best = moved
     sun = sun_of(best.x)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 
-import cv2
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -79,6 +78,8 @@ def _decode_radiance(data: bytes) -> np.ndarray:
 
 def encode_half(radiance: np.ndarray, width: int) -> bytes:
     """Radiance resized to width × width/2, float16 RGB little-endian, gzip-compressed."""
+    import cv2
+
     h, w = radiance.shape[:2]
     if (w, h) != (width, width // 2):
         interpolation = cv2.INTER_AREA if width < w else cv2.INTER_LINEAR

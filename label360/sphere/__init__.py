@@ -1,11 +1,19 @@
 """Pure-Python sphere geometry core of Label360 (no Django imports).
 
 Conventions: docs/conventions.md; details and the parity JSON schema: docs/geometry.md.
+
+The image resampling (:mod:`.projection`) and mask tracing (:mod:`.contours`) modules load
+OpenCV; their names are exported here but each module is imported on first use of one of
+them (module ``__getattr__``), so code that only needs the geometry stays light.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from .boolean import difference, intersection, iou, union
 from .clipping import geometry_to_view, view_polygon_to_sphere
-from .contours import mask_to_geometry
 from .mapcache import MAP_CACHE, MapCache
 from .polygons import (
     GeometryError,
@@ -16,16 +24,29 @@ from .polygons import (
     geometry_problems,
     validate_geometry,
 )
-from .projection import (
-    cubemap_to_equirect,
-    equirect_to_cubemap,
-    equirect_to_view,
-    rotate_equirect,
-    view_to_equirect,
-)
 from .raster import column_intervals, label_map, rasterize
 from .vectors import arc_points, lonlat_to_vec, vec_to_lonlat
 from .views import FACE_NAMES, View, cube_face_views
+
+if TYPE_CHECKING:
+    from .contours import mask_to_geometry
+    from .projection import (
+        cubemap_to_equirect,
+        equirect_to_cubemap,
+        equirect_to_view,
+        rotate_equirect,
+        view_to_equirect,
+    )
+
+#: exported names whose module loads OpenCV: name -> submodule, imported on first access
+_LAZY = {
+    "mask_to_geometry": "contours",
+    "cubemap_to_equirect": "projection",
+    "equirect_to_cubemap": "projection",
+    "equirect_to_view": "projection",
+    "rotate_equirect": "projection",
+    "view_to_equirect": "projection",
+}
 
 __all__ = [
     "FACE_NAMES",
@@ -59,3 +80,17 @@ __all__ = [
     "view_polygon_to_sphere",
     "view_to_equirect",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The exported names of :data:`_LAZY`, importing their module on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -5,15 +5,20 @@ Tracing: each 4-connected component of the mask is traced with cv2.findContours 
 kept (CHAIN_APPROX_NONE).  Contours pass through the centres of the outermost traced cells,
 so the outline lies 0.5 / trace_scale px inside the region's edge: with the default 4 a
 region rasterises back to exactly its pixels, 1-2 px wide poles included (tracing the mask
-itself would put the outline half a pixel inside, so a 1 px pole would have no area).
+itself would put the outline half a pixel inside, so a 1 px pole would have no area). The
+exception is a hole touching the outline at a pixel corner: the repair below can move one
+pixel there.
 By default components touching only at a pixel corner become separate parts (one ring
 touching itself would be refused by validation); with ``connectivity=8`` they stay one outline
 and the pinch point is repaired.
 
 Equirect masks: if some column is empty the mask is rolled so that column becomes the seam,
-so an object crossing lon +-180 comes out as ONE polygon.  If every column is occupied (a band
-or a cap around a pole) the mask is cut into two halves of 180 degrees of longitude each; the
-cut edges are meridians (great circles), so the pieces are exact and each is < a hemisphere.
+so an object crossing lon +-180 comes out as ONE polygon.  A region holding a pole (its row
+set in every column: a sky, a tripod at the nadir) comes out as ONE ring around the pole,
+traced on the image rolled to a seam where the region has no notch.  What still occupies every
+column (a band around the sphere, or a cap of a hemisphere or more) is cut into two halves of
+180 degrees of longitude each; the cut edges are meridians (great circles), so the pieces are
+exact and each is < a hemisphere.
 The dense contour points are converted to unit vectors and simplified on the sphere with a
 Douglas-Peucker test on great-circle distances (tolerance in degrees): a boundary along a
 pixel row is a parallel, not a great circle, so it must be simplified on the sphere, never
@@ -32,16 +37,17 @@ vertices dropped again; a polygon whose outer ring cannot be repaired is left ou
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from .polygons import geometry_problems
+from .polygons import Problem, corner_problems, geometry_problems, ring_vectors
 from .vectors import cross3, vec_to_lonlat
 from .views import View
 
-__all__ = ["mask_to_geometry", "simplify_ring_vectors"]
+__all__ = ["mask_to_geometry", "seam_components", "simplify_ring_vectors"]
 
 
 def simplify_ring_vectors(v: NDArray[np.float64], tol_rad: float) -> NDArray[np.float64]:
@@ -153,22 +159,176 @@ def _finish(rings_v: list[NDArray], tol: float) -> list[list[list[float]]] | Non
 
 def _drop_flagged_vertices(rings: list[list[list[float]]], max_steps: int = 200) -> list | None:
     """Drop the vertices validation flags (zero-width spikes of one-cell protrusions,
-    crossings at pinch points) until the polygon is valid; holes that break are dropped."""
+    crossings at pinch points) until the polygon is valid; holes that break are dropped.
+
+    Incremental: the polygon is validated in full once; after each dropped vertex only the
+    two corners next to it — the only arcs that changed — are tested again
+    (:func:`corner_problems`), and the other problems found keep their place. A full check
+    confirms the result whenever the known problems run out (validation reports only the
+    first crossing of a ring, so another may be found then)."""
     rings = [list(r) for r in rings]
+    known = geometry_problems([rings])
     for _ in range(max_steps):
-        problems = geometry_problems([rings])
-        if not problems:
-            return rings
-        p = problems[0]
+        if not known:
+            known = geometry_problems([rings])
+            if not known:
+                return rings
+        p = known.pop(0)
         if p.ring >= len(rings):
             return None
         if p.vertex is None or len(rings[p.ring]) <= 3:
             if p.ring == 0:
                 return None
             del rings[p.ring]
+            known = [replace(q, ring=q.ring - (q.ring > p.ring)) for q in known if q.ring != p.ring]
             continue
-        del rings[p.ring][p.vertex % len(rings[p.ring])]
+        k = p.vertex % len(rings[p.ring])
+        del rings[p.ring][k]
+        known = _after_drop(known, rings, p.ring, k)
     return None
+
+
+def _after_drop(known: list, rings: list, r: int, k: int) -> list:
+    """The known problems after vertex ``k`` of ring ``r`` was dropped: indices past it shift
+    down, and the two corners next to it are tested again."""
+    n = len(rings[r])
+    if n < 3:
+        return [Problem(0, r, None, f"ring has {n} vertices, needs at least 3")] + known
+    near = {(k - 1) % n, k % n}
+    kept = []
+    for q in known:
+        if q.ring != r or q.vertex is None:
+            kept.append(q)
+            continue
+        old = q.vertex % (n + 1)
+        if old == k:
+            continue  # that vertex is gone
+        new = old - 1 if old > k else old
+        if new not in near:
+            kept.append(replace(q, vertex=new))
+    v = ring_vectors(np.asarray(rings[r], dtype=np.float64))
+    edges, spikes = corner_problems(v, np.array(sorted(near)), 0, r)
+    return edges + spikes + kept
+
+
+def seam_components(mask: NDArray, connectivity: int = 8) -> tuple[NDArray[np.int64], int]:
+    """Connected components of an equirect mask with columns W-1 and 0 adjacent (joined
+    across the seam at lon +-180): (labels 1..count, 0 outside; count)."""
+    from scipy import ndimage  # loaded where masks are labelled, not with the geometry core
+
+    structure = np.ones((3, 3), bool) if connectivity == 8 else None
+    labels, count = ndimage.label(mask, structure=structure)
+    if count == 0:
+        return labels, 0
+    parent = np.arange(count + 1)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    h = labels.shape[0]
+    left, right = labels[:, 0], labels[:, -1]
+    steps = (-1, 0, 1) if connectivity == 8 else (0,)
+    for j in range(h):
+        for dj in steps:
+            k = j + dj
+            if 0 <= k < h and left[j] and right[k]:
+                ra, rb = find(int(left[j])), find(int(right[k]))
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([find(i) for i in range(count + 1)])
+    _, compact = np.unique(roots, return_inverse=True)
+    return compact[labels].reshape(labels.shape), int(compact.max())
+
+
+def _polar_caps(
+    m: NDArray[np.uint8],
+    scale: int,
+    connectivity: int,
+    tol: float,
+    origin: tuple[int, int],
+    full_h: int,
+) -> tuple[list, NDArray[np.uint8]]:
+    """Regions of a full-width equirect mask (rows ``origin[1]``.. of an image ``full_h``
+    high) that hold a pole (the pole's row is set in every column), each as ONE polygon around
+    the pole; and the mask without them.
+
+    A cap is traced on the image rolled so that the seam falls between two columns where the
+    cap is a single run from the pole's row (no notch there): its flat outline is then the pole
+    row, the two seam edges and the cap's far boundary; dropping the first three leaves the
+    boundary as one open line, which closes across the seam into a ring around the pole. Caps
+    with no such pair of columns, or of a hemisphere or more (a ring's interior is the smaller
+    side), are left in the mask for the two-halves path."""
+    h, w = m.shape
+    x0, y0 = origin
+    caps: list = []
+    rest = m
+    poles = [row for row, held in ((0, y0 == 0), (h - 1, y0 + h == full_h)) if held]
+    for row in poles:
+        if not rest[row].all():
+            continue
+        lab, _ = seam_components(rest, connectivity)
+        cap = (lab == lab[row, 0]).astype(np.uint8)
+        south = row != 0
+        poly = _polar_cap(
+            cap[::-1] if south else cap, scale, connectivity, tol, south, x0, y0, full_h
+        )
+        if poly is not None:
+            caps.append(poly)
+            rest = rest & (1 - cap)
+    return caps, rest
+
+
+def _polar_cap(
+    cap: NDArray[np.uint8],
+    scale: int,
+    connectivity: int,
+    tol: float,
+    flipped: bool,
+    x0: int,
+    y0: int,
+    full_h: int,
+) -> list[list[list[float]]] | None:
+    """One polygon around the north pole of ``cap`` (the south pole when ``flipped``: the
+    mask was turned upside down), or None (see :func:`_polar_caps`)."""
+    h, w = cap.shape
+    rows = y0 + (np.arange(h)[::-1] if flipped else np.arange(h))  # image rows of cap's rows
+    lat = np.radians(90.0 - (rows + 0.5) / full_h * 180.0)
+    if float((cap.sum(axis=1) * np.cos(lat)).sum()) >= 0.95 * w * full_h / math.pi:
+        return None  # a hemisphere or more (the pixel solid angles sum to 2 pi there)
+    ends = cap.argmin(axis=0)  # first row outside the cap (0: the column is full)
+    ends[cap.all(axis=0)] = h
+    simple = cap.sum(axis=0) == ends  # the column is one run from the pole's row
+    # a full column is fine unless the crop reaches the other pole (then no boundary there)
+    far_pole = y0 == 0 if flipped else y0 + h == full_h
+    simple &= (ends < h) | (not far_pole)
+    good = np.nonzero(simple & np.roll(simple, 1))[0]
+    if not good.size:
+        return None
+    shift = int(good[0])  # columns shift-1 and shift meet at the seam of the rolled image
+    traced = _contours(np.roll(cap, -shift, axis=1), scale, connectivity)
+    if len(traced) != 1:
+        return None
+    outer, holes = traced[0]
+    lo, hi = outer.min(axis=0), outer.max(axis=0)
+    drop = (outer[:, 1] <= lo[1] + 1e-9) | (outer[:, 0] <= lo[0] + 1e-9)
+    drop |= outer[:, 0] >= hi[0] - 1e-9
+    keep = ~drop
+    if keep.sum() < 3 or np.count_nonzero(keep != np.roll(keep, 1)) != 2:
+        return None  # the far boundary is not one line
+    start = int(np.nonzero(keep & ~np.roll(keep, 1))[0][0])
+    boundary = np.roll(outer, -start, axis=0)[: int(keep.sum())]
+    rings_v = []
+    for c in [boundary] + [hole for hole in holes if len(hole) >= 3]:
+        c = c.copy()
+        c[:, 0] += shift + x0
+        if flipped:
+            c[:, 1] = (h - 1) - c[:, 1]
+        c[:, 1] += y0
+        rings_v.append(_pixel_ring_to_vec(c, w, full_h))
+    return _finish(rings_v, tol)
 
 
 def mask_to_geometry(
@@ -233,6 +393,13 @@ def mask_to_geometry(
     if not occupied.any():
         return out
     empty = np.nonzero(~occupied)[0]
+    if w == full_w and not empty.size:
+        caps, m = _polar_caps(m, scale, connectivity, tol, (x0, y0), full_h)
+        out.extend(caps)
+        occupied = m.any(axis=0)
+        if not occupied.any():
+            return out
+        empty = np.nonzero(~occupied)[0]
     if w < full_w:
         pieces = [(m, 0)]
     elif empty.size:

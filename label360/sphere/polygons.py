@@ -253,6 +253,37 @@ def _ring_first_meeting(v: NDArray) -> tuple[int, str] | None:
     return (0 if vertex is None else vertex), reason
 
 
+def corner_problems(
+    v: NDArray[np.float64], idx: NDArray[np.int64], pi: int = 0, ri: int = 0
+) -> tuple[list[Problem], list[Problem]]:
+    """The local tests of a ring's vertices ``idx`` (unit vectors ``v`` of the whole ring):
+    (edge problems — edge k -> k+1 degenerate or antipodal —, zero-width spikes at k).
+
+    Validation runs them on every vertex; a repair that drops one vertex re-runs them only on
+    the two corners next to it, the only ones whose arcs changed."""
+    n = len(v)
+    idx = np.asarray(idx, dtype=np.int64) % n
+    a, w, prev = v[idx], v[(idx + 1) % n], v[(idx - 1) % n]
+    ang = np.arctan2(np.linalg.norm(cross3(a, w), axis=1), np.einsum("ij,ij->i", a, w))
+    edges: list[Problem] = []
+    for k in idx[ang < DUPLICATE_EPS][:MAX_REPORTED]:
+        edges.append(Problem(pi, ri, int(k), f"vertex duplicates its neighbour {(k + 1) % n}"))
+    for k in idx[ang > math.pi - ANTIPODAL_EPS][:MAX_REPORTED]:
+        reason = f"edge {k}->{(k + 1) % n} is antipodal (>= 180 degrees): its arc is undefined"
+        edges.append(Problem(pi, ri, int(k), reason))
+    # zero-width spikes: the ring turns back along its previous edge at vertex k
+    ta = prev - np.einsum("ij,ij->i", prev, a)[:, None] * a
+    tc = w - np.einsum("ij,ij->i", w, a)[:, None] * a
+    sin_t = np.abs(np.einsum("ij,ij->i", cross3(ta, tc), a))
+    norms = np.linalg.norm(ta, axis=1) * np.linalg.norm(tc, axis=1)
+    spike = (sin_t <= 1e-12 * norms) & (np.einsum("ij,ij->i", ta, tc) > 0)
+    spikes = [
+        Problem(pi, ri, int(k), "ring folds back on itself (zero-width spike)")
+        for k in idx[spike][:MAX_REPORTED]
+    ]
+    return edges, spikes
+
+
 def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
     probs: list[Problem] = []
 
@@ -278,25 +309,11 @@ def _ring_problems(ring: NDArray, pi: int, ri: int) -> list[Problem]:
     if probs:
         return probs
     v = ring_vectors(ring)
-    w = np.roll(v, -1, axis=0)
-    ang = np.arctan2(np.linalg.norm(cross3(v, w), axis=1), np.einsum("ij,ij->i", v, w))
-    for k in np.nonzero(ang < DUPLICATE_EPS)[0][:MAX_REPORTED]:
-        add(f"vertex duplicates its neighbour {(k + 1) % n}", int(k))
-    for k in np.nonzero(ang > math.pi - ANTIPODAL_EPS)[0][:MAX_REPORTED]:
-        add(f"edge {k}->{(k + 1) % n} is antipodal (>= 180 degrees): its arc is undefined", int(k))
-    if probs:
-        return probs
-    # zero-width spikes: the ring turns back along its previous edge at vertex k
-    prev = np.roll(v, 1, axis=0)
-    ta = prev - np.einsum("ij,ij->i", prev, v)[:, None] * v
-    tc = w - np.einsum("ij,ij->i", w, v)[:, None] * v
-    sin_t = np.abs(np.einsum("ij,ij->i", cross3(ta, tc), v))
-    norms = np.linalg.norm(ta, axis=1) * np.linalg.norm(tc, axis=1)
-    spike = (sin_t <= 1e-12 * norms) & (np.einsum("ij,ij->i", ta, tc) > 0)
-    for k in np.nonzero(spike)[0][:MAX_REPORTED]:
-        add("ring folds back on itself (zero-width spike)", int(k))
-    if probs:
-        return probs
+    edge_probs, spike_probs = corner_problems(v, np.arange(n), pi, ri)
+    if edge_probs:
+        return edge_probs
+    if spike_probs:
+        return spike_probs
     meet = _ring_first_meeting(v)
     if meet is not None:
         add(meet[1], meet[0])

@@ -209,8 +209,8 @@ def test_tokens_expire_after_the_configured_age(db, settings):
 
     Token.objects.filter(key=key).update(created=timezone.now() - timedelta(hours=2, seconds=1))
     expired = _api(key).get("/api/projects/")
-    # 403, not 401: session authentication comes first and sends no WWW-Authenticate
-    assert expired.status_code in {401, 403}
+    # 401 with a challenge: the client sent a token, and it must ask for a new one
+    assert expired.status_code == 401 and expired["WWW-Authenticate"] == "Token"
     assert "expired" in expired.json()["detail"]
     assert not Token.objects.filter(key=key).exists()
 
@@ -218,6 +218,12 @@ def test_tokens_expire_after_the_configured_age(db, settings):
     renewed = _token("frank", PASSWORD, client=_api(key))
     assert renewed.status_code == 200 and renewed.json()["token"] != key
     assert _api(renewed.json()["token"]).get("/api/projects/").status_code == 200
+
+
+def test_a_bad_token_is_401_while_a_browser_without_one_keeps_403(db, client):
+    bad = _api("0" * 40).get("/api/projects/")
+    assert bad.status_code == 401 and bad["WWW-Authenticate"] == "Token"
+    assert client.get("/api/projects/").status_code == 403  # no header: no challenge
 
 
 def test_an_expired_token_is_replaced_when_a_new_one_is_asked_for(db, settings):

@@ -158,7 +158,10 @@ def test_sigkill_mid_job_then_restart_finishes(live_worker, users, project):
     kill(first)  # the whole process group: the message is neither acked nor finished
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.attempts == 1
-    start()  # redis re-delivers the unacked message after the 3 s visibility timeout
+    # redis re-delivers an unacked message older than the 3 s visibility timeout when a worker
+    # scans for them, at its first poll: a worker that starts sooner would find it too young
+    time.sleep(3.5)
+    start()
     job = _wait(job, lambda j: j.status in ("succeeded", "failed"), 25, logs)
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
     assert job.result == {"steps": 8, "attempt": 2}
@@ -247,8 +250,9 @@ def test_job_longer_than_the_visibility_timeout_runs_once(live_worker, users, pr
     start(visibility=2)
     job = _submit(users["admin"], project, steps=50, step_seconds=0.5)
     _wait(job, lambda j: j.status == "running" and j.progress > 0, 30, logs)
-    # ready seconds later (past the visibility timeout), it restores the unacked message at
-    # its first poll and receives it while the job still runs
+    # started past the visibility timeout, it restores the unacked message at its first poll
+    # and receives it while the job still runs
+    time.sleep(2.5)
     start(visibility=2)
     deadline = time.monotonic() + 30
     while "this delivery is dropped" not in _logs(logs) and time.monotonic() < deadline:

@@ -9,10 +9,11 @@ import pytest
 
 from inference.prelabel.coverage import cover_views
 from inference.prelabel.grabcut import segment_box
-from inference.prelabel.merge import Suggestion, merge_duplicates, seam_components
+from inference.prelabel.merge import Suggestion, merge_duplicates
 from inference.prelabel.predict import view_image
 from inference.prelabel.samples import ViewSampler, rasterize_targets
 from label360.sphere import View, centroid, geometry_to_view, iou, rasterize
+from label360.sphere.contours import seam_components
 from label360.synthetic import render
 
 

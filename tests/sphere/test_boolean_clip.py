@@ -4,10 +4,12 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from label360.sphere import (
     View,
     area,
+    contains,
     geometry_to_view,
     intersection,
     iou,
@@ -177,3 +179,78 @@ def test_connectivity_8_keeps_corner_touching_pixels_in_one_valid_outline():
     assert np.abs(rows - 30).max() <= 8 and np.abs(cols - 30).max() <= 8
     with pytest.raises(ValueError, match="connectivity"):
         mask_to_geometry(m, connectivity=6)
+
+
+def test_a_region_holding_a_pole_is_one_ring_around_it():
+    """A sky (north) and a nadir object with holes, one across the seam (south), each come
+    back as ONE polygon that rasterises back to exactly its pixels; a band around the sphere
+    and a cap of more than a hemisphere keep the two-halves path (a ring's interior is the
+    smaller side)."""
+    w, h = 1024, 512
+    yy, xx = np.mgrid[0:h, 0:w]
+    sky = yy < 60 + 20 * np.sin(xx / w * 2 * np.pi * 3)
+    nadir = yy > h - 80 - 10 * np.cos(xx / w * 2 * np.pi * 2)
+    nadir[h - 40 : h - 30, 100:140] = False  # a hole
+    nadir[h - 60 : h - 55, w - 10 :] = nadir[h - 60 : h - 55, :6] = False  # one across the seam
+    car = np.zeros_like(sky)
+    car[200:220, 300:340] = True
+    mask = sky | nadir | car
+    out = mask_to_geometry(mask, 0.05)
+    assert sorted(len(p) for p in out) == [1, 1, 3]
+    assert (rasterize(out, w, h) == mask).all()
+    (north,) = [p for p in out if max(v[1] for v in p[0]) > 60]
+    assert contains([north], 0.0, 90.0) and not contains([north], 0.0, 60.0)
+    band = np.abs(yy - h / 2) < 30
+    out = mask_to_geometry(band, 0.05)
+    assert len(out) == 2 and (rasterize(out, w, h) == band).all()
+    big = yy < 300
+    out = mask_to_geometry(big, 0.05)
+    assert len(out) == 2 and (rasterize(out, w, h) == big).all()
+
+
+def test_repairing_spikes_checks_only_the_changed_corners(monkeypatch):
+    """Dropping flagged vertices re-tests only the corners next to each dropped vertex: three
+    zero-width spikes are repaired with one full validation and one confirming it, not one
+    per dropped vertex, and the result is valid."""
+    from label360.sphere import contours
+
+    ring = [[0, 0]]
+    for x in (2, 4, 6):  # out along a meridian and back part of the way: a zero-width spike
+        ring += [[x, 0], [x, -3], [x, -1], [x + 1, 0]]
+    ring += [[10, 0], [10, 10], [0, 10]]
+    reasons = {p.reason for p in contours.geometry_problems([[ring]])}
+    assert reasons == {"ring folds back on itself (zero-width spike)"}
+    calls = []
+    full = contours.geometry_problems
+    monkeypatch.setattr(contours, "geometry_problems", lambda g: calls.append(1) or full(g))
+    repaired = contours._drop_flagged_vertices([ring])
+    assert repaired is not None and not full([repaired])
+    assert len(repaired[0]) == len(ring) - 3
+    assert [x for x in ([v[0], v[1]] for v in repaired[0]) if x[1] == -3] == []
+    assert len(calls) == 2
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    depth=st.lists(st.integers(1, 12), min_size=64, max_size=64),
+    holes=st.lists(st.tuples(st.integers(0, 63), st.integers(0, 10)), max_size=6),
+    south=st.booleans(),
+    connectivity=st.sampled_from([4, 8]),
+)
+def test_pole_regions_rasterise_back_to_their_pixels(depth, holes, south, connectivity):
+    """Any region holding a pole — a ragged cap with pixel holes and notches, across the
+    seam — is traced into valid polygons that rasterise back to its pixels: exactly, except
+    where a hole touches the outline at a pixel corner (the repair moves it by a pixel) or,
+    with 8-connectivity, at a repaired pinch point."""
+    w, h = 64, 32
+    mask = np.zeros((h, w), bool)
+    for x, d in enumerate(depth):
+        mask[:d, x] = True
+    for x, y in holes:
+        mask[min(y + 1, h - 1), x] = False
+    if south:
+        mask = mask[::-1]
+    out = mask_to_geometry(mask, 0.05, connectivity=connectivity)
+    validate_geometry(out)
+    wrong = int((rasterize(out, w, h) != mask).sum())
+    assert wrong <= max(2, 0.02 * mask.sum())

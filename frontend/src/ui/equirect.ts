@@ -31,6 +31,28 @@ function pathsOf(geometry: Geometry): EquirectPath[][] {
   return p;
 }
 
+interface InstancePaths {
+  fill: Path2D;
+  line: Path2D;
+  dashed: Path2D;
+}
+
+function newInstancePaths(): InstancePaths {
+  return { fill: new Path2D(), line: new Path2D(), dashed: new Path2D() };
+}
+
+/** Fill (translucent, even-odd), outline, and suggestions' dashed outline in one colour. */
+function paintInstancePaths(ctx: CanvasRenderingContext2D, g: InstancePaths, color: string): void {
+  ctx.fillStyle = hexToRgba(color, 0.3);
+  ctx.fill(g.fill, "evenodd");
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1.5;
+  ctx.stroke(g.line);
+  ctx.setLineDash([4, 3]);
+  ctx.stroke(g.dashed);
+  ctx.setLineDash([]);
+}
+
 export class EquirectViewer {
   readonly canvas: HTMLCanvasElement;
   private layer: HTMLCanvasElement; // cached instance layer
@@ -104,7 +126,9 @@ export class EquirectViewer {
     return true;
   }
 
-  private renderLayer(instances: Inst[], colors: Map<number, string>, hidden: Set<string>, selected: string | null): void {
+  /** The instances under everything else, without the selection (selecting redraws nothing
+   *  here: the selected instance is drawn over this layer by draw()). */
+  private renderLayer(instances: Inst[], colors: Map<number, string>, hidden: Set<string>): void {
     const ctx = this.layer.getContext("2d")!;
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -118,70 +142,73 @@ export class EquirectViewer {
       ctx.fillStyle = "#1b1f27";
       ctx.fillRect(0, 0, this.width, this.height);
     }
+    const groups = new Map<string, InstancePaths>();
+    for (const inst of instances) {
+      if (hidden.has(inst.uid)) continue;
+      const color = colors.get(inst.label_class) ?? "#cccccc";
+      let g = groups.get(color);
+      if (!g) groups.set(color, (g = newInstancePaths()));
+      this.addInstance(g, inst);
+    }
+    for (const [color, g] of groups) paintInstancePaths(ctx, g, color);
+    this.layerValid = true;
+  }
+
+  /** The rings of one instance, in equirect pixels, at every longitude offset they show at. */
+  private addInstance(g: InstancePaths, inst: Inst): void {
     const sx = this.width / 360;
     const sy = this.height / 180;
     const X = (lon: number) => (lon + 180) * sx;
     const Y = (lat: number) => (90 - lat) * sy;
-    const groups = new Map<string, { fill: Path2D; line: Path2D; dashed: Path2D }>();
-    for (const inst of instances) {
-      if (hidden.has(inst.uid)) continue;
-      const color = inst.uid === selected ? "#ffffff" : (colors.get(inst.label_class) ?? "#cccccc");
-      let g = groups.get(color);
-      if (!g) groups.set(color, (g = { fill: new Path2D(), line: new Path2D(), dashed: new Path2D() }));
-      for (const poly of pathsOf(inst.geometry)) {
-        for (const ring of poly) {
-          const ll = ring.lonlat;
-          const offsets = [0];
-          if (ring.minLon < -180) offsets.push(360);
-          if (ring.maxLon >= 180) offsets.push(-360);
-          if (ring.pole) offsets.push(360, -360);
-          for (const off of offsets) {
-            const line = inst.is_suggestion ? g.dashed : g.line;
-            line.moveTo(X(ll[0] + off), Y(ll[1]));
-            g.fill.moveTo(X(ll[0] + off), Y(ll[1]));
-            for (let i = 2; i < ll.length; i += 2) {
-              line.lineTo(X(ll[i] + off), Y(ll[i + 1]));
-              g.fill.lineTo(X(ll[i] + off), Y(ll[i + 1]));
-            }
-            if (ring.pole) {
-              // close through the pole: down/up the last meridian, along the pole, back
-              const lastLon = ll[ll.length - 2] + off;
-              let firstLon = ll[0] + off;
-              while (firstLon - lastLon > 180) firstLon -= 360;
-              while (firstLon - lastLon < -180) firstLon += 360;
-              const poleLat = ring.pole > 0 ? 90 : -90;
-              line.lineTo(X(firstLon), Y(ll[1]));
-              g.fill.lineTo(X(firstLon), Y(ll[1]));
-              g.fill.lineTo(X(firstLon), Y(poleLat));
-              g.fill.lineTo(X(ll[0] + off), Y(poleLat));
-            } else {
-              line.lineTo(X(ll[0] + off), Y(ll[1]));
-            }
-            // no closePath(): a fill closes sub-paths itself, and Chromium's closePath measures
-            // the whole path each time (quadratic in the instances of a class)
+    const line = inst.is_suggestion ? g.dashed : g.line;
+    for (const poly of pathsOf(inst.geometry)) {
+      for (const ring of poly) {
+        const ll = ring.lonlat;
+        const offsets = [0];
+        if (ring.minLon < -180) offsets.push(360);
+        if (ring.maxLon >= 180) offsets.push(-360);
+        if (ring.pole) offsets.push(360, -360);
+        for (const off of offsets) {
+          line.moveTo(X(ll[0] + off), Y(ll[1]));
+          g.fill.moveTo(X(ll[0] + off), Y(ll[1]));
+          for (let i = 2; i < ll.length; i += 2) {
+            line.lineTo(X(ll[i] + off), Y(ll[i + 1]));
+            g.fill.lineTo(X(ll[i] + off), Y(ll[i + 1]));
           }
+          if (ring.pole) {
+            // close through the pole: down/up the last meridian, along the pole, back
+            const lastLon = ll[ll.length - 2] + off;
+            let firstLon = ll[0] + off;
+            while (firstLon - lastLon > 180) firstLon -= 360;
+            while (firstLon - lastLon < -180) firstLon += 360;
+            const poleLat = ring.pole > 0 ? 90 : -90;
+            line.lineTo(X(firstLon), Y(ll[1]));
+            g.fill.lineTo(X(firstLon), Y(ll[1]));
+            g.fill.lineTo(X(firstLon), Y(poleLat));
+            g.fill.lineTo(X(ll[0] + off), Y(poleLat));
+          } else {
+            line.lineTo(X(ll[0] + off), Y(ll[1]));
+          }
+          // no closePath(): a fill closes sub-paths itself, and Chromium's closePath measures
+          // the whole path each time (quadratic in the instances of a class)
         }
       }
     }
-    for (const [color, g] of groups) {
-      ctx.fillStyle = hexToRgba(color, 0.3);
-      ctx.fill(g.fill, "evenodd");
-      ctx.strokeStyle = color;
-      ctx.lineWidth = 1.5;
-      ctx.stroke(g.line);
-      ctx.setLineDash([4, 3]);
-      ctx.stroke(g.dashed);
-      ctx.setLineDash([]);
-    }
-    this.layerValid = true;
   }
 
   draw(instances: Inst[], colors: Map<number, string>, hidden: Set<string>, selected: string | null, view: View | null, live: LiveEdit | null = null): void {
-    if (!this.layerValid) this.renderLayer(instances, colors, hidden, selected);
+    if (!this.layerValid) this.renderLayer(instances, colors, hidden);
     const ctx = this.canvas.getContext("2d")!;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     ctx.drawImage(this.layer, 0, 0);
+    const chosen = selected === null || hidden.has(selected) ? undefined : instances.find((i) => i.uid === selected);
+    if (chosen) {
+      ctx.setTransform(window.devicePixelRatio || 1, 0, 0, window.devicePixelRatio || 1, 0, 0);
+      const g = newInstancePaths();
+      this.addInstance(g, chosen);
+      paintInstancePaths(ctx, g, "#ffffff");
+    }
     if (view) this.drawFootprint(ctx, view);
     if (live) this.drawLive(ctx, live);
   }

@@ -125,8 +125,8 @@ export class Workspace {
     void this.loadImagery(preview);
     this.loop();
     this.store.on((kind) => {
+      // the selection is drawn over the cached instance layer: only edits redraw the layer
       if (kind !== "selection") this.equirect.invalidate();
-      if (kind === "selection") this.equirect.invalidate();
       this.needs.overlay = true;
       this.needs.side = true;
       this.refreshPanels();

@@ -195,6 +195,8 @@ export async function installExposure(ws: Workspace, preview: Promise<HTMLImageE
   };
   preview.then((img) => (st.original = img)).catch(() => undefined);
   const slider = h("input", { type: "range", id: "exposure-ev", min: String(EV_MIN), max: String(EV_MAX), step: "0.5", value: String(st.prefs.ev), title: "Exposure in stops (EV)", "aria-label": "Exposure (EV)" });
+  // right from the start (not a frame later): with the default view there is no EV to set
+  (slider as HTMLInputElement).disabled = st.prefs.tonemap === "default";
   const select = h("select", { id: "exposure-tonemap", class: "image-select", title: "Tone mapping of the radiance" }, ...TONEMAPS.map((t) => h("option", { value: t }, TONEMAP_LABELS[t])));
   select.value = st.prefs.tonemap;
   const label = info.source === "stored" ? "HDR" : "Recovered HDR";
