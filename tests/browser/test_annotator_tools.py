@@ -82,8 +82,15 @@ def test_attributes_lock_fit_search_and_hiding(scene, signed_in, live_server, ar
     page.wait_for_selector("#attribute-form")
     page.check("#attribute-form [data-attr=occluded]")
     page.select_option("#attribute-form [data-attr=kind]", "van")
-    page.fill("#attribute-form [data-attr=plate]", "HB 2041")
-    page.press("#attribute-form [data-attr=plate]", "Tab")
+    wait_saved(page)
+    # the panel re-renders while the user types (an autosave finishing, another control):
+    # the half-typed text and the caret survive, and leaving the field commits it
+    page.click("#attribute-form [data-attr=plate]")
+    page.keyboard.type("HB 20")
+    page.evaluate("window.label360.workspace.instancesPanel.render()")
+    assert page.evaluate("document.activeElement.dataset.attr") == "plate"
+    page.keyboard.type("41")
+    page.keyboard.press("Tab")
     wait_saved(page)
     car = Instance.objects.get(panorama=pano, label_class=scene["car"])
     assert car.attributes == {"occluded": True, "kind": "van", "plate": "HB 2041"}
@@ -266,3 +273,33 @@ def test_light_theme_favicon_and_active_time(scene, signed_in, live_server, arti
     row = ActiveTime.objects.get(panorama=pano, user=scene["users"]["annotator"])
     assert 1.0 < row.seconds <= first_visit + counted + 1.5
     assert math.isfinite(row.seconds)
+
+
+def test_the_equirect_viewer_highlights_the_selection_over_its_cached_layer(
+    scene, signed_in, live_server, artifacts
+):
+    """Selecting draws the chosen instance in white over the cached instance layer (selecting
+    among 5,000 instances must not redraw them all): the highlight follows the selection and
+    leaves the previous instance in its class colour."""
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+
+    def white_near(lon: float, lat: float, half: float) -> int:
+        """White pixels in the box of a square of ``half`` degrees around (lon, lat)."""
+        img = equirect_png(page)
+        h, w = img.shape[:2]
+        x0, x1 = (int((lo + 180) / 360 * w) for lo in (lon - half - 2, lon + half + 2))
+        y0, y1 = (int((90 - la) / 180 * h) for la in (lat + half + 2, lat - half - 2))
+        return int((img[y0:y1, x0:x1].min(axis=2) > 235).sum())
+
+    car, building = (0, 0, 8), (60, 10, 12)  # the scene's squares: lon, lat, half size
+    assert white_near(*car) == 0 and white_near(*building) == 0
+    page.click("#instance-list .inst-row[data-index='0']")
+    page.wait_for_function("window.label360.state().selected !== null")
+    page.wait_for_timeout(300)
+    assert white_near(*car) > 20 and white_near(*building) == 0
+    page.click("#instance-list .inst-row[data-index='1']")
+    page.wait_for_timeout(300)
+    assert white_near(*building) > 20 and white_near(*car) == 0
+    page.locator(".equirect-canvas").screenshot(path=str(artifacts / "equirect_selection.png"))

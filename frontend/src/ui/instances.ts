@@ -27,6 +27,7 @@ export interface Provenance {
 export class InstancePanel {
   readonly el: HTMLElement;
   private list: HTMLElement;
+  private rendering = false;
   private title: HTMLElement;
   private bar: HTMLElement;
   private provenanceEl: HTMLElement;
@@ -76,7 +77,12 @@ export class InstancePanel {
 
   render(): void {
     const store = this.store;
+    // A re-render (an autosave finishing, another control's change) must not drop what the
+    // user is typing into an attribute field: remember it and put it back below.
+    const typing = this.typingInAttribute();
+    this.rendering = true; // removing a focused field may fire blur: that is not the user's edit
     clear(this.list);
+    this.rendering = false;
     this.title.textContent = `Instances (${store.instances.length})`;
     this.renderBar();
     if (!store.instances.length) {
@@ -138,6 +144,24 @@ export class InstancePanel {
         h("button", { class: "btn btn-small btn-ghost", id: "instances-more", onclick: () => ((this.shown = limit - start + 200), this.render()) }, `Show ${Math.min(200, rest)} more (${rest} not listed)`)));
     const sel = this.list.querySelector(".selected");
     if (sel && "scrollIntoView" in sel) (sel as HTMLElement).scrollIntoView({ block: "nearest" });
+    if (typing) this.restoreTyping(typing);
+  }
+
+  private typingInAttribute(): { uid: string; attr: string; value: string; from: number | null; to: number | null } | null {
+    const el = document.activeElement;
+    const form = this.list.querySelector("#attribute-form") as HTMLElement | null;
+    if (!(el instanceof HTMLInputElement) || el.type !== "text" || !form?.contains(el)) return null;
+    return { uid: form.dataset.uid ?? "", attr: el.dataset.attr ?? "", value: el.value, from: el.selectionStart, to: el.selectionEnd };
+  }
+
+  private restoreTyping(t: { uid: string; attr: string; value: string; from: number | null; to: number | null }): void {
+    const form = this.list.querySelector("#attribute-form") as HTMLElement | null;
+    if (!form || form.dataset.uid !== t.uid) return;
+    const input = Array.from(form.querySelectorAll("input[type=text]")).find((i) => (i as HTMLInputElement).dataset.attr === t.attr) as HTMLInputElement | undefined;
+    if (!input || input.disabled) return;
+    input.value = t.value;
+    input.focus();
+    if (t.from !== null && t.to !== null) input.setSelectionRange(t.from, t.to);
   }
 
   private matches(inst: Inst, k: number, q: string): boolean {
@@ -152,7 +176,9 @@ export class InstancePanel {
     const ro = !this.canEdit || locked;
     const set = (name: string, value: unknown) => {
       // the store's current copy: several controls may change before the panel re-renders
-      const next = { ...(this.store.get(inst.uid)?.attributes ?? {}) };
+      const current = this.store.get(inst.uid)?.attributes ?? {};
+      if ((value === null || value === "") ? !(name in current) : current[name] === value) return;
+      const next = { ...current };
       if (value === null || value === "") delete next[name];
       else next[name] = value;
       this.store.update(inst.uid, { attributes: next });
@@ -167,7 +193,10 @@ export class InstancePanel {
         control = h("select", { id, "data-attr": spec.name, disabled: ro, onchange: (e: Event) => set(spec.name, (e.target as HTMLSelectElement).value || null) },
           h("option", { value: "" }, "—"), ...(spec.options ?? []).map((o) => h("option", { value: o, selected: value(spec.name) === o }, o)));
       } else {
-        control = h("input", { type: "text", id, "data-attr": spec.name, value: String(value(spec.name) ?? ""), maxlength: 1000, disabled: ro, onchange: (e: Event) => set(spec.name, (e.target as HTMLInputElement).value) });
+        control = h("input", { type: "text", id, "data-attr": spec.name, value: String(value(spec.name) ?? ""), maxlength: 1000, disabled: ro,
+          // blur as well as change: a value restored after a re-render fires no change event
+          onchange: (e: Event) => set(spec.name, (e.target as HTMLInputElement).value),
+          onblur: (e: Event) => this.rendering || set(spec.name, (e.target as HTMLInputElement).value) });
       }
       return [h("label", { for: id }, spec.name), control];
     });
