@@ -296,7 +296,13 @@ def test_upload_assign_and_process(users, project, signed_in, live_server, artif
     assert job.params["max_width"] == 128
     execute(job.pk)  # a worker runs it; the panel follows
     page.wait_for_selector(f".job-item[data-job-id='{job.pk}'][data-status=succeeded]")
-    assert page.locator(f".job-item[data-job-id='{job.pk}'] a.asset-link").count() >= 1
+    done = page.locator(f".job-item[data-job-id='{job.pk}']")
+    assert done.locator("a.asset-link").count() >= 1
+    # the result reads as figures, the raw record only behind its toggle
+    assert "estimator: geometric_prior" in done.locator(".job-figures").inner_text()
+    assert not done.locator(".job-details pre").is_visible()
+    done.locator(".job-details summary").click()
+    assert '"panoramas"' in done.locator(".job-details pre").inner_text()
     # a second job, cancelled while queued
     page.click(f"[data-panorama-id='{first.pk}'] .pano-select")  # deselect: whole project
     page.click("#process")

@@ -78,10 +78,11 @@ export class ProcessingPanel {
     const summary = this.el.querySelector("#jobs-summary");
     if (summary) summary.textContent = this.jobs.length ? `${running} running or queued · ${this.jobs.length} recent` : "no jobs yet";
     if (running) (this.el as HTMLDetailsElement).open = true;
-    const label = (kind: string) => this.kinds.find((k) => k.name === kind)?.label ?? kind;
+    // system jobs (the upload's thumbnail and tiles) are not offered as kinds: name them plainly
+    const label = (kind: string) => this.kinds.find((k) => k.name === kind)?.label ?? kind.charAt(0).toUpperCase() + kind.slice(1).replace(/_/g, " ");
     this.list.replaceChildren(...(this.jobs.length ? this.jobs.map((j) => {
       const fill = h("span", { class: `progress-fill fill-${j.status === "succeeded" ? "ready" : j.status === "failed" ? "failed" : ACTIVE.has(j.status) ? "running" : "ready"}`, style: { width: `${Math.round(100 * (j.status === "succeeded" ? 1 : j.progress))}%` } });
-      const assets = j.assets.slice(0, 12).map((a) => h("a", { href: a.url, class: "asset-link" }, `${a.kind} #${a.panorama}`));
+      const assets = j.assets.slice(0, 12).map((a) => h("a", { href: a.url, class: "asset-link", title: `Panorama ${a.panorama}` }, `${a.kind.replace(/_/g, " ")} · #${a.panorama}`));
       return h("li", { class: "job-item", "data-job-id": j.id, "data-kind": j.kind, "data-status": j.status },
         h("div", { class: "job-line" },
           h("span", { class: `badge job-${j.status}` }, j.status),
@@ -93,9 +94,9 @@ export class ProcessingPanel {
           j.cancel_requested && ACTIVE.has(j.status) ? h("span", { class: "muted small" }, "cancelling…") : null,
           ["failed", "cancelled"].includes(j.status) ? h("button", { class: "btn btn-small", "data-testid": "retry-job", onclick: () => void this.act(j, "retry") }, "Retry") : null),
         h("div", { class: "progress-track" }, fill),
-        j.message ? h("div", { class: "muted small" }, j.message) : null,
+        j.message && !["queued", "done", j.status].includes(j.message) ? h("div", { class: "muted small" }, j.message) : null,
         j.error ? h("div", { class: "job-error" }, j.error) : null,
-        j.status === "succeeded" && (assets.length || j.result) ? h("div", { class: "job-result" }, ...assets, assets.length ? " " : "", resultSummary(j.result)) : null);
+        j.status === "succeeded" && (assets.length || j.result) ? h("div", { class: "job-result" }, assets.length ? h("div", { class: "asset-links" }, ...assets) : null, ...resultSummary(j.result)) : null);
     }) : [h("li", { class: "empty" }, "No processing jobs yet.")]));
   }
 
@@ -155,10 +156,19 @@ export class ProcessingPanel {
   }
 }
 
-function resultSummary(result: Record<string, unknown> | null): string {
-  if (!result) return "";
-  const text = JSON.stringify(result);
-  return text.length > 240 ? `${text.slice(0, 240)}…` : text;
+/** A job's result as people read it: its top-level figures and notes on one line, the whole
+ *  record (per-panorama details) behind a toggle. */
+function resultSummary(result: Record<string, unknown> | null): HTMLElement[] {
+  if (!result || !Object.keys(result).length) return [];
+  const clip = (text: string, n: number) => (text.length > n ? `${text.slice(0, n)}…` : text);
+  const shown = (v: unknown) => (typeof v === "number" ? String(Number.isInteger(v) ? v : Number(v.toPrecision(4))) : clip(String(v), 160));
+  const figures = Object.entries(result)
+    .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v))
+    .slice(0, 8)
+    .map(([k, v]) => `${k.replace(/_/g, " ")}: ${shown(v)}`);
+  const full = JSON.stringify(result, null, 2);
+  const details: HTMLElement = h("details", { class: "job-details" }, h("summary", {}, "Details"), h("pre", {}, clip(full, 20000)));
+  return figures.length ? [h("div", { class: "job-figures" }, figures.join(" · ")), details] : [details];
 }
 
 /** Members a panorama may be assigned to (not viewers). */
