@@ -39,7 +39,7 @@ export function layout(ws: Workspace): void {
   const side = h("aside", { class: "sidebar" });
   ws.eqModeHost = h("span", { class: "seg", id: "equirect-mode" });
   const enlarge = h("button", { class: "icon-btn", id: "equirect-enlarge", title: "Enlarge the viewer (Esc: back)", onclick: () => toggleEnlarged(ws, eqHost, enlarge) }, "⤢");
-  const eqHost = h("section", { class: "panel viewer-panel", id: "equirect-panel" }, h("header", { class: "panel-head" }, h("h2", {}, "Equirectangular"), h("span", { class: "muted" }, `${p.width}×${p.height}`), ws.eqModeHost, enlarge));
+  const eqHost = h("section", { class: "panel viewer-panel", id: "equirect-panel" }, h("header", { class: "panel-head" }, h("h2", { title: "Equirectangular" }, "Equirectangular"), h("span", { class: "muted small", title: "Image size in pixels" }, `${p.width}×${p.height}`), ws.eqModeHost, enlarge));
   const eqCanvasHost = h("div", { class: "equirect-host", id: "equirect" });
   ws.depthLegend = h("div", { class: "depth-legend", id: "depth-legend", hidden: true }, h("span", {}, "near"), h("i", { class: "depth-ramp" }), h("span", {}, "far"));
   eqHost.append(eqCanvasHost, ws.depthLegend);
