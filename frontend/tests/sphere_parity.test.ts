@@ -10,6 +10,7 @@ import {
   Geometry,
   View,
   arcPoints,
+  ellipseRing,
   geometryArea,
   geometryToView,
   lonlatToVec,
@@ -119,6 +120,24 @@ test("great-circle interpolation", () => {
     pts.forEach(([lon, lat], k) => {
       closeLon(lon, c.points[k][0], `arc lon ${k}`);
       close(lat, c.points[k][1], `arc lat ${k}`);
+    });
+  }
+});
+
+test("ellipses through three clicks", () => {
+  assert.ok(doc.ellipses.length >= 12);
+  for (const c of doc.ellipses) {
+    const view = new View(doc.views[c.view_index].view);
+    const ring = ellipseRing(view, c.clicks[0], c.clicks[1], c.clicks[2]);
+    if (c.ring === null) {
+      assert.equal(ring, null, "no ellipse");
+      continue;
+    }
+    assert.ok(ring, "an ellipse");
+    assert.equal(ring.length, c.ring.length, "vertex count");
+    ring.forEach(([lon, lat], k) => {
+      if (Math.abs(c.ring[k][1]) < 90 - 1e-6) closeLon(lon, c.ring[k][0], `ellipse lon ${k}`);
+      close(lat, c.ring[k][1], `ellipse lat ${k}`);
     });
   }
 });

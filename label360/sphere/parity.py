@@ -16,6 +16,7 @@ import numpy as np
 
 from .clipping import geometry_to_view
 from .polygons import area, contains
+from .shapes import ellipse_ring
 from .vectors import arc_points, lonlat_to_vec, vec_to_lonlat
 from .views import View
 
@@ -138,6 +139,19 @@ def build() -> dict[str, Any]:
         al, at = vec_to_lonlat(pts)
         arcs.append({"a": list(a), "b": list(b), "n": 9, "points": np.stack([al, at], 1).tolist()})
     doc["arcs"] = arcs
+    ellipses = []
+    for k, view in enumerate(VIEWS):
+        cx, cy = view.width / 2 - 0.5, view.height / 2 - 0.5
+        clicks = [
+            ((cx - 90.0, cy + 10.0), (cx + 70.0, cy - 20.0), (cx + 5.0, cy + 45.0)),
+            ((3.0, 4.0), (view.width - 8.0, view.height - 2.0), (view.width * 0.7, 30.0)),
+            ((cx - 40.0, cy), (cx + 40.0, cy), (cx + 50.0, cy + 5.0)),  # beyond the axis's end
+        ]
+        for pa, pb, pp in clicks:
+            plon, plat = view.pixel_to_lonlat(*np.array([pa, pb, pp], dtype=np.float64).T)
+            pts = np.stack([plon, plat], axis=1).tolist()
+            ellipses.append({"view_index": k, "clicks": pts, "ring": ellipse_ring(view, *pts)})
+    doc["ellipses"] = ellipses
     return doc
 
 

@@ -303,3 +303,52 @@ def test_the_equirect_viewer_highlights_the_selection_over_its_cached_layer(
     page.wait_for_timeout(300)
     assert white_near(*building) > 20 and white_near(*car) == 0
     page.locator(".equirect-canvas").screenshot(path=str(artifacts / "equirect_selection.png"))
+
+
+def test_ellipse_tool_makes_a_round_outline_from_three_clicks(
+    scene, signed_in, live_server, artifacts
+):
+    """Looking down near the nadir (where a manhole is a curve in the equirect image), O picks
+    the ellipse tool: the ends of the long axis, then one more outline point make an instance
+    whose vertices lie on that ellipse in the view; a third click on the axis is refused."""
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, 30, -70, 90)
+    box = canvas_box(page)
+    w, h = box["width"], box["height"]
+    cx, cy = w / 2, h / 2
+    page.focus("#draw-canvas")
+    page.keyboard.press("o")
+    assert page.evaluate("window.label360.state().tool") == "ellipse"
+    before = Instance.objects.filter(panorama=pano).count()
+
+    a, b = 150.0, 80.0
+    third = (60.0, b * math.sqrt(1 - (60.0 / a) ** 2))
+    click(page, box, cx - a, cy)
+    click(page, box, cx + a, cy)
+    page.mouse.move(box["left"] + cx, box["top"] + cy + 40)  # the dashed preview follows
+    page.wait_for_timeout(100)
+    # a third click on the axis fixes no ellipse: refused, nothing made, the axis kept
+    click(page, box, cx + 30, cy)
+    page.wait_for_selector(".toast:has-text('between the two ends of the axis')")
+    assert len(page.evaluate("window.label360.state().draft")) == 2
+    page.mouse.move(box["left"] + cx + third[0], box["top"] + cy + third[1] + 12)
+    page.wait_for_timeout(100)
+    page.screenshot(path=str(artifacts / "ellipse_preview.png"))
+    click(page, box, cx + third[0], cy + third[1])
+    wait_saved(page)
+    assert Instance.objects.filter(panorama=pano).count() == before + 1
+    made = Instance.objects.filter(panorama=pano).order_by("order").last()
+    assert len(made.geometry) == 1 and len(made.geometry[0]) == 1
+    ring = np.asarray(made.geometry[0][0], dtype=np.float64)
+    assert 16 <= len(ring) <= 96
+    # the vertices, seen through the same camera (the Python twin), lie on the clicked ellipse
+    # (mouse positions are pixel centres at +0.5)
+    x, y = View(30.0, -70.0, 0.0, 90.0, w, h).lonlat_to_pixel(ring[:, 0], ring[:, 1])
+    r = ((x - (cx - 0.5)) / a) ** 2 + ((y - (cy - 0.5)) / b) ** 2
+    assert np.abs(r - 1).max() < 2e-3, r
+    # it runs round the whole ellipse: both ends of both axes are near some vertex
+    for ex, ey in ((a, 0), (-a, 0), (0, b), (0, -b)):
+        assert np.hypot(x - (cx - 0.5 + ex), y - (cy - 0.5 + ey)).min() < 0.2 * a
+    page.screenshot(path=str(artifacts / "ellipse_made.png"))

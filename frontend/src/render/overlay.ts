@@ -259,6 +259,25 @@ export function projectSegment(view: View, a: Vec3, b: Vec3): [number, number, n
   return [pa[0], pa[1], pb[0], pb[1]];
 }
 
+/** A closed outline the next click would make (dashed, great-circle edges). */
+export function drawClosedPreview(ctx: CanvasRenderingContext2D, view: View, ring: [number, number][], color: string): void {
+  const pts = ring.map(([lon, lat]) => lonlatToVec(lon, lat));
+  const path = new Path2D();
+  pts.forEach((a, k) => {
+    const s = projectSegment(view, a, pts[(k + 1) % pts.length]);
+    if (s) {
+      path.moveTo(s[0] + 0.5, s[1] + 0.5);
+      path.lineTo(s[2] + 0.5, s[3] + 0.5);
+    }
+  });
+  ctx.save();
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = color;
+  ctx.setLineDash([5, 4]);
+  ctx.stroke(path);
+  ctx.restore();
+}
+
 export function drawDraft(ctx: CanvasRenderingContext2D, view: View, draft: Draft): void {
   const pts = draft.points.map(([lon, lat]) => lonlatToVec(lon, lat));
   const path = new Path2D();

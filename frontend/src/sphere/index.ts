@@ -2,3 +2,4 @@
 export * from "./vec";
 export * from "./view";
 export * from "./polygon";
+export * from "./shapes";

@@ -10,6 +10,7 @@ const SHORTCUTS: [string, string][] = [
   ["Esc", "Cancel the polygon being drawn / clear the selection"],
   ["Backspace", "Remove the last vertex while drawing; else delete the selected vertex"],
   ["Delete", "Delete the selected vertex, else the selected instance"],
+  ["O", "Ellipse tool (round things: wheels, manholes, signs, lamps): click the two ends of its long axis, then one more point of its outline"],
   ["A", "Add a part to the selected instance"],
   ["B", "Box AI tool: drag a box around an object → model suggestion; click inside: + point, Shift/right-click: − point"],
   ["Enter · Esc", "Box AI: accept / discard the suggestion"],

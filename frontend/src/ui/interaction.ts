@@ -4,14 +4,15 @@
  * drag / insert / delete vertices, add a part, and look around (drag, wheel). A click that would
  * make the outline cross itself is refused (the crossed edge flashes red), as is a vertex drag
  * that would; locked instances are neither picked nor edited. A keyboard crosshair (X) places
- * vertices without a mouse.
+ * vertices without a mouse. The ellipse tool makes a round thing's outline from three clicks
+ * (the ends of one axis, then one more point of the outline): see sphere/shapes.ts.
  */
-import { Geometry, LonLat, View, angleBetween, arcsCross, lonlatToVec, pointInGeometry } from "../sphere";
+import { Geometry, LonLat, View, angleBetween, arcsCross, ellipseRing, lonlatToVec, pointInGeometry } from "../sphere";
 import { Inst, Store, VertexRef, deleteVertex, insertVertex, moveVertex, newUid } from "../store";
 import { prepare } from "../render/prepared";
 import { projectSegment } from "../render/overlay";
 
-export type Tool = "draw" | "edit" | "pan" | "box";
+export type Tool = "draw" | "edit" | "pan" | "box" | "ellipse";
 
 export interface Host {
   view(): View;
@@ -109,8 +110,9 @@ export class Interaction {
   }
 
   setTool(tool: Tool): void {
+    // a polygon in progress survives re-choosing Draw; clicks of another tool do not carry over
+    if (tool !== "draw" || this.tool !== "draw") this.cancel();
     this.tool = tool;
-    if (tool !== "draw") this.cancel();
     this.canvas.dataset.tool = tool;
     this.host.request();
   }
@@ -157,7 +159,7 @@ export class Interaction {
     const [x, y] = this.pixel(e);
     const view = this.host.view();
     this.hover = this.down?.moved ? null : [x, y];
-    if (this.tool === "draw") this.cursor = view.pixelToLonlat(x, y);
+    if (this.tool === "draw" || this.tool === "ellipse") this.cursor = view.pixelToLonlat(x, y);
     this.host.requestOverlay();
     const d = this.down;
     if (!d) return;
@@ -205,6 +207,7 @@ export class Interaction {
     }
     if (d.moved || e.button !== 0) return;
     if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
+    else if (this.tool === "ellipse" && this.host.canEdit) this.clickEllipse(x, y);
     else if (this.tool === "edit" || this.tool === "pan") this.pick(x, y);
   }
 
@@ -227,6 +230,34 @@ export class Interaction {
     }
     this.draft.push(point);
     this.host.request();
+  }
+
+  /** Ellipse tool: the first two clicks are the ends of an axis, the third closes the ellipse. */
+  private clickEllipse(x: number, y: number): void {
+    const view = this.host.view();
+    const point = view.pixelToLonlat(x, y);
+    if (this.draft.length) {
+      const last = view.lonlatToPixel(this.draft[this.draft.length - 1][0], this.draft[this.draft.length - 1][1]);
+      if (last && Math.hypot(last[0] - x, last[1] - y) < 3) return; // second click of a double-click
+    }
+    if (this.draft.length < 2) {
+      this.draft.push(point);
+      this.host.request();
+      return;
+    }
+    const ring = ellipseRing(view, this.draft[0], this.draft[1], point);
+    if (!ring) {
+      this.host.notify?.("Click a point of the outline between the two ends of the axis.");
+      return;
+    }
+    this.draft = [];
+    this.commitRing(ring);
+  }
+
+  /** The ellipse the next click would make (the ellipse tool after two clicks), for the overlay. */
+  shapePreview(): LonLat[] | null {
+    if (this.tool !== "ellipse" || this.draft.length !== 2 || !this.cursor) return null;
+    return ellipseRing(this.host.view(), this.draft[0], this.draft[1], this.cursor);
   }
 
   private refuse(a: LonLat, b: LonLat, message: string): void {
@@ -255,23 +286,29 @@ export class Interaction {
     if (!this.crosshair) return;
     const [x, y] = this.crosshair;
     if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
+    else if (this.tool === "ellipse" && this.host.canEdit) this.clickEllipse(x, y);
     else this.pick(x, y);
   }
 
   private syncCrosshairCursor(): void {
-    if (this.crosshair && this.tool === "draw") this.cursor = this.host.view().pixelToLonlat(this.crosshair[0], this.crosshair[1]);
+    if (this.crosshair && (this.tool === "draw" || this.tool === "ellipse")) this.cursor = this.host.view().pixelToLonlat(this.crosshair[0], this.crosshair[1]);
     this.host.requestOverlay();
   }
 
   /** Close the polygon being drawn: a new instance, or a new part of the selected one. */
   finish(): void {
-    if (this.draft.length < 3) return;
+    if (this.tool === "ellipse" || this.draft.length < 3) return;
     if (crossingEdge(this.draft, this.draft[0], true) >= 0) {
       this.refuse(this.draft[this.draft.length - 1], this.draft[0], "Closing here would make the outline cross itself: add vertices or undo the last one (Backspace).");
       return;
     }
     const ring = this.draft.slice();
     this.draft = [];
+    this.commitRing(ring);
+  }
+
+  /** A closed ring becomes a new instance, or a new part of the selected one (Add part). */
+  private commitRing(ring: LonLat[]): void {
     const store = this.host.store;
     const target = this.addPart && store.selected ? store.get(store.selected) : undefined;
     if (target) {

@@ -88,6 +88,10 @@ export function onKey(ws: Workspace, e: KeyboardEvent): void {
     case "B":
       if (ws.canEdit) ws.setTool("box");
       break;
+    case "o":
+    case "O":
+      if (ws.canEdit) ws.setTool("ellipse");
+      break;
     case "a":
     case "A":
       if (ws.canEdit) ws.startAddPart();

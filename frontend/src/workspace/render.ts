@@ -3,7 +3,7 @@ import { FACE_NAMES, LonLat, View, lonlatToVec, vecToLonlat } from "../sphere";
 import type { LiveEdit } from "../ui/equirect";
 import { heading } from "../ui/camera";
 import { h } from "../ui/dom";
-import { drawDraft, drawHandles, drawInstances, projectSegment } from "../render/overlay";
+import { drawClosedPreview, drawDraft, drawHandles, drawInstances, projectSegment } from "../render/overlay";
 import { drawSurfaceCursor, surfaceCursor } from "../render/depth";
 import type { Workspace } from "./core";
 
@@ -153,7 +153,11 @@ export function drawOverlay(ws: Workspace, view: View): void {
   }
   if (it.draft.length) {
     const cls = ws.classes.byId(ws.classes.current ?? -1);
-    drawDraft(ctx, view, { points: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b" });
+    const color = cls?.color ?? "#ffd43b";
+    const shape = it.shapePreview();
+    if (shape) drawClosedPreview(ctx, view, shape, color);
+    // the ellipse tool's clicks are an axis, not a polygon: no rubber band back to the first
+    drawDraft(ctx, view, { points: it.draft, cursor: it.tool === "ellipse" ? null : it.cursor, color });
   }
   if (it.invalid && it.invalid.until > performance.now()) {
     // the refused edge, red: it would have crossed the outline
@@ -203,7 +207,9 @@ function liveEdit(ws: Workspace): LiveEdit | null {
   const invalid = it.invalid && it.invalid.until > performance.now() ? ([it.invalid.a, it.invalid.b] as [LonLat, LonLat]) : null;
   if (!it.draft.length && !it.preview && !invalid) return null;
   const cls = ws.classes.byId(ws.classes.current ?? -1);
-  return { draft: it.draft, cursor: it.cursor, color: cls?.color ?? "#ffd43b", preview: it.preview?.geometry ?? null, invalid };
+  const shape = it.shapePreview();
+  const preview = it.preview?.geometry ?? (shape ? [[shape]] : null);
+  return { draft: it.draft, cursor: it.tool === "ellipse" ? null : it.cursor, color: cls?.color ?? "#ffd43b", preview, invalid };
 }
 
 /** The HUD's nodes, kept between frames: a drag changes their text, not the DOM tree. */
