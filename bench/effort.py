@@ -23,7 +23,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from effort_scenes import Instance, scene_instances  # noqa: E402
-from effort_sim import CAP_CLICKS, MODES, TARGET_IOU, HoleError, simulate  # noqa: E402
+from effort_sim import (  # noqa: E402
+    CAP_CLICKS,
+    MODES,
+    SHAPE_TOOLS,
+    TARGET_IOU,
+    HoleError,
+    shape_tools,
+    simulate,
+)
 
 from label360.sphere import rasterize  # noqa: E402
 
@@ -71,18 +79,38 @@ def run(
             try:
                 for mode in MODES:
                     r = simulate(inst.parts, mode, width, truth, cap=cap)
+                    tools = shape_tools(inst.parts, mode, width, truth)
                     row[mode] = {
                         "clicks": r.clicks,
                         "reached": r.reached,
                         "iou": round(r.iou, 4),
                         "pieces": r.pieces,
                         "polygons": r.drawn,
+                        "tools": {t.tool: round(t.iou, 4) for t in tools},
                     }
             except HoleError:
                 skipped["hole"] += 1
                 continue
             rows.append(row)
     return rows, skipped
+
+
+def with_shape_tools(rows: list[dict], cap: int) -> list[dict]:
+    """The same rows when each mode also has its shape tools: an annotator uses the cheapest
+    tool that reaches the target, where it needs fewer clicks than the polygon."""
+    out = []
+    for r in rows:
+        r2 = dict(r)
+        for mode in MODES:
+            m = r[mode]
+            best = (m["clicks"] if m["reached"] else cap, "polygon")
+            for tool, clicks in SHAPE_TOOLS[mode]:
+                if m["tools"][tool] >= TARGET_IOU and clicks < best[0]:
+                    best = (clicks, tool)
+            reached = m["reached"] or best[1] != "polygon"
+            r2[mode] = {**m, "clicks": best[0], "reached": reached, "used": best[1]}
+        out.append(r2)
+    return out
 
 
 def effort(rows: list[dict], mode: str, cap: int) -> tuple[float, float, int]:
@@ -194,9 +222,46 @@ def main() -> None:
         else float("nan")
     )
     print(
-        f"\nproduct goal: ours ≤ 0.6× LabelMe overall → {overall:.2f}"
-        f" ({'met' if overall <= 0.6 else 'NOT met'}); ≤ 0.3× near the poles (|lat| ≥ 60) →"
-        f" {polar_ratio:.2f} ({'met' if polar_ratio <= 0.3 else 'NOT met'})"
+        f"\nproduct goal (polygons, as the goal defines the modes): ours ≤ 0.6× LabelMe overall →"
+        f" {overall:.2f} ({'met' if overall <= 0.6 else 'NOT met'}); ≤ 0.3× near the poles"
+        f" (|lat| ≥ 60) → {polar_ratio:.2f} ({'met' if polar_ratio <= 0.3 else 'NOT met'})"
+    )
+    tooled = with_shape_tools(rows, args.cap)
+    print(
+        "\nWith each mode's shape tools (ours: ellipse, 3 clicks, and upright rectangle, 2;"
+        " LabelMe: circle and rectangle, 2 clicks each; cubemap: ellipse and rectangle in the"
+        " face), the cheapest that reaches the target used where it beats the polygon:"
+    )
+    for m in MODES:
+        parts = []
+        for tool, _ in SHAPE_TOOLS[m]:
+            reach = sum(r[m]["tools"][tool] >= TARGET_IOU for r in rows)
+            used = sum(r[m]["used"] == tool for r in tooled)
+            parts.append(f"{tool} reaches {TARGET_IOU} on {reach}, used on {used}")
+        print(f"  {m}: " + "; ".join(parts))
+    print()
+    print(report(tooled, args.cap))
+    t_overall = effort(tooled, "ours", args.cap)[0] / effort(tooled, "labelme", args.cap)[0]
+    t_polar = [r for r in tooled if abs(r["lat"]) >= 60]
+    t_polar_ratio = (
+        effort(t_polar, "ours", args.cap)[0] / effort(t_polar, "labelme", args.cap)[0]
+        if t_polar
+        else float("nan")
+    )
+    print("\nClicks per panorama, with the shape tools\n")
+    print(per_panorama(tooled, args.cap))
+    literal = effort(tooled, "ours", args.cap)[0] / effort(rows, "labelme", args.cap)[0]
+    literal_polar = (
+        effort(t_polar, "ours", args.cap)[0] / effort(polar, "labelme", args.cap)[0]
+        if polar
+        else float("nan")
+    )
+    print(
+        f"with the shape tools in every mode: ours ÷ LabelMe overall {t_overall:.2f}"
+        f" ({'met' if t_overall <= 0.6 else 'NOT met'}), near the poles {t_polar_ratio:.2f}"
+        f" ({'met' if t_polar_ratio <= 0.3 else 'NOT met'}); ours with its tools against"
+        f" LabelMe's polygons alone (not a fair pairing, for reference): {literal:.2f} /"
+        f" {literal_polar:.2f}"
     )
     print(f"study headline for comparison: 83 / 134 min per panorama = {83 / 134:.2f}")
     out = Path(args.json or f"bench/out/effort{'-quick' if args.quick else ''}.json")

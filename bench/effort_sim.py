@@ -64,6 +64,7 @@ from label360.sphere import (
     vec_to_lonlat,
     view_polygon_to_sphere,
 )
+from label360.sphere.shapes import ellipse_ring, upright_rectangle
 from label360.sphere.vectors import arc_points
 
 MODES = ("ours", "labelme", "cubemap")
@@ -710,3 +711,120 @@ def simulate(
         polys = drawn()
         ref = weighted_iou(drawn_mask(mode, polys, width), truth_mask, rows) if polys else 0.0
     return Result(mode, clicks, reached, ref, drawn(), len(pieces), len(drawn()))
+
+
+# ----------------------------------------------------------------------------- shape tools
+
+#: the tools each mode has besides the polygon, with their clicks: ours, the ellipse tool in
+#: the view (the ends of an axis, one more outline point) and the upright rectangle (two
+#: opposite corners); LabelMe's circle (centre, a point of the circumference) and rectangle
+#: (two corners) on the equirect image; on a plain cubemap, a generic tool's ellipse and
+#: rectangle in the face
+SHAPE_TOOLS = {
+    "ours": (("ellipse", 3), ("rectangle", 2)),
+    "labelme": (("circle", 2), ("rectangle", 2)),
+    "cubemap": (("ellipse", 3), ("rectangle", 2)),
+}
+
+
+@dataclass
+class ShapeResult:
+    mode: str
+    tool: str
+    clicks: int
+    iou: float  # reference IoU of the best of the tool's tries (0 when it cannot be used)
+
+
+def _ellipse_tries(piece: Piece) -> list[list[list[float]]]:
+    """Rings an annotator makes with the ellipse tool: the two farthest-apart outline points as
+    the axis, then the outline point farthest from the axis on either side."""
+    cand = piece.cand
+    d = ((cand[:, None, :] - cand[None, :, :]) ** 2).sum(axis=2)
+    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
+    a, b = cand[i], cand[j]
+    u = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+    across = (cand - a) @ np.array([-u[1], u[0]])
+    view = piece.sheet.view
+
+    def click(xy: np.ndarray) -> list[float]:
+        lon, lat = view.pixel_to_lonlat(xy[0], xy[1])
+        return [float(lon), float(lat)]
+
+    rings = []
+    for k in (int(np.argmax(across)), int(np.argmin(across))):
+        ring = ellipse_ring(view, click(a), click(b), click(cand[k]))
+        if ring is not None:
+            rings.append(ring)
+    return rings
+
+
+def _circle_masks(piece: Piece, width: int) -> list[np.ndarray]:
+    """LabelMe circles on the equirect image: centred on the outline's area centroid, through
+    outline points at the quartiles of their distance from it (pixel centres inside)."""
+    h = width // 2
+    poly = Polygon(piece.outline)
+    cx, cy = poly.centroid.x, poly.centroid.y
+    dist = np.hypot(piece.cand[:, 0] - cx, piece.cand[:, 1] - cy)
+    ys, xs = np.mgrid[0:h, 0:width]
+    r2 = (xs - cx) ** 2 + (ys - cy) ** 2
+    return [r2 <= r * r for r in np.quantile(dist, [0.0, 0.25, 0.5, 0.75, 1.0])]
+
+
+def _upright_rectangle_masks(piece: Piece, width: int) -> list[np.ndarray]:
+    """Our upright rectangles: two opposite corners of the outline, clicked on either diagonal
+    (the outline points farthest out along it, in longitude and latitude scaled to the
+    outline's extent)."""
+    ll = piece.sheet.to_lonlat(piece.cand)
+    lon0 = float(ll[0, 0])
+    lon = (ll[:, 0] - lon0 + 180.0) % 360.0 - 180.0  # unwrapped round the outline
+    x = (lon - lon.min()) / max(float(np.ptp(lon)), 1e-9)
+    y = (ll[:, 1] - ll[:, 1].min()) / max(float(np.ptp(ll[:, 1])), 1e-9)
+    masks = []
+    for sx in (1.0, -1.0):  # corners (left, top) and (right, bottom), then the other diagonal
+        a, b = int(np.argmax(-sx * x + y)), int(np.argmax(sx * x - y))
+        ring = upright_rectangle(ll[a].tolist(), ll[b].tolist())
+        if ring is not None:
+            masks.append(rasterize([[ring]], width, width // 2))
+    return masks
+
+
+def _rectangle_mask(piece: Piece, width: int) -> np.ndarray:
+    """The outline's bounding box, clicked at two corners: on the equirect image the pixel
+    centres inside it; in a cube face a four-corner polygon (straight edges: great circles)."""
+    (x0, y0), (x1, y1) = piece.outline.min(axis=0), piece.outline.max(axis=0)
+    h = width // 2
+    if piece.sheet.view is None:
+        ys, xs = np.mgrid[0:h, 0:width]
+        return (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    lon, lat = piece.sheet.view.pixel_to_lonlat(corners[:, 0], corners[:, 1])
+    return rasterize([[np.stack([lon, lat], axis=1).tolist()]], width, h)
+
+
+def shape_tools(
+    parts: list, mode: str, width: int = 2048, truth_mask: np.ndarray | None = None
+) -> list[ShapeResult]:
+    """Each of the mode's shape tools on one instance: its best reference IoU over the clicks
+    an annotator would make (a tool draws one outline: an instance in several pieces in the
+    mode's drawing space — across the seam, over a cube edge — cannot use it)."""
+    h = width // 2
+    if truth_mask is None:
+        truth_mask = rasterize(parts, width, h)
+    rows = row_solid_angles(width)
+    pieces = pieces_for(mode, parts, width)
+    out = []
+    for tool, clicks in SHAPE_TOOLS[mode]:
+        if len(pieces) != 1:
+            out.append(ShapeResult(mode, tool, clicks, 0.0))
+            continue
+        if tool == "circle":
+            masks = _circle_masks(pieces[0], width)
+        elif tool == "rectangle" and mode == "ours":
+            masks = _upright_rectangle_masks(pieces[0], width)
+        elif tool == "rectangle":
+            masks = [_rectangle_mask(pieces[0], width)]
+        else:
+            masks = [rasterize([[ring]], width, h) for ring in _ellipse_tries(pieces[0])]
+        best = max((weighted_iou(m, truth_mask, rows) for m in masks), default=0.0)
+        out.append(ShapeResult(mode, tool, clicks, best))
+    return out

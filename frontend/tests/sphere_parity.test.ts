@@ -12,6 +12,7 @@ import {
   arcPoints,
   ellipseRing,
   geometryArea,
+  uprightRectangle,
   geometryToView,
   lonlatToVec,
   pointInGeometry,
@@ -139,5 +140,18 @@ test("ellipses through three clicks", () => {
       if (Math.abs(c.ring[k][1]) < 90 - 1e-6) closeLon(lon, c.ring[k][0], `ellipse lon ${k}`);
       close(lat, c.ring[k][1], `ellipse lat ${k}`);
     });
+  }
+});
+
+test("upright rectangles from two corners", () => {
+  assert.ok(doc.rectangles.length >= 8);
+  for (const c of doc.rectangles) {
+    const ring = uprightRectangle(c.a, c.b);
+    if (c.ring === null) {
+      assert.equal(ring, null, `no rectangle for ${c.a} ${c.b}`);
+      continue;
+    }
+    assert.ok(ring, "a rectangle");
+    assert.deepEqual(ring, c.ring);
   }
 });

@@ -16,7 +16,7 @@ import numpy as np
 
 from .clipping import geometry_to_view
 from .polygons import area, contains
-from .shapes import ellipse_ring
+from .shapes import ellipse_ring, upright_rectangle
 from .vectors import arc_points, lonlat_to_vec, vec_to_lonlat
 from .views import View
 
@@ -152,6 +152,19 @@ def build() -> dict[str, Any]:
             pts = np.stack([plon, plat], axis=1).tolist()
             ellipses.append({"view_index": k, "clicks": pts, "ring": ellipse_ring(view, *pts)})
     doc["ellipses"] = ellipses
+    corners = [
+        ((-10.0, -5.0), (12.5, 20.0)),
+        ((170.0, 10.0), (-175.0, -3.0)),  # across the seam
+        ((-175.0, 60.0), (150.0, 80.0)),  # across the seam, the other way
+        ((30.0, -85.0), (100.0, -70.0)),
+        ((0.0, 0.0), (0.0, 10.0)),  # one meridian: none
+        ((10.0, 5.0), (40.0, 5.0)),  # one latitude: none
+        ((-90.0, 0.0), (90.0, 10.0)),  # half the sphere apart: none
+        ((20.0, 89.95), (40.0, 10.0)),  # on a pole: none
+    ]
+    doc["rectangles"] = [
+        {"a": list(a), "b": list(b), "ring": upright_rectangle(a, b)} for a, b in corners
+    ]
     return doc
 
 

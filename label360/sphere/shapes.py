@@ -6,7 +6,8 @@ image the same disc bends into a different curve at every latitude. Three clicks
 outline in a view fix the ellipse: the two ends of one axis, then any other point of the
 outline. The ellipse becomes a ring of the sphere whose vertices lie on it, spaced so that no
 great-circle edge (a straight chord in the view) strays more than half a view pixel from the
-curve. The browser twin (``frontend/src/sphere/shapes.ts``) is the annotation tool.
+curve. An upright rectangle takes two clicks at opposite corners (see ``upright_rectangle``).
+The browser twin (``frontend/src/sphere/shapes.ts``) drives the annotation tools.
 """
 
 from __future__ import annotations
@@ -64,3 +65,29 @@ def ellipse_ring(
         return None
     rlon, rlat = view.pixel_to_lonlat(points[:, 0], points[:, 1])
     return np.stack([rlon, rlat], axis=1).tolist()
+
+
+#: the widest upright rectangle, in longitude: beyond it "the short way round" is ambiguous
+MAX_RECTANGLE_LON = 179.0
+#: no corner on a pole: its meridian is undefined there
+MAX_RECTANGLE_LAT = 89.9
+
+
+def upright_rectangle(a: Sequence[float], b: Sequence[float]) -> list[list[float]] | None:
+    """The upright rectangle with opposite corners ``a`` and ``b`` ([lon, lat]): the ring
+    a, (lon b, lat a), b, (lon a, lat b) with great-circle edges, the short way round in
+    longitude. Its sides lie on the meridians through the corners — world verticals — and its
+    top and bottom are the great circles through two corners at one latitude: exactly the
+    outline of an upright face seen square-on (a door, a sign, a façade), which a level view
+    shows as an axis-aligned rectangle. None when the corners share a longitude or a latitude,
+    are more than 179° apart in longitude, or one sits on a pole."""
+    dlon = (float(b[0]) - float(a[0]) + 180.0) % 360.0 - 180.0
+    lat_ok = max(abs(float(a[1])), abs(float(b[1]))) < MAX_RECTANGLE_LAT
+    if not (lat_ok and 1e-6 < abs(dlon) <= MAX_RECTANGLE_LON and abs(b[1] - a[1]) > 1e-6):
+        return None
+    return [
+        [float(a[0]), float(a[1])],
+        [float(b[0]), float(a[1])],
+        [float(b[0]), float(b[1])],
+        [float(a[0]), float(b[1])],
+    ]

@@ -179,3 +179,40 @@ def test_scene_run_covers_poles_and_seam():
         for mode in E.MODES:
             assert row[mode]["reached"] == (row[mode]["iou"] >= E.TARGET_IOU)
     assert "| all | 2 |" in effort.report(rows, E.CAP_CLICKS)
+
+
+def _disc(centre: np.ndarray, normal: np.ndarray, radius: float, n: int = 256) -> list:
+    """A flat disc's outline as a 256-gon on the sphere (a manhole, a round lamp)."""
+    helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.cross(normal, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(normal, e1)
+    t = 2 * np.pi * np.arange(n) / n
+    pts = centre + radius * (np.cos(t)[:, None] * e1 + np.sin(t)[:, None] * e2)
+    lon, lat = vec_to_lonlat(pts / np.linalg.norm(pts, axis=1, keepdims=True))
+    return [[np.stack([lon, lat], axis=1).tolist()]]
+
+
+def test_shape_tools_ellipse_in_a_view_circle_and_rectangle_on_the_equirect():
+    """A manhole 1.6 under the camera, 60–70° below the horizon: our ellipse tool (three clicks
+    in a view) follows it; LabelMe's circle cannot, the disc is no circle in the equirect
+    image. An equator box is no ellipse, but the rectangles fit it; a tool draws one outline,
+    so not across the seam in LabelMe."""
+    up = np.array([0.0, 1.0, 0.0])
+    ahead = np.asarray(E.lonlat_to_vec(30.0, 0.0))
+    manhole = _disc(-1.6 * up + 0.7 * ahead, up, 0.3)
+    truth = rasterize(manhole, WIDTH, H)
+
+    def tools(parts, mode, truth=None):
+        return {t.tool: (t.clicks, t.iou) for t in E.shape_tools(parts, mode, WIDTH, truth)}
+
+    ours, labelme = tools(manhole, "ours", truth), tools(manhole, "labelme", truth)
+    assert ours["ellipse"][0] == 3 and ours["ellipse"][1] >= 0.97
+    assert labelme["circle"][0] == 2 and labelme["circle"][1] < E.TARGET_IOU
+    assert tools(EQUATOR_RECT, "ours")["ellipse"][1] < E.TARGET_IOU
+    # the upright rectangle's corners are the truth's: exact, anywhere on the sphere
+    assert tools(EQUATOR_RECT, "ours")["rectangle"][1] >= 0.99
+    assert tools(SEAM_RECT, "ours")["rectangle"][1] >= 0.99
+    assert tools(EQUATOR_RECT, "labelme")["rectangle"][1] >= E.TARGET_IOU
+    assert tools(EQUATOR_RECT, "cubemap")["rectangle"][1] >= 0.99  # straight in face F
+    assert tools(SEAM_RECT, "labelme") == {"circle": (2, 0.0), "rectangle": (2, 0.0)}

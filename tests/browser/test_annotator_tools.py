@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from annotations.models import ActiveTime, Instance, LabelClass
+from label360.sphere.shapes import upright_rectangle
 from label360.sphere.views import View
 from tests.browser.test_workspace import (
     assert_ring,
@@ -352,3 +353,45 @@ def test_ellipse_tool_makes_a_round_outline_from_three_clicks(
     for ex, ey in ((a, 0), (-a, 0), (0, b), (0, -b)):
         assert np.hypot(x - (cx - 0.5 + ex), y - (cy - 0.5 + ey)).min() < 0.2 * a
     page.screenshot(path=str(artifacts / "ellipse_made.png"))
+
+
+def test_rectangle_tool_makes_an_upright_rectangle_from_two_corners(
+    scene, signed_in, live_server, artifacts
+):
+    """R picks the rectangle tool: two opposite corners make an instance whose four corners are
+    the upright rectangle of the geometry core (sides on the world's verticals); in a level
+    view centred on it, it is the axis-aligned rectangle that was dragged out. Corners on one
+    vertical are refused."""
+    pano = scene["panorama"]
+    page = signed_in(scene["users"]["annotator"])
+    open_workspace(page, live_server, pano)
+    set_camera(page, -100, 0, 80)
+    box = canvas_box(page)
+    w, h = box["width"], box["height"]
+    cx, cy = w / 2, h / 2
+    page.focus("#draw-canvas")
+    page.keyboard.press("r")
+    assert page.evaluate("window.label360.state().tool") == "rect"
+    before = Instance.objects.filter(panorama=pano).count()
+    click(page, box, cx - 90, cy - 140)
+    click(page, box, cx - 90, cy + 60)  # one meridian (a level view's column): refused
+    page.wait_for_selector(".toast:has-text('opposite corner')")
+    assert len(page.evaluate("window.label360.state().draft")) == 1
+    page.mouse.move(box["left"] + cx + 60, box["top"] + cy + 90)  # the preview follows
+    page.wait_for_timeout(100)
+    page.screenshot(path=str(artifacts / "rectangle_preview.png"))
+    click(page, box, cx + 90, cy + 110)
+    wait_saved(page)
+    assert Instance.objects.filter(panorama=pano).count() == before + 1
+    made = Instance.objects.filter(panorama=pano).order_by("order").last()
+    view = View(-100.0, 0.0, 0.0, 80.0, w, h)
+    clicks = [
+        [float(v) for v in view.pixel_to_lonlat(px - 0.5, py - 0.5)]
+        for px, py in ((cx - 90, cy - 140), (cx + 90, cy + 110))
+    ]
+    assert_ring(made.geometry[0][0], upright_rectangle(*clicks))
+    # symmetric about the view's centre column, level: the axis-aligned rectangle dragged out
+    x, y = view.lonlat_to_pixel(*np.asarray(made.geometry[0][0], dtype=np.float64).T)
+    assert np.allclose(x + 0.5, [cx - 90, cx + 90, cx + 90, cx - 90], atol=0.05)
+    assert abs(y[0] - y[1]) < 0.05 and abs(y[2] - y[3]) < 0.05
+    page.screenshot(path=str(artifacts / "rectangle_made.png"))

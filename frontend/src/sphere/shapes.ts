@@ -1,6 +1,6 @@
 /**
- * Shapes fixed by a few clicks in a rectilinear view (twin of label360.sphere.shapes; the
- * ellipse tool of the annotation UI). A round thing in the world (a wheel, a manhole, a sign, a lamp)
+ * Shapes fixed by a few clicks (twin of label360.sphere.shapes; the ellipse and upright
+ * rectangle tools of the annotation UI). A round thing in the world (a wheel, a manhole, a sign, a lamp)
  * is an ellipse in every rectilinear view that sees it whole, wherever it sits on the sphere —
  * unlike the equirectangular image, where the same disc bends into a different curve at every
  * latitude. Three clicks on its outline fix the ellipse: the two ends of one axis, then any
@@ -58,3 +58,29 @@ export function ellipseRing(view: View, a: LonLat, b: LonLat, p: LonLat): LonLat
   const points = ellipseThrough(pa, pb, pp);
   return points ? points.map(([x, y]) => view.pixelToLonlat(x, y)) : null;
 }
+
+/** The widest upright rectangle, in longitude: beyond it "the short way round" is ambiguous. */
+const MAX_RECTANGLE_LON = 179;
+/** No corner on a pole: its meridian is undefined there. */
+const MAX_RECTANGLE_LAT = 89.9;
+
+/**
+ * The upright rectangle with opposite corners ``a`` and ``b``: the ring a, (lon b, lat a), b,
+ * (lon a, lat b) with great-circle edges, the short way round in longitude. Its sides lie on
+ * meridians (world verticals) and its top and bottom on the great circles through two corners
+ * at one latitude: an upright face seen square-on, an axis-aligned rectangle in a level view.
+ * Null when the corners share a longitude or latitude, are > 179° apart in longitude, or one
+ * sits on a pole.
+ */
+export function uprightRectangle(a: LonLat, b: LonLat): LonLat[] | null {
+  const dlon = ((((b[0] - a[0] + 180) % 360) + 360) % 360) - 180;
+  const latOk = Math.max(Math.abs(a[1]), Math.abs(b[1])) < MAX_RECTANGLE_LAT;
+  if (!(latOk && Math.abs(dlon) > 1e-6 && Math.abs(dlon) <= MAX_RECTANGLE_LON && Math.abs(b[1] - a[1]) > 1e-6)) return null;
+  return [
+    [a[0], a[1]],
+    [b[0], a[1]],
+    [b[0], b[1]],
+    [a[0], b[1]],
+  ];
+}
+

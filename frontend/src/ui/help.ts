@@ -11,6 +11,7 @@ const SHORTCUTS: [string, string][] = [
   ["Backspace", "Remove the last vertex while drawing; else delete the selected vertex"],
   ["Delete", "Delete the selected vertex, else the selected instance"],
   ["O", "Ellipse tool (round things: wheels, manholes, signs, lamps): click the two ends of its long axis, then one more point of its outline"],
+  ["R", "Rectangle tool (upright things seen square-on: doors, windows, signs, façades): click two opposite corners; the sides follow the world's verticals"],
   ["A", "Add a part to the selected instance"],
   ["B", "Box AI tool: drag a box around an object → model suggestion; click inside: + point, Shift/right-click: − point"],
   ["Enter · Esc", "Box AI: accept / discard the suggestion"],

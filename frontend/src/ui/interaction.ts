@@ -5,14 +5,17 @@
  * make the outline cross itself is refused (the crossed edge flashes red), as is a vertex drag
  * that would; locked instances are neither picked nor edited. A keyboard crosshair (X) places
  * vertices without a mouse. The ellipse tool makes a round thing's outline from three clicks
- * (the ends of one axis, then one more point of the outline): see sphere/shapes.ts.
+ * (the ends of one axis, then one more point of the outline), the rectangle tool an upright
+ * rectangle from two opposite corners: see sphere/shapes.ts.
  */
-import { Geometry, LonLat, View, angleBetween, arcsCross, ellipseRing, lonlatToVec, pointInGeometry } from "../sphere";
+import { Geometry, LonLat, View, angleBetween, arcsCross, ellipseRing, lonlatToVec, pointInGeometry, uprightRectangle } from "../sphere";
 import { Inst, Store, VertexRef, deleteVertex, insertVertex, moveVertex, newUid } from "../store";
 import { prepare } from "../render/prepared";
 import { projectSegment } from "../render/overlay";
 
-export type Tool = "draw" | "edit" | "pan" | "box" | "ellipse";
+export type Tool = "draw" | "edit" | "pan" | "box" | "ellipse" | "rect";
+/** Tools whose clicks are vertices or shape points (they show a cursor and take the crosshair). */
+const CLICKING: ReadonlySet<Tool> = new Set<Tool>(["draw", "ellipse", "rect"]);
 
 export interface Host {
   view(): View;
@@ -159,7 +162,7 @@ export class Interaction {
     const [x, y] = this.pixel(e);
     const view = this.host.view();
     this.hover = this.down?.moved ? null : [x, y];
-    if (this.tool === "draw" || this.tool === "ellipse") this.cursor = view.pixelToLonlat(x, y);
+    if (CLICKING.has(this.tool)) this.cursor = view.pixelToLonlat(x, y);
     this.host.requestOverlay();
     const d = this.down;
     if (!d) return;
@@ -207,7 +210,7 @@ export class Interaction {
     }
     if (d.moved || e.button !== 0) return;
     if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
-    else if (this.tool === "ellipse" && this.host.canEdit) this.clickEllipse(x, y);
+    else if ((this.tool === "ellipse" || this.tool === "rect") && this.host.canEdit) this.clickShape(x, y);
     else if (this.tool === "edit" || this.tool === "pan") this.pick(x, y);
   }
 
@@ -232,32 +235,43 @@ export class Interaction {
     this.host.request();
   }
 
-  /** Ellipse tool: the first two clicks are the ends of an axis, the third closes the ellipse. */
-  private clickEllipse(x: number, y: number): void {
+  /** The ring the shape tool makes when ``point`` is its last click (null: no shape). */
+  private shapeRing(point: LonLat): LonLat[] | null {
+    if (this.tool === "ellipse") return ellipseRing(this.host.view(), this.draft[0], this.draft[1], point);
+    return uprightRectangle(this.draft[0], point);
+  }
+
+  /** Ellipse tool: the ends of an axis, then one more outline point; rectangle tool: two
+   *  opposite corners. The last click makes the instance, or is refused with the reason. */
+  private clickShape(x: number, y: number): void {
     const view = this.host.view();
     const point = view.pixelToLonlat(x, y);
     if (this.draft.length) {
       const last = view.lonlatToPixel(this.draft[this.draft.length - 1][0], this.draft[this.draft.length - 1][1]);
       if (last && Math.hypot(last[0] - x, last[1] - y) < 3) return; // second click of a double-click
     }
-    if (this.draft.length < 2) {
+    const needed = this.tool === "ellipse" ? 3 : 2;
+    if (this.draft.length < needed - 1) {
       this.draft.push(point);
       this.host.request();
       return;
     }
-    const ring = ellipseRing(view, this.draft[0], this.draft[1], point);
+    const ring = this.shapeRing(point);
     if (!ring) {
-      this.host.notify?.("Click a point of the outline between the two ends of the axis.");
+      this.host.notify?.(this.tool === "ellipse"
+        ? "Click a point of the outline between the two ends of the axis."
+        : "Click the opposite corner: off the first corner's vertical and off its level.");
       return;
     }
     this.draft = [];
     this.commitRing(ring);
   }
 
-  /** The ellipse the next click would make (the ellipse tool after two clicks), for the overlay. */
+  /** The shape the next click would make (a shape tool one click from done), for the overlay. */
   shapePreview(): LonLat[] | null {
-    if (this.tool !== "ellipse" || this.draft.length !== 2 || !this.cursor) return null;
-    return ellipseRing(this.host.view(), this.draft[0], this.draft[1], this.cursor);
+    const needed = this.tool === "ellipse" ? 3 : this.tool === "rect" ? 2 : 0;
+    if (!needed || this.draft.length !== needed - 1 || !this.cursor) return null;
+    return this.shapeRing(this.cursor);
   }
 
   private refuse(a: LonLat, b: LonLat, message: string): void {
@@ -286,18 +300,18 @@ export class Interaction {
     if (!this.crosshair) return;
     const [x, y] = this.crosshair;
     if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
-    else if (this.tool === "ellipse" && this.host.canEdit) this.clickEllipse(x, y);
+    else if ((this.tool === "ellipse" || this.tool === "rect") && this.host.canEdit) this.clickShape(x, y);
     else this.pick(x, y);
   }
 
   private syncCrosshairCursor(): void {
-    if (this.crosshair && (this.tool === "draw" || this.tool === "ellipse")) this.cursor = this.host.view().pixelToLonlat(this.crosshair[0], this.crosshair[1]);
+    if (this.crosshair && CLICKING.has(this.tool)) this.cursor = this.host.view().pixelToLonlat(this.crosshair[0], this.crosshair[1]);
     this.host.requestOverlay();
   }
 
   /** Close the polygon being drawn: a new instance, or a new part of the selected one. */
   finish(): void {
-    if (this.tool === "ellipse" || this.draft.length < 3) return;
+    if (this.tool !== "draw" || this.draft.length < 3) return;
     if (crossingEdge(this.draft, this.draft[0], true) >= 0) {
       this.refuse(this.draft[this.draft.length - 1], this.draft[0], "Closing here would make the outline cross itself: add vertices or undo the last one (Backspace).");
       return;

@@ -92,6 +92,10 @@ export function onKey(ws: Workspace, e: KeyboardEvent): void {
     case "O":
       if (ws.canEdit) ws.setTool("ellipse");
       break;
+    case "r":
+    case "R":
+      if (ws.canEdit) ws.setTool("rect");
+      break;
     case "a":
     case "A":
       if (ws.canEdit) ws.startAddPart();

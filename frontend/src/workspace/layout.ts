@@ -119,6 +119,7 @@ export function renderToolbar(ws: Workspace): void {
     tb("tool-draw", "✎", "Draw", "D", () => ws.setTool("draw"), it.tool === "draw", ro),
     tb("tool-edit", "⬚", "Edit", "E", () => ws.setTool("edit"), it.tool === "edit", ro),
     tb("tool-pan", "✥", "Pan", "V", () => ws.setTool("pan"), it.tool === "pan"),
+    tb("tool-rect", "▭", "Rectangle", "R", () => ws.setTool("rect"), it.tool === "rect", ro),
     tb("tool-ellipse", "◯", "Ellipse", "O", () => ws.setTool("ellipse"), it.tool === "ellipse", ro),
     tb("tool-box", "⊡", "Box AI", "B", () => ws.setTool("box"), it.tool === "box", ro),
     h("hr"),

@@ -156,8 +156,8 @@ export function drawOverlay(ws: Workspace, view: View): void {
     const color = cls?.color ?? "#ffd43b";
     const shape = it.shapePreview();
     if (shape) drawClosedPreview(ctx, view, shape, color);
-    // the ellipse tool's clicks are an axis, not a polygon: no rubber band back to the first
-    drawDraft(ctx, view, { points: it.draft, cursor: it.tool === "ellipse" ? null : it.cursor, color });
+    // a shape tool's clicks are an axis or a corner, not a polygon: no rubber band
+    drawDraft(ctx, view, { points: it.draft, cursor: it.tool === "draw" ? it.cursor : null, color });
   }
   if (it.invalid && it.invalid.until > performance.now()) {
     // the refused edge, red: it would have crossed the outline
@@ -209,7 +209,7 @@ function liveEdit(ws: Workspace): LiveEdit | null {
   const cls = ws.classes.byId(ws.classes.current ?? -1);
   const shape = it.shapePreview();
   const preview = it.preview?.geometry ?? (shape ? [[shape]] : null);
-  return { draft: it.draft, cursor: it.tool === "ellipse" ? null : it.cursor, color: cls?.color ?? "#ffd43b", preview, invalid };
+  return { draft: it.draft, cursor: it.tool === "draw" ? it.cursor : null, color: cls?.color ?? "#ffd43b", preview, invalid };
 }
 
 /** The HUD's nodes, kept between frames: a drag changes their text, not the DOM tree. */
