@@ -113,6 +113,21 @@ def with_shape_tools(rows: list[dict], cap: int) -> list[dict]:
     return out
 
 
+def goal_ratios(ours_rows: list[dict], labelme_rows: list[dict], cap: int) -> tuple[float, float]:
+    """Ours ÷ LabelMe mean clicks overall and near the poles (|lat| ≥ 60), ours read from
+    ``ours_rows`` and LabelMe from ``labelme_rows`` (the same instances, possibly scored with
+    other tools)."""
+
+    def ratio(keep) -> float:
+        a = [r for r in ours_rows if keep(r)]
+        b = [r for r in labelme_rows if keep(r)]
+        if not a:
+            return float("nan")
+        return effort(a, "ours", cap)[0] / effort(b, "labelme", cap)[0]
+
+    return ratio(lambda r: True), ratio(lambda r: abs(r["lat"]) >= 60)
+
+
 def effort(rows: list[dict], mode: str, cap: int) -> tuple[float, float, int]:
     """Mean clicks (a failure counts as the cap), median, failures."""
     c = np.array([r[mode]["clicks"] if r[mode]["reached"] else cap for r in rows], float)
@@ -214,13 +229,7 @@ def main() -> None:
     print(report(rows, args.cap))
     print("\nClicks per panorama\n")
     print(per_panorama(rows, args.cap))
-    overall = effort(rows, "ours", args.cap)[0] / effort(rows, "labelme", args.cap)[0]
-    polar = [r for r in rows if abs(r["lat"]) >= 60]
-    polar_ratio = (
-        effort(polar, "ours", args.cap)[0] / effort(polar, "labelme", args.cap)[0]
-        if polar
-        else float("nan")
-    )
+    overall, polar_ratio = goal_ratios(rows, rows, args.cap)
     print(
         f"\nproduct goal (polygons, as the goal defines the modes): ours ≤ 0.6× LabelMe overall →"
         f" {overall:.2f} ({'met' if overall <= 0.6 else 'NOT met'}); ≤ 0.3× near the poles"
@@ -241,21 +250,10 @@ def main() -> None:
         print(f"  {m}: " + "; ".join(parts))
     print()
     print(report(tooled, args.cap))
-    t_overall = effort(tooled, "ours", args.cap)[0] / effort(tooled, "labelme", args.cap)[0]
-    t_polar = [r for r in tooled if abs(r["lat"]) >= 60]
-    t_polar_ratio = (
-        effort(t_polar, "ours", args.cap)[0] / effort(t_polar, "labelme", args.cap)[0]
-        if t_polar
-        else float("nan")
-    )
+    t_overall, t_polar_ratio = goal_ratios(tooled, tooled, args.cap)
     print("\nClicks per panorama, with the shape tools\n")
     print(per_panorama(tooled, args.cap))
-    literal = effort(tooled, "ours", args.cap)[0] / effort(rows, "labelme", args.cap)[0]
-    literal_polar = (
-        effort(t_polar, "ours", args.cap)[0] / effort(polar, "labelme", args.cap)[0]
-        if polar
-        else float("nan")
-    )
+    literal, literal_polar = goal_ratios(tooled, rows, args.cap)
     print(
         f"with the shape tools in every mode: ours ÷ LabelMe overall {t_overall:.2f}"
         f" ({'met' if t_overall <= 0.6 else 'NOT met'}), near the poles {t_polar_ratio:.2f}"
