@@ -46,7 +46,7 @@ IoU is on the sphere with solid-angle weights in every mode:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -548,7 +548,9 @@ class Result:
 
 
 class _State:
-    def __init__(self, piece: Piece) -> None:
+    def __init__(self, piece: Piece, pair: tuple[int, int] | None = None) -> None:
+        """A piece before its first click. ``pair`` opens it with those two candidates and no
+        valued openings (the caller inserts its own first vertices)."""
         self.piece = piece
         self.cand = piece.cells(piece.cand)
         self.chosen = np.zeros(0, np.int64)
@@ -557,12 +559,14 @@ class _State:
         self.da = np.zeros(m)
         self.di = np.zeros(m)
         self.valid = np.zeros(m, bool)
-        # opening: the two farthest-apart candidates (sheet coordinates)
-        d = ((piece.cand[:, None, :] - piece.cand[None, :, :]) ** 2).sum(axis=2)
-        i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-        self.pair = np.array(sorted((int(i), int(j))), np.int64)
+        given = pair is not None
+        if pair is None:
+            # opening: the two farthest-apart candidates (sheet coordinates)
+            d = ((piece.cand[:, None, :] - piece.cand[None, :, :]) ** 2).sum(axis=2)
+            pair = np.unravel_index(int(np.argmax(d)), d.shape)
+        self.pair = np.array(sorted((int(pair[0]), int(pair[1]))), np.int64)
         self.rescan(self.pair)
-        self.openings = self._rollout()
+        self.openings = [] if given else self._rollout()
 
     def _rollout(self) -> list[tuple[int, float, float, list[int]]]:
         """Ways to open this piece: its own greedy trace (the pair, then the click that most
@@ -656,14 +660,27 @@ def simulate(
 ) -> Result:
     """Clicks the simulated annotator needs for one instance in one mode."""
     pieces = pieces_for(mode, parts, width)
-    h = width // 2
     if truth_mask is None:
-        truth_mask = rasterize(parts, width, h)
-    rows = row_solid_angles(width)
+        truth_mask = rasterize(parts, width, width // 2)
     states = [_State(p) for p in pieces]
-    truth = sum(p.truth for p in pieces)
-    inter = area = 0.0
-    clicks = 0
+    return _greedy(mode, states, 0.0, 0.0, 0, width, truth_mask, cap, target)
+
+
+def _greedy(
+    mode: str,
+    states: list[_State],
+    inter: float,
+    area: float,
+    clicks: int,
+    width: int,
+    truth_mask: np.ndarray,
+    cap: int,
+    target: float,
+) -> Result:
+    """Click on from the given polygons (guidance intersection and area so far, clicks spent)
+    until the reference IoU reaches the target or no action fits or gains."""
+    rows = row_solid_angles(width)
+    truth = sum(s.piece.truth for s in states)
     ref = 0.0
     reached = False
 
@@ -671,6 +688,11 @@ def simulate(
         return [(s.piece.sheet, s.polygon()) for s in states if len(s.chosen) >= 3]
 
     while True:
+        if clicks and inter / (area + truth - inter) >= GATE:
+            ref = weighted_iou(drawn_mask(mode, drawn(), width), truth_mask, rows)
+            if ref >= target:
+                reached = True
+                break
         current = inter / (area + truth - inter) if area > 0 else 0.0
         best = None  # (gain per click, piece, clicks, candidates to insert)
         for k, s in enumerate(states):
@@ -702,15 +724,11 @@ def simulate(
             area += da
             inter += di
         clicks += cost
-        if inter / (area + truth - inter) >= GATE:
-            ref = weighted_iou(drawn_mask(mode, drawn(), width), truth_mask, rows)
-            if ref >= target:
-                reached = True
-                break
     if not reached:
         polys = drawn()
         ref = weighted_iou(drawn_mask(mode, polys, width), truth_mask, rows) if polys else 0.0
-    return Result(mode, clicks, reached, ref, drawn(), len(pieces), len(drawn()))
+    states_drawn = drawn()
+    return Result(mode, clicks, reached, ref, states_drawn, len(states), len(states_drawn))
 
 
 # ----------------------------------------------------------------------------- shape tools
