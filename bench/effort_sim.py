@@ -55,6 +55,7 @@ import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from label360.sphere import (
+    GeometryError,
     View,
     contains,
     cube_face_views,
@@ -846,3 +847,88 @@ def shape_tools(
         best = max((weighted_iou(m, truth_mask, rows) for m in masks), default=0.0)
         out.append(ShapeResult(mode, tool, clicks, best))
     return out
+
+
+def _diagonal_corners(ll: np.ndarray) -> list[tuple[int, int]]:
+    """Outline points an annotator clicks as opposite corners of an upright rectangle: the ones
+    farthest out along either diagonal, in longitude and latitude scaled to the extent."""
+    lon = (ll[:, 0] - ll[0, 0] + 180.0) % 360.0 - 180.0  # unwrapped round the outline
+    x = (lon - lon.min()) / max(float(np.ptp(lon)), 1e-9)
+    y = (ll[:, 1] - ll[:, 1].min()) / max(float(np.ptp(ll[:, 1])), 1e-9)
+    return [(int(np.argmax(-sx * x + y)), int(np.argmax(sx * x - y))) for sx in (1.0, -1.0)]
+
+
+def rectangle_then_edit(
+    parts: list,
+    width: int = 2048,
+    truth_mask: np.ndarray | None = None,
+    cap: int = CAP_CLICKS,
+    target: float = TARGET_IOU,
+) -> Result | None:
+    """Ours only: an upright rectangle (two corner clicks on the outline), then vertices
+    inserted on its edges with the Edit tool (a click on an edge and a drag to the outline:
+    one click each), greedily like any polygon. Our rectangle is an ordinary polygon, so it can
+    be refined; LabelMe's and a generic cubemap tool's rectangles stay rectangles. The better
+    of the two diagonals; None for an instance in several pieces."""
+    pieces = ours_pieces(parts, width)
+    if len(pieces) != 1:
+        return None
+    if truth_mask is None:
+        truth_mask = rasterize(parts, width, width // 2)
+    piece = pieces[0]
+    ll = piece.sheet.to_lonlat(piece.cand)
+    best: Result | None = None
+    for ia, ib in _diagonal_corners(ll):
+        ring = upright_rectangle(ll[ia].tolist(), ll[ib].tolist())
+        if ring is None:
+            continue
+        # the two other corners join the candidates, one on each side of the outline between
+        # the clicked corners (the pairing that puts them nearer), after the nearest point there
+        n = len(piece.cand)
+        lo, hi = sorted((ia, ib))
+        arcs = (np.arange(lo + 1, hi), np.concatenate([np.arange(hi + 1, n), np.arange(0, lo)]))
+
+        def gap(c: np.ndarray, arc: np.ndarray) -> float:
+            return float(((piece.cand[arc] - c) ** 2).sum(axis=1).min()) if len(arc) else np.inf
+
+        c1, c2 = piece.sheet.from_lonlat(np.asarray([ring[1], ring[3]], float))
+        if gap(c1, arcs[0]) + gap(c2, arcs[1]) > gap(c2, arcs[0]) + gap(c1, arcs[1]):
+            c1, c2 = c2, c1
+        after, same = {}, {}
+        for j, (c, arc, fallback) in enumerate(((c1, arcs[0], lo), (c2, arcs[1], hi))):
+            if not len(arc):
+                after[fallback] = (j, c)
+                continue
+            near = ((piece.cand[arc] - c) ** 2).sum(axis=1)
+            k = int(arc[np.argmin(near)])
+            if near.min() < 0.25**2:  # the corner is an outline point already: click it
+                same[j] = k
+            else:
+                after[k] = (j, c)
+        rows, index = [], {}
+        for k in range(n):
+            index[("c", k)] = len(rows)
+            rows.append(piece.cand[k])
+            if k in after:
+                j, c = after[k]
+                index[("x", j)] = len(rows)
+                rows.append(c)
+        for j, k in same.items():
+            index[("x", j)] = index[("c", k)]
+        new_cand = np.array(rows)
+        aug = replace(piece, cand=new_cand)
+        state = _State(aug, pair=(index[("c", ia)], index[("c", ib)]))
+        inter = area = 0.0
+        for j in (0, 1):
+            da, di = state.insert(index[("x", j)])
+            area += da
+            inter += di
+        try:
+            r = _greedy("ours", [state], inter, area, 2, width, truth_mask, cap, target)
+        except GeometryError:  # a degenerate rectangle for this outline: not this diagonal
+            continue
+        if r.reached and (best is None or not best.reached or r.clicks < best.clicks):
+            best = r
+        elif best is None:
+            best = r
+    return best

@@ -216,3 +216,24 @@ def test_shape_tools_ellipse_in_a_view_circle_and_rectangle_on_the_equirect():
     assert tools(EQUATOR_RECT, "labelme")["rectangle"][1] >= E.TARGET_IOU
     assert tools(EQUATOR_RECT, "cubemap")["rectangle"][1] >= 0.99  # straight in face F
     assert tools(SEAM_RECT, "labelme") == {"circle": (2, 0.0), "rectangle": (2, 0.0)}
+
+
+def test_rectangle_then_edit_starts_from_two_corners_and_inserts_on_its_edges():
+    """Ours can refine its upright rectangle into a polygon: an upright rectangle is two
+    clicks; a hexagon (a box seen at an angle: meridian sides, a higher nearest top corner, a
+    lower nearest bottom corner) is the rectangle plus inserted vertices, fewer clicks than
+    the polygon alone, and its reference IoU is the independent one."""
+    r = E.rectangle_then_edit(EQUATOR_RECT, WIDTH)
+    assert (r.clicks, r.reached) == (2, True) and r.iou > 0.99
+    hexagon = [
+        [[[-12.0, 6.0], [-2.0, 9.0], [12.0, 5.0], [12.0, -5.0], [-2.0, -8.0], [-12.0, -6.0]]]
+    ]
+    r = E.rectangle_then_edit(hexagon, WIDTH)
+    polygon = E.simulate(hexagon, "ours", WIDTH)
+    assert r.reached and r.clicks < polygon.clicks, (r.clicks, polygon.clicks)
+    assert abs(independent_iou(r, hexagon) - r.iou) < 2e-3
+    ((_, xy),) = r.polygons
+    assert len(xy) == r.clicks + 2  # two corners come with the rectangle
+    # not for an instance in several pieces
+    two = hexagon + [[[[20.0, 0.0], [30.0, 0.0], [30.0, 8.0]]]]
+    assert E.rectangle_then_edit(two, WIDTH) is None
