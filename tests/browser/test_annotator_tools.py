@@ -395,3 +395,20 @@ def test_rectangle_tool_makes_an_upright_rectangle_from_two_corners(
     assert np.allclose(x + 0.5, [cx - 90, cx + 90, cx + 90, cx - 90], atol=0.05)
     assert abs(y[0] - y[1]) < 0.05 and abs(y[2] - y[3]) < 0.05
     page.screenshot(path=str(artifacts / "rectangle_made.png"))
+
+    # the rectangle is an ordinary polygon, selected once made: E, then a drag from the middle
+    # of its top edge inserts a vertex where the drag ends (a box seen at an angle)
+    page.keyboard.press("e")
+    top_mid = ((x[0] + x[1]) / 2 + 0.5, (y[0] + y[1]) / 2 + 0.5)
+    page.mouse.move(box["left"] + top_mid[0], box["top"] + top_mid[1])
+    page.mouse.down()
+    page.mouse.move(box["left"] + top_mid[0] + 10, box["top"] + top_mid[1] - 40, steps=5)
+    page.mouse.up()
+    wait_saved(page)
+    made.refresh_from_db()
+    ring = np.asarray(made.geometry[0][0], dtype=np.float64)
+    assert len(ring) == 5
+    px, py = view.lonlat_to_pixel(ring[:, 0], ring[:, 1])
+    dropped = np.hypot(px + 0.5 - (top_mid[0] + 10), py + 0.5 - (top_mid[1] - 40))
+    assert dropped.min() < 1.0
+    page.screenshot(path=str(artifacts / "rectangle_edited.png"))
