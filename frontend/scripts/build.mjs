@@ -1,6 +1,6 @@
 // Bundles the UI into ../static/dist/ (and, with --tests, the node tests into build/tests/).
 import { build } from "esbuild";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -10,6 +10,8 @@ const tests = process.argv.includes("--tests");
 if (tests) {
   const dir = join(here, "tests");
   const entries = readdirSync(dir).filter((f) => f.endsWith(".test.ts")).map((f) => join(dir, f));
+  // a test renamed or removed must not keep running from an old bundle
+  rmSync(join(here, "build", "tests"), { recursive: true, force: true });
   await build({
     entryPoints: entries,
     outdir: join(here, "build", "tests"),
