@@ -306,6 +306,19 @@ def test_the_equirect_viewer_highlights_the_selection_over_its_cached_layer(
     page.locator(".equirect-canvas").screenshot(path=str(artifacts / "equirect_selection.png"))
 
 
+def pick_shape_tool(page, live_server, pano, camera, key, tool) -> dict:
+    """Open the workspace at ``camera`` (yaw, pitch, hfov) and pick a shape tool by its key;
+    the canvas box (with its centre cx, cy)."""
+    open_workspace(page, live_server, pano)
+    set_camera(page, *camera)
+    box = canvas_box(page)
+    box["cx"], box["cy"] = box["width"] / 2, box["height"] / 2
+    page.focus("#draw-canvas")
+    page.keyboard.press(key)
+    assert page.evaluate("window.label360.state().tool") == tool
+    return box
+
+
 def test_ellipse_tool_makes_a_round_outline_from_three_clicks(
     scene, signed_in, live_server, artifacts
 ):
@@ -314,14 +327,8 @@ def test_ellipse_tool_makes_a_round_outline_from_three_clicks(
     whose vertices lie on that ellipse in the view; a third click on the axis is refused."""
     pano = scene["panorama"]
     page = signed_in(scene["users"]["annotator"])
-    open_workspace(page, live_server, pano)
-    set_camera(page, 30, -70, 90)
-    box = canvas_box(page)
-    w, h = box["width"], box["height"]
-    cx, cy = w / 2, h / 2
-    page.focus("#draw-canvas")
-    page.keyboard.press("o")
-    assert page.evaluate("window.label360.state().tool") == "ellipse"
+    box = pick_shape_tool(page, live_server, pano, (30, -70, 90), "o", "ellipse")
+    w, h, cx, cy = box["width"], box["height"], box["cx"], box["cy"]
     before = Instance.objects.filter(panorama=pano).count()
 
     a, b = 150.0, 80.0
@@ -364,14 +371,8 @@ def test_rectangle_tool_makes_an_upright_rectangle_from_two_corners(
     vertical are refused."""
     pano = scene["panorama"]
     page = signed_in(scene["users"]["annotator"])
-    open_workspace(page, live_server, pano)
-    set_camera(page, -100, 0, 80)
-    box = canvas_box(page)
-    w, h = box["width"], box["height"]
-    cx, cy = w / 2, h / 2
-    page.focus("#draw-canvas")
-    page.keyboard.press("r")
-    assert page.evaluate("window.label360.state().tool") == "rect"
+    box = pick_shape_tool(page, live_server, pano, (-100, 0, 80), "r", "rect")
+    w, h, cx, cy = box["width"], box["height"], box["cx"], box["cy"]
     before = Instance.objects.filter(panorama=pano).count()
     click(page, box, cx - 90, cy - 140)
     click(page, box, cx - 90, cy + 60)  # one meridian (a level view's column): refused
