@@ -791,16 +791,10 @@ def _circle_masks(piece: Piece, width: int) -> list[np.ndarray]:
 
 def _upright_rectangle_masks(piece: Piece, width: int) -> list[np.ndarray]:
     """Our upright rectangles: two opposite corners of the outline, clicked on either diagonal
-    (the outline points farthest out along it, in longitude and latitude scaled to the
-    outline's extent)."""
+    (``_diagonal_corners``)."""
     ll = piece.sheet.to_lonlat(piece.cand)
-    lon0 = float(ll[0, 0])
-    lon = (ll[:, 0] - lon0 + 180.0) % 360.0 - 180.0  # unwrapped round the outline
-    x = (lon - lon.min()) / max(float(np.ptp(lon)), 1e-9)
-    y = (ll[:, 1] - ll[:, 1].min()) / max(float(np.ptp(ll[:, 1])), 1e-9)
     masks = []
-    for sx in (1.0, -1.0):  # corners (left, top) and (right, bottom), then the other diagonal
-        a, b = int(np.argmax(-sx * x + y)), int(np.argmax(sx * x - y))
+    for a, b in _diagonal_corners(ll):
         ring = upright_rectangle(ll[a].tolist(), ll[b].tolist())
         if ring is not None:
             masks.append(rasterize([[ring]], width, width // 2))
