@@ -3,7 +3,8 @@
 Compares drawing great-circle polygons in views (Label360) with flat polygons on the
 equirectangular image (LabelMe style) and face-by-face polygons on a plain 90° cubemap, on
 synthetic streets and rooms with exact truth (``bench/effort_scenes.py``); the annotator and
-the IoU are described in ``bench/effort_sim.py`` and docs/effort.md.
+the IoU are described in ``bench/effort_sim.py``, the shape tools in ``bench/effort_shapes.py``,
+and both in docs/effort.md.
 
     .venv/bin/python bench/effort.py            # full run (6 scenes, ~200 instances)
     .venv/bin/python bench/effort.py --quick    # one room, 8 instances
@@ -23,16 +24,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from effort_scenes import Instance, scene_instances  # noqa: E402
-from effort_sim import (  # noqa: E402
-    CAP_CLICKS,
-    MODES,
-    SHAPE_TOOLS,
-    TARGET_IOU,
-    HoleError,
-    rectangle_then_edit,
-    shape_tools,
-    simulate,
-)
+from effort_shapes import SHAPE_TOOLS, rectangle_then_edit, shape_tools  # noqa: E402
+from effort_sim import CAP_CLICKS, MODES, TARGET_IOU, HoleError, pieces_for, simulate  # noqa: E402
 
 from label360.sphere import rasterize  # noqa: E402
 
@@ -79,8 +72,10 @@ def run(
             }
             try:
                 for mode in MODES:
-                    r = simulate(inst.parts, mode, width, truth, cap=cap)
-                    tools = shape_tools(inst.parts, mode, width, truth)
+                    # the drawing space's pieces (outlines, candidates, guidance grids) once
+                    pieces = pieces_for(mode, inst.parts, width)
+                    r = simulate(inst.parts, mode, width, truth, cap=cap, pieces=pieces)
+                    tools = shape_tools(inst.parts, mode, width, truth, pieces=pieces)
                     row[mode] = {
                         "clicks": r.clicks,
                         "reached": r.reached,
@@ -90,7 +85,7 @@ def run(
                         "tools": {t.tool: round(t.iou, 4) for t in tools},
                     }
                     if mode == "ours":
-                        re = rectangle_then_edit(inst.parts, width, truth, cap=cap)
+                        re = rectangle_then_edit(inst.parts, width, truth, cap=cap, pieces=pieces)
                         row[mode]["rectangle_edit"] = (
                             {"clicks": re.clicks, "reached": re.reached, "iou": round(re.iou, 4)}
                             if re is not None

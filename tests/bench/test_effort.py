@@ -20,6 +20,7 @@ from label360.sphere.vectors import rot_x, rot_y
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
+import effort_shapes as S  # noqa: E402
 import effort_sim as E  # noqa: E402
 
 WIDTH = 1024
@@ -111,7 +112,7 @@ def test_guidance_grid_is_the_xor_of_inserted_triangles():
     """The scoring identity: a polygon's cells are the XOR of the triangles its insertions
     added, i.e. its own even-odd fill."""
     (piece,) = E.pieces_for("labelme", POLAR_SQUARE, WIDTH)
-    state = E._State(piece)
+    state = E.State(piece)
     for c in (5, 11, 17, 23, 30):
         if c not in state.pair:
             state.insert(c)
@@ -204,7 +205,7 @@ def test_shape_tools_ellipse_in_a_view_circle_and_rectangle_on_the_equirect():
     truth = rasterize(manhole, WIDTH, H)
 
     def tools(parts, mode, truth=None):
-        return {t.tool: (t.clicks, t.iou) for t in E.shape_tools(parts, mode, WIDTH, truth)}
+        return {t.tool: (t.clicks, t.iou) for t in S.shape_tools(parts, mode, WIDTH, truth)}
 
     ours, labelme = tools(manhole, "ours", truth), tools(manhole, "labelme", truth)
     assert ours["ellipse"][0] == 3 and ours["ellipse"][1] >= 0.97
@@ -223,12 +224,12 @@ def test_rectangle_then_edit_starts_from_two_corners_and_inserts_on_its_edges():
     clicks; a hexagon (a box seen at an angle: meridian sides, a higher nearest top corner, a
     lower nearest bottom corner) is the rectangle plus inserted vertices, fewer clicks than
     the polygon alone, and its reference IoU is the independent one."""
-    r = E.rectangle_then_edit(EQUATOR_RECT, WIDTH)
+    r = S.rectangle_then_edit(EQUATOR_RECT, WIDTH)
     assert (r.clicks, r.reached) == (2, True) and r.iou > 0.99
     hexagon = [
         [[[-12.0, 6.0], [-2.0, 9.0], [12.0, 5.0], [12.0, -5.0], [-2.0, -8.0], [-12.0, -6.0]]]
     ]
-    r = E.rectangle_then_edit(hexagon, WIDTH)
+    r = S.rectangle_then_edit(hexagon, WIDTH)
     polygon = E.simulate(hexagon, "ours", WIDTH)
     assert r.reached and r.clicks < polygon.clicks, (r.clicks, polygon.clicks)
     assert abs(independent_iou(r, hexagon) - r.iou) < 2e-3
@@ -236,4 +237,4 @@ def test_rectangle_then_edit_starts_from_two_corners_and_inserts_on_its_edges():
     assert len(xy) == r.clicks + 2  # two corners come with the rectangle
     # not for an instance in several pieces
     two = hexagon + [[[[20.0, 0.0], [30.0, 0.0], [30.0, 8.0]]]]
-    assert E.rectangle_then_edit(two, WIDTH) is None
+    assert S.rectangle_then_edit(two, WIDTH) is None
