@@ -16,6 +16,8 @@ import { projectSegment } from "../render/overlay";
 export type Tool = "draw" | "edit" | "pan" | "box" | "ellipse" | "rect";
 /** Tools whose clicks are vertices or shape points (they show a cursor and take the crosshair). */
 const CLICKING: ReadonlySet<Tool> = new Set<Tool>(["draw", "ellipse", "rect"]);
+/** Clicks that make a shape, per shape tool. */
+const SHAPE_CLICKS: Partial<Record<Tool, number>> = { ellipse: 3, rect: 2 };
 
 export interface Host {
   view(): View;
@@ -210,7 +212,7 @@ export class Interaction {
     }
     if (d.moved || e.button !== 0) return;
     if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
-    else if ((this.tool === "ellipse" || this.tool === "rect") && this.host.canEdit) this.clickShape(x, y);
+    else if (SHAPE_CLICKS[this.tool] && this.host.canEdit) this.clickShape(x, y);
     else if (this.tool === "edit" || this.tool === "pan") this.pick(x, y);
   }
 
@@ -250,8 +252,7 @@ export class Interaction {
       const last = view.lonlatToPixel(this.draft[this.draft.length - 1][0], this.draft[this.draft.length - 1][1]);
       if (last && Math.hypot(last[0] - x, last[1] - y) < 3) return; // second click of a double-click
     }
-    const needed = this.tool === "ellipse" ? 3 : 2;
-    if (this.draft.length < needed - 1) {
+    if (this.draft.length < SHAPE_CLICKS[this.tool]! - 1) {
       this.draft.push(point);
       this.host.request();
       return;
@@ -269,7 +270,7 @@ export class Interaction {
 
   /** The shape the next click would make (a shape tool one click from done), for the overlay. */
   shapePreview(): LonLat[] | null {
-    const needed = this.tool === "ellipse" ? 3 : this.tool === "rect" ? 2 : 0;
+    const needed = SHAPE_CLICKS[this.tool];
     if (!needed || this.draft.length !== needed - 1 || !this.cursor) return null;
     return this.shapeRing(this.cursor);
   }
@@ -300,7 +301,7 @@ export class Interaction {
     if (!this.crosshair) return;
     const [x, y] = this.crosshair;
     if (this.tool === "draw" && this.host.canEdit) this.clickDraw(x, y);
-    else if ((this.tool === "ellipse" || this.tool === "rect") && this.host.canEdit) this.clickShape(x, y);
+    else if (SHAPE_CLICKS[this.tool] && this.host.canEdit) this.clickShape(x, y);
     else this.pick(x, y);
   }
 
