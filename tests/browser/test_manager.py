@@ -311,6 +311,8 @@ def test_upload_assign_and_process(users, project, signed_in, live_server, artif
     page.click("[data-testid=dialog-ok]")
     queued_depth = ".job-item[data-kind=depth][data-status=queued]"
     page.wait_for_selector(f"{queued_depth} [data-testid=cancel-job]")
+    # the list re-rendered with the new job (and polls while it runs): the opened result stays open
+    assert done.locator(".job-details").get_attribute("open") is not None
     page.screenshot(path=str(artifacts / "manager_processing.png"), full_page=True)
     page.click(f"{queued_depth} [data-testid=cancel-job]")
     page.wait_for_selector(".job-item[data-status=cancelled]")

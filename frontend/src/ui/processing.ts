@@ -80,6 +80,8 @@ export class ProcessingPanel {
     if (running) (this.el as HTMLDetailsElement).open = true;
     // system jobs (the upload's thumbnail and tiles) are not offered as kinds: name them plainly
     const label = (kind: string) => this.kinds.find((k) => k.name === kind)?.label ?? kind.charAt(0).toUpperCase() + kind.slice(1).replace(/_/g, " ");
+    // polling re-renders the list while jobs run: a result someone opened stays open
+    const opened = new Set(Array.from(this.list.querySelectorAll(".job-item:has(.job-details[open])")).map((li) => (li as HTMLElement).dataset.jobId));
     this.list.replaceChildren(...(this.jobs.length ? this.jobs.map((j) => {
       const fill = h("span", { class: `progress-fill fill-${j.status === "succeeded" ? "ready" : j.status === "failed" ? "failed" : ACTIVE.has(j.status) ? "running" : "ready"}`, style: { width: `${Math.round(100 * (j.status === "succeeded" ? 1 : j.progress))}%` } });
       const assets = j.assets.slice(0, 12).map((a) => h("a", { href: a.url, class: "asset-link", title: `Panorama ${a.panorama}` }, `${a.kind.replace(/_/g, " ")} · #${a.panorama}`));
@@ -96,7 +98,7 @@ export class ProcessingPanel {
         h("div", { class: "progress-track" }, fill),
         j.message && !["queued", "done", j.status].includes(j.message) ? h("div", { class: "muted small" }, j.message) : null,
         j.error ? h("div", { class: "job-error" }, j.error) : null,
-        j.status === "succeeded" && (assets.length || j.result) ? h("div", { class: "job-result" }, assets.length ? h("div", { class: "asset-links" }, ...assets) : null, ...resultSummary(j.result)) : null);
+        j.status === "succeeded" && (assets.length || j.result) ? h("div", { class: "job-result" }, assets.length ? h("div", { class: "asset-links" }, ...assets) : null, ...resultSummary(j.result, opened.has(String(j.id)))) : null);
     }) : [h("li", { class: "empty" }, "No processing jobs yet.")]));
   }
 
@@ -158,7 +160,7 @@ export class ProcessingPanel {
 
 /** A job's result as people read it: its top-level figures and notes on one line, the whole
  *  record (per-panorama details) behind a toggle. */
-function resultSummary(result: Record<string, unknown> | null): HTMLElement[] {
+function resultSummary(result: Record<string, unknown> | null, open: boolean): HTMLElement[] {
   if (!result || !Object.keys(result).length) return [];
   const clip = (text: string, n: number) => (text.length > n ? `${text.slice(0, n)}…` : text);
   const shown = (v: unknown) => (typeof v === "number" ? String(Number.isInteger(v) ? v : Number(v.toPrecision(4))) : clip(String(v), 160));
@@ -167,7 +169,7 @@ function resultSummary(result: Record<string, unknown> | null): HTMLElement[] {
     .slice(0, 8)
     .map(([k, v]) => `${k.replace(/_/g, " ")}: ${shown(v)}`);
   const full = JSON.stringify(result, null, 2);
-  const details: HTMLElement = h("details", { class: "job-details" }, h("summary", {}, "Details"), h("pre", {}, clip(full, 20000)));
+  const details: HTMLElement = h("details", { class: "job-details", open }, h("summary", {}, "Details"), h("pre", {}, clip(full, 20000)));
   return figures.length ? [h("div", { class: "job-figures" }, figures.join(" · ")), details] : [details];
 }
 
