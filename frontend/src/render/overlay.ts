@@ -259,17 +259,24 @@ export function projectSegment(view: View, a: Vec3, b: Vec3): [number, number, n
   return [pa[0], pa[1], pb[0], pb[1]];
 }
 
-/** A closed outline the next click would make (dashed, great-circle edges). */
-export function drawClosedPreview(ctx: CanvasRenderingContext2D, view: View, ring: [number, number][], color: string): void {
-  const pts = ring.map(([lon, lat]) => lonlatToVec(lon, lat));
+/** Great-circle edges between consecutive points (and back to the first when ``closed``),
+ *  each clipped to the view, as one path. */
+function arcsPath(view: View, pts: Vec3[], closed: boolean): Path2D {
   const path = new Path2D();
-  pts.forEach((a, k) => {
-    const s = projectSegment(view, a, pts[(k + 1) % pts.length]);
+  const n = closed ? pts.length : pts.length - 1;
+  for (let k = 0; k < n; k++) {
+    const s = projectSegment(view, pts[k], pts[(k + 1) % pts.length]);
     if (s) {
       path.moveTo(s[0] + 0.5, s[1] + 0.5);
       path.lineTo(s[2] + 0.5, s[3] + 0.5);
     }
-  });
+  }
+  return path;
+}
+
+/** A closed outline the next click would make (dashed, great-circle edges). */
+export function drawClosedPreview(ctx: CanvasRenderingContext2D, view: View, ring: [number, number][], color: string): void {
+  const path = arcsPath(view, ring.map(([lon, lat]) => lonlatToVec(lon, lat)), true);
   ctx.save();
   ctx.lineWidth = 2;
   ctx.strokeStyle = color;
@@ -280,15 +287,7 @@ export function drawClosedPreview(ctx: CanvasRenderingContext2D, view: View, rin
 
 export function drawDraft(ctx: CanvasRenderingContext2D, view: View, draft: Draft): void {
   const pts = draft.points.map(([lon, lat]) => lonlatToVec(lon, lat));
-  const path = new Path2D();
-  const seg = (a: Vec3, b: Vec3) => {
-    const s = projectSegment(view, a, b);
-    if (s) {
-      path.moveTo(s[0] + 0.5, s[1] + 0.5);
-      path.lineTo(s[2] + 0.5, s[3] + 0.5);
-    }
-  };
-  for (let i = 0; i + 1 < pts.length; i++) seg(pts[i], pts[i + 1]);
+  const path = arcsPath(view, pts, false);
   const cursor = draft.cursor ? lonlatToVec(draft.cursor[0], draft.cursor[1]) : null;
   ctx.lineWidth = 2;
   ctx.strokeStyle = draft.color;
