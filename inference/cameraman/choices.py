@@ -3,5 +3,9 @@ process without loading the inpainting (OpenCV, SciPy)."""
 
 from __future__ import annotations
 
-#: how the masked region is filled: exemplar patches, a smooth fill, or a registered model
-METHODS = ("patch", "smooth", "model")
+#: how the masked region is filled: a smooth (harmonic) fill with exemplar texture on top,
+#: exemplar patches alone, the smooth fill alone, or a registered model
+METHODS = ("blend", "patch", "smooth", "model")
+
+#: the methods that run the exemplar (PatchMatch) pyramid
+EXEMPLAR_METHODS = ("blend", "patch")

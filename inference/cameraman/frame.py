@@ -10,14 +10,18 @@ Going back never resamples the whole image: for each pixel of the *original* mas
 rotated position is computed and the filled crop sampled there; every other pixel is copied
 from the input, so it comes back bit-identical (:func:`composite`).
 
-The crop's hole is every crop pixel whose bilinear footprint touches a masked source pixel
-(so no occluder colour leaks into the known border), grown by one pixel (so sampling back
-reads filled pixels only).
+The crop's hole is as tight as the mask (:func:`crop_mask`): a crop pixel is filled when most
+of its bilinear footprint is masked; a known crop pixel whose footprint touches the mask is
+re-sampled from its unmasked source pixels only, so no occluder colour reaches the known
+border and sampling back reads either filled or clean pixels. (A hole grown to every touched
+footprint would be two pixels wider all round: on a tripod leg ten pixels wide that is a
+third more hole, and a measurably worse fill.)
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -193,10 +197,78 @@ def extract_padded(image: NDArray, frame: WorkFrame) -> NDArray:
     return out.reshape(mx.shape + image.shape[2:])
 
 
-def crop_hole(mask: NDArray, frame: WorkFrame) -> NDArray[np.bool_]:
-    """Crop pixels to fill: every pixel whose bilinear footprint touches the mask, plus one."""
+def footprint(mask: NDArray, frame: WorkFrame) -> NDArray[np.bool_]:
+    """Every crop pixel whose bilinear footprint touches the mask, plus one pixel round them
+    (the mask seen in the work frame with room to spare, e.g. to grow it)."""
     touched = sample_equirect(mask.astype(np.float32), frame.crop_directions()) > 0
     return cv2.dilate(touched.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+
+@dataclass
+class CropMask:
+    """The mask in the work frame: the crop's ``hole``, and the known crop pixels next to it
+    (flat indices ``border``) with the bilinear footprint of each restricted to unmasked
+    source pixels (flat source indices ``sources`` and weights summing to one, both (n, 4))."""
+
+    hole: NDArray[np.bool_]
+    border: NDArray[np.int64]
+    sources: NDArray[np.int64]
+    weights: NDArray[np.float32]
+
+    def clean(self, crop: NDArray, image: NDArray) -> NDArray:
+        """``crop`` (sampled from ``image`` through the frame) with the border pixels
+        re-sampled from unmasked source pixels only (in place; returned)."""
+        if self.border.size:
+            channels = crop.shape[2] if crop.ndim == 3 else 1
+            src = image.reshape(-1, channels)[self.sources].astype(np.float32)
+            values = (src * self.weights[..., None]).sum(axis=1)
+            crop.reshape(-1, channels)[self.border] = _cast(values, crop.dtype)
+        return crop
+
+
+def _footprint_sources(
+    frame: WorkFrame, pixels: NDArray | None = None
+) -> Iterator[tuple[NDArray, NDArray]]:
+    """For crop pixels (flat indices ``pixels``, or all), yield the flat source index and the
+    bilinear weight of each corner of their footprint, continued on the sphere beyond the
+    seam and the poles like :func:`pad_equirect`."""
+    mx, my = (m.reshape(-1) for m in frame.source_maps())  # in the source padded by one
+    if pixels is not None:
+        mx, my = mx[pixels], my[pixels]
+    x0, y0 = np.floor(mx), np.floor(my)
+    fx, fy = mx - x0, my - y0
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    w, h = frame.width, frame.height
+    for dy, wy in ((0, 1 - fy), (1, fy)):
+        row = y0 + (dy - 1)
+        shift = np.where((row < 0) | (row >= h), w // 2, 0)  # beyond a pole: half way round
+        row = np.clip(row, 0, h - 1)
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            yield row * w + (x0 + (dx - 1) + shift) % w, wy * wx
+
+
+def crop_mask(mask: NDArray, frame: WorkFrame) -> CropMask:
+    """The crop's hole (pixels whose footprint is mostly masked) and its clean border."""
+    flat = mask.reshape(-1)
+    touched = np.zeros(frame.crop_height * frame.crop_width, bool)
+    known_weight = np.zeros(touched.shape, np.float32)
+    for index, weight in _footprint_sources(frame):
+        masked = flat[index]
+        touched |= masked
+        known_weight += np.where(masked, np.float32(0), weight)
+    hole = known_weight < 0.5
+    border = np.flatnonzero(touched & ~hole)
+    corners = list(_footprint_sources(frame, border))
+    sources = np.stack([index for index, _ in corners], axis=1)
+    kept = np.stack([np.where(flat[i], np.float32(0), wt) for i, wt in corners], axis=1)
+    kept /= kept.sum(axis=1, keepdims=True)
+    shape = (frame.crop_height, frame.crop_width)
+    return CropMask(hole.reshape(shape), border, sources, kept.astype(np.float32))
+
+
+def crop_hole(mask: NDArray, frame: WorkFrame) -> NDArray[np.bool_]:
+    """The crop pixels to fill (see :func:`crop_mask`)."""
+    return crop_mask(mask, frame).hole
 
 
 def back_coords(mask: NDArray, frame: WorkFrame) -> tuple[NDArray, NDArray, NDArray]:

@@ -28,14 +28,15 @@ equals the input outside the hole.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from . import patchmatch as pm
-from .choices import METHODS
+from .choices import EXEMPLAR_METHODS, METHODS
+from .harmonic import harmonic_fill
 
 Progress = Callable[[float, str], None]
 
@@ -46,7 +47,7 @@ class InpaintError(ValueError):
 
 @dataclass(frozen=True)
 class InpaintOptions:
-    method: str = "patch"
+    method: str = "blend"
     patch: int = 7  # patch side in pixels (odd)
     coarse_radius: int = 12  # inscribed hole radius (px) at the coarsest level
     band: int = 3  # onion-peel band width at the coarsest level (px)
@@ -54,6 +55,7 @@ class InpaintOptions:
     fine_iterations: int = 0  # search passes at full size (0: the upsampled field votes)
     fine_radius: int = 8  # random-search radius (px) above the coarsest level
     membrane: bool = True
+    detail_sigma: float = 2.0  # px: the exemplar gives what is finer than this blur
     seed: int = 0
 
 
@@ -313,6 +315,27 @@ def inpaint_patch(
     return out
 
 
+def _bands(image: NDArray, hole: NDArray, options: InpaintOptions, progress=None):
+    """The harmonic fill, and the exemplar fill split at ``detail_sigma`` into its coarse
+    and fine parts."""
+    exemplar = inpaint_patch(image, hole, replace(options, membrane=False), progress)
+    base = harmonic_fill(image, hole)
+    sigma = max(float(options.detail_sigma), 0.3)
+    coarse = cv2.GaussianBlur(exemplar, (0, 0), sigma).reshape(exemplar.shape)
+    return base, coarse, exemplar - coarse
+
+
+def inpaint_blend(
+    image: NDArray, hole: NDArray, options: InpaintOptions, progress: Progress | None = None
+) -> NDArray:
+    """Structure and texture: the harmonic fill plus the exemplar fill's detail finer than
+    ``options.detail_sigma``."""
+    base, _, detail = _bands(image, hole, options, progress)
+    out = image.astype(np.float32).copy()
+    out[hole] = (base + detail)[hole]
+    return out
+
+
 class ModelInpainter:
     """A TorchScript inpainting network: ``model(image, mask) -> image`` with image a float
     (1, 3, S, S) tensor in 0–1 (normalised by ``mean``/``std`` when given), mask (1, 1, S, S)
@@ -402,7 +425,7 @@ def inpaint(
         image = image[..., None]
     pad = options.patch // 2 + 1
     # pyramid levels halve exactly when the padded size is a multiple of 2**levels
-    step = 2 ** coarse_levels(hole, options) if options.method == "patch" else 1
+    step = 2 ** coarse_levels(hole, options) if options.method in EXEMPLAR_METHODS else 1
     h, w = hole.shape
     bottom = pad + (-(h + 2 * pad)) % step
     right = pad + (-(w + 2 * pad)) % step
@@ -411,11 +434,13 @@ def inpaint(
     padded_hole = cv2.copyMakeBorder(hole.astype(np.uint8), pad, bottom, pad, right,
                                      cv2.BORDER_REFLECT) > 0  # fmt: skip
     if options.method == "smooth":
-        out = _telea(padded, padded_hole)
+        out = harmonic_fill(padded, padded_hole)
     elif options.method == "model":
         if model is None:
             raise InpaintError("method 'model' needs an inpainting model")
         out = inpaint_model(padded, padded_hole, model, options.membrane)
+    elif options.method == "blend":
+        out = inpaint_blend(padded, padded_hole, options, progress)
     else:
         out = inpaint_patch(padded, padded_hole, options, progress)
     out = out[pad : pad + h, pad : pad + w]
@@ -436,6 +461,7 @@ __all__ = [
     "ModelInpainter",
     "coarse_levels",
     "inpaint",
+    "inpaint_blend",
     "inpaint_patch",
 ]
 

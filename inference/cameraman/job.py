@@ -33,7 +33,7 @@ DEFAULTS = {
     "cap_deg": 30.0,
     "label_class": None,
     "grow_px": 4,
-    "method": "patch",
+    "method": "blend",
     "weights": None,
     "margin_deg": 20.0,
     "patch": 7,
@@ -100,8 +100,9 @@ class CameramanParamsForm(forms.Form):
     grow_px = forms.IntegerField(initial=4, min_value=0, max_value=64, help_text="Grow the mask")
     method = forms.ChoiceField(
         choices=[
-            ("patch", "Exemplar (PatchMatch, coarse to fine) + smooth border"),
-            ("smooth", "Smooth only (Telea)"),
+            ("blend", "Smooth structure + exemplar texture (best on most ground)"),
+            ("patch", "Exemplar only (regular textures: tiles, paving, grids)"),
+            ("smooth", "Smooth only (harmonic)"),
             ("model", "TorchScript inpainting model"),
         ]
     )

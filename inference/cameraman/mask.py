@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from label360.sphere.raster import label_map
 
-from .frame import WorkFrame, crop_hole
+from .frame import WorkFrame, footprint
 
 
 def cap_mask(width: int, height: int, cap_deg: float) -> NDArray[np.bool_]:
@@ -41,7 +41,7 @@ def grow(mask: NDArray, frame: WorkFrame, pixels: int) -> NDArray[np.bool_]:
     sphere, measured in the work frame; the original pixels always stay in."""
     if pixels <= 0:
         return mask
-    hole = crop_hole(mask, frame).astype(np.uint8)
+    hole = footprint(mask, frame).astype(np.uint8)
     size = 2 * pixels + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     grown = cv2.dilate(hole, kernel)

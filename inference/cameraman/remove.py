@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from .frame import WorkFrame, composite, crop_hole, extract, make_frame
+from .choices import EXEMPLAR_METHODS
+from .frame import WorkFrame, composite, crop_mask, extract, make_frame
 from .inpaint import InpaintError, InpaintOptions, ModelInpainter, coarse_levels, inpaint
 from .mask import grow
 
@@ -104,9 +105,10 @@ def _remove_rotated(src, mask, options, model, progress, timings) -> RemovalResu
     t = time.perf_counter()
     frame = make_frame(mask, options.margin_deg + options.grow_px * 180.0 / mask.shape[0])
     mask = grow(mask, frame, options.grow_px)
-    hole = crop_hole(mask, frame)
+    cropped = crop_mask(mask, frame)
+    hole = cropped.hole
     crop = extract(src, frame)
-    crop = crop.reshape(crop.shape[0], crop.shape[1], -1)
+    crop = cropped.clean(crop.reshape(crop.shape[0], crop.shape[1], -1), src)
     timings["frame"] = time.perf_counter() - t
     t = time.perf_counter()
     filled = inpaint(_to_work(crop), hole, options.inpaint, model, progress)
@@ -114,11 +116,12 @@ def _remove_rotated(src, mask, options, model, progress, timings) -> RemovalResu
     t = time.perf_counter()
     out = composite(src, _from_work(filled, src.dtype), mask, frame)
     timings["composite"] = time.perf_counter() - t
+    exemplar = options.inpaint.method in EXEMPLAR_METHODS
     info = {
         "frame": frame.as_dict(),
         "hole_pixels": int(hole.sum()),
         "mask_pixels": int(mask.sum()),
-        "levels": coarse_levels(hole, options.inpaint) if options.inpaint.method == "patch" else 0,
+        "levels": coarse_levels(hole, options.inpaint) if exemplar else 0,
     }
     return RemovalResult(out, mask, frame, timings, info)
 

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from label360.sphere.projection import equirect_pixel_coords
 
-from .frame import WorkFrame, _cast, back_coords, crop_hole, extract_padded, make_frame
+from .frame import CropMask, WorkFrame, _cast, back_coords, crop_mask, extract_padded, make_frame
 from .inpaint import correct_border, inpaint
 from .mask import cap_mask, grow, polygon_mask
 from .motion import Features, estimate_rotation, frame_features, rotation_angle_deg
@@ -143,7 +143,7 @@ class VideoCleaner:
         self.stats = CleanerStats()
         self._directions: NDArray | None = None
         self._grown: tuple[NDArray, NDArray] | None = None
-        self._holes: tuple[NDArray, NDArray] | None = None
+        self._holes: tuple[NDArray, CropMask] | None = None
         self._region_cache: tuple | None = None
         self._composite_cache: tuple | None = None
 
@@ -177,14 +177,14 @@ class VideoCleaner:
         self._grown = (mask, grown)
         return grown
 
-    def _hole(self, mask: NDArray) -> NDArray[np.bool_]:
+    def _hole(self, mask: NDArray) -> CropMask:
         """The crop's hole for ``mask`` (the previous frame's when the mask is the same)."""
         last = self._holes
         if last is not None and (last[0] is mask or np.array_equal(last[0], mask)):
             return last[1]
-        hole = crop_hole(mask, self.frame)
-        self._holes = (mask, hole)
-        return hole
+        cropped = crop_mask(mask, self.frame)
+        self._holes = (mask, cropped)
+        return cropped
 
     # -- the rotated reference ------------------------------------------------------------
     def _region(self, hole: NDArray) -> tuple[NDArray, NDArray, NDArray]:
@@ -268,9 +268,10 @@ class VideoCleaner:
         if not mask.any():
             self.reference = None
             return rgb
-        hole = self._hole(mask)
+        cropped = self._hole(mask)
+        hole = cropped.hole
         clock("mask")
-        crop = _to_work(extract_padded(rgb, self.frame))
+        crop = _to_work(cropped.clean(extract_padded(rgb, self.frame), rgb))
         clock("extract")
         features = frame_features(rgb, mask) if self.reuse else None
         clock("corners")
