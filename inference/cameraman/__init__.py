@@ -3,8 +3,10 @@
 * :mod:`.frame` — the rotated work frame (mask region on the equator) and the compositing
   that leaves every pixel outside the mask bit-identical;
 * :mod:`.mask` — nadir cap or class polygons (exact rasteriser), grown on the sphere;
+* :mod:`.harmonic` — the smooth fill (Laplace's equation, solved coarse to fine);
 * :mod:`.patchmatch`, :mod:`.inpaint` — coarse-to-fine exemplar inpainting with hole
-  shrinking and a smooth border correction; Telea; a TorchScript model;
+  shrinking; the default blend of the harmonic structure and the exemplar's texture; a
+  TorchScript model;
 * :mod:`.remove` — the single-panorama method; :mod:`.outputs` — files it writes;
 * :mod:`.job` — the "cameraman" job kind and its admin form;
 * :mod:`.temporal` (keyframe polygons through time), :mod:`.refine` (masks refined from the

@@ -2,7 +2,13 @@
 
 Methods (``InpaintOptions.method``):
 
-* ``"patch"`` (default) — exemplar-based completion (Wexler et al. 2007) with PatchMatch
+* ``"blend"`` (default) — structure and texture: the harmonic fill
+  (:mod:`inference.cameraman.harmonic`) plus the exemplar fill's detail finer than a Gaussian
+  of ``detail_sigma`` pixels. On real ground the harmonic fill predicts the hidden pixels
+  better than copied patches do (what lies under a tripod cannot be known, and a wrong patch
+  costs twice the variance of a smooth guess); the exemplar's fine detail keeps the fill from
+  looking flat.
+* ``"patch"`` — exemplar-based completion (Wexler et al. 2007) with PatchMatch
   search (:mod:`inference.cameraman.patchmatch`), on an image pyramid:
 
   1. the image is reduced until the hole's inscribed radius is at most ``coarse_radius``
@@ -17,7 +23,7 @@ Methods (``InpaintOptions.method``):
      round the hole and what the patches say they should be is interpolated smoothly
      (push–pull) into the hole and added, so low frequencies meet the border without a seam.
 
-* ``"smooth"`` — OpenCV's Telea fast-marching inpainting at full resolution (no texture).
+* ``"smooth"`` — the harmonic fill alone (no texture).
 * ``"model"`` — a TorchScript inpainting network (:class:`ModelInpainter`) on a reduced copy,
   upsampled, with the same membrane correction at full resolution.
 
