@@ -38,6 +38,7 @@ DEFAULTS = {
     "margin_deg": 20.0,
     "patch": 7,
     "fine_iterations": 0,
+    "detail_deg": 2.0,
     "seed": 0,
 }
 
@@ -72,6 +73,7 @@ def validate_cameraman_params(params: dict) -> dict:
     if p["patch"] % 2 == 0:
         raise ParamsError("patch must be odd")
     _number(p, "fine_iterations", 0, 5, integer=True)
+    _number(p, "detail_deg", 0.1, 10)
     _number(p, "seed", 0, 2**31 - 1, integer=True)
     if p["method"] not in METHODS:
         raise ParamsError(f"method must be one of {METHODS}")
@@ -109,6 +111,14 @@ class CameramanParamsForm(forms.Form):
     weights = forms.ModelChoiceField(
         queryset=ModelWeights.objects.filter(task="inpainting"), required=False
     )
+    detail_deg = forms.FloatField(
+        initial=2.0,
+        min_value=0.1,
+        max_value=10,
+        required=False,
+        help_text="Smooth structure + exemplar texture: texture finer than this angle (degrees) "
+        "comes from the exemplar; larger looks more textured, scores a little lower",
+    )
 
     def clean(self):
         data = super().clean()
@@ -123,6 +133,8 @@ class CameramanParamsForm(forms.Form):
         label_class, weights = data.pop("label_class"), data.pop("weights")
         data["label_class"] = label_class.pk if label_class else None
         data["weights"] = weights.pk if weights else None
+        if data.get("detail_deg") is None:
+            data.pop("detail_deg", None)
         return data
 
 

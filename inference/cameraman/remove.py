@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -35,6 +35,12 @@ class RemovalOptions:
     rotate: bool = True
     margin_deg: float = 20.0  # context round the mask in the work frame
     grow_px: int = 4  # mask growth, in source pixels (same angle in every direction)
+    detail_deg: float = 2.0  # the blend takes the exemplar's detail finer than this angle
+
+    def inpaint_for(self, width: int) -> InpaintOptions:
+        """The inpainting options for a panorama ``width`` pixels round: the blend's detail
+        band is an angle, the same at every resolution."""
+        return replace(self.inpaint, detail_sigma=self.detail_deg * width / 360.0)
 
 
 def options_from(params: dict) -> RemovalOptions:
@@ -48,6 +54,7 @@ def options_from(params: dict) -> RemovalOptions:
         ),
         margin_deg=params["margin_deg"],
         grow_px=params["grow_px"],
+        detail_deg=params["detail_deg"],
     )
 
 
@@ -111,7 +118,7 @@ def _remove_rotated(src, mask, options, model, progress, timings) -> RemovalResu
     crop = cropped.clean(crop.reshape(crop.shape[0], crop.shape[1], -1), src)
     timings["frame"] = time.perf_counter() - t
     t = time.perf_counter()
-    filled = inpaint(_to_work(crop), hole, options.inpaint, model, progress)
+    filled = inpaint(_to_work(crop), hole, options.inpaint_for(src.shape[1]), model, progress)
     timings["inpaint"] = time.perf_counter() - t
     t = time.perf_counter()
     out = composite(src, _from_work(filled, src.dtype), mask, frame)
@@ -138,7 +145,7 @@ def _remove_flat(src, mask, options, model, progress, timings) -> RemovalResult:
     extra = int(round(options.margin_deg / 180.0 * h))
     r0, r1 = max(0, int(rows.min()) - extra), min(h, int(rows.max()) + 1 + extra)
     crop = _to_work(src[r0:r1])
-    filled = inpaint(crop, mask[r0:r1], options.inpaint, model, progress)
+    filled = inpaint(crop, mask[r0:r1], options.inpaint_for(src.shape[1]), model, progress)
     out = src.copy()
     sub = out[r0:r1]
     values = _from_work(filled, src.dtype)[mask[r0:r1]]

@@ -284,7 +284,8 @@ class VideoCleaner:
                 self.stats.reused += 1
                 clock("re-use")
         if filled is None:
-            filled = inpaint(crop, hole, self.options.inpaint, self.model)
+            options = self.options.inpaint_for(self.frame.width)
+            filled = inpaint(crop, hole, options, self.model)
             self.stats.fresh += 1
             if features is not None:
                 self.reference = _Reference(features, filled, (~hole).astype(np.float32))
