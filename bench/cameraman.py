@@ -60,7 +60,11 @@ from inference.cameraman.inpaint import InpaintOptions  # noqa: E402
 from inference.cameraman.mask import cap_mask, grow, polygon_mask  # noqa: E402
 from inference.cameraman.metrics import fill_scores  # noqa: E402
 from inference.cameraman.remove import RemovalOptions, remove  # noqa: E402
-from label360.sphere.projection import equirect_directions, sample_equirect  # noqa: E402
+from label360.sphere.projection import (  # noqa: E402
+    equirect_directions,
+    equirect_to_view,
+    sample_equirect,
+)
 from label360.sphere.vectors import rot_x, rot_y, rot_z, vec_to_lonlat  # noqa: E402
 from label360.synthetic import render  # noqa: E402
 
@@ -530,6 +534,22 @@ def memory_long(frames: int = 240, width: int = 1920) -> None:
     _memory_table(_memory_run(frames, width))
 
 
+def figure(path: str) -> None:
+    """A person pasted at the nadir of spruit_sunrise (2048 wide), seen straight down: the
+    truth, the occluded input, and the blend, patch and smooth fills (docs/img)."""
+    image = real(DATA / "spruit_sunrise_1k.hdr", 2048)
+    h, w = image.shape[:2]
+    exact = polygon_mask(person(), w, h)
+    pasted = paste(image, exact)
+    panels = [image, pasted]
+    for method in ("blend", "patch", "smooth"):
+        options = RemovalOptions(InpaintOptions(method=method))
+        panels.append(remove(pasted, exact, options).image)
+    views = [equirect_to_view(p, 0.0, -80.0, 0.0, 70.0, 360, 360) for p in panels]
+    cv2.imwrite(path, np.hstack(views)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {path}: truth | occluded | blend (default) | patch | smooth")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="three images only")
@@ -538,12 +558,16 @@ def main() -> None:
         parser.add_argument(f"--skip-{part}", action="store_true")
     parser.add_argument("--only", choices=parts_names)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--figure", help="write the fills side by side to this JPEG and stop")
     parser.add_argument(
         "--memory-frames", type=int, default=48, help="4K clip length for --only memory (30/s)"
     )
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
+        return
+    if args.figure:
+        figure(args.figure)
         return
     parts = {
         "quality": lambda: quality(args.quick),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inference.cameraman.frame import (
     composite,
@@ -17,6 +19,7 @@ from inference.cameraman.frame import (
 from inference.cameraman.inpaint import InpaintError, InpaintOptions, inpaint
 from inference.cameraman.mask import cap_mask, grow, polygon_mask
 from inference.cameraman.remove import RemovalOptions, remove
+from label360.sphere.projection import equirect_directions
 from label360.sphere.raster import rasterize
 from label360.sphere.vectors import lonlat_to_vec
 
@@ -199,3 +202,29 @@ def test_blend_keeps_the_smooth_structure_and_adds_texture():
         return float(np.abs(np.diff(values, axis=1))[inner].mean())
 
     assert roughness(outs["blend"]) > 2.0 * roughness(outs["smooth"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    lon=st.floats(-180, 180),
+    lat=st.floats(-89, 89),
+    radius=st.floats(1.0, 30.0),
+)
+def test_crop_mask_never_reads_the_occluder(seed, lon, lat, radius):
+    """Any blob anywhere (across the seam, over a pole): the kept footprints hold no masked
+    source pixel and sum to one, and every crop pixel reading only masked pixels is a hole."""
+    rng = np.random.default_rng(seed)
+    centre = lonlat_to_vec(lon, lat)
+    dirs = equirect_directions(W, H).reshape(H, W, 3)
+    mask = (dirs @ centre > np.cos(np.radians(radius))) & (rng.uniform(size=(H, W)) < 0.9)
+    if not mask.any():
+        return
+    frame = make_frame(mask, 10.0)
+    cropped = crop_mask(mask, frame)
+    flat = mask.reshape(-1)
+    assert not (flat[cropped.sources] & (cropped.weights > 0)).any()
+    assert np.allclose(cropped.weights.sum(axis=1), 1.0, atol=1e-5)
+    assert not cropped.hole.reshape(-1)[cropped.border].any()
+    every = extract(mask.astype(np.float32), frame) > 0.999
+    assert cropped.hole[every].all()
