@@ -112,12 +112,13 @@ class CameramanParamsForm(forms.Form):
         queryset=ModelWeights.objects.filter(task="inpainting"), required=False
     )
     detail_deg = forms.FloatField(
+        label="Texture detail (degrees)",
         initial=2.0,
         min_value=0.1,
         max_value=10,
         required=False,
-        help_text="Smooth structure + exemplar texture: texture finer than this angle (degrees) "
-        "comes from the exemplar; larger looks more textured, scores a little lower",
+        help_text="For 'Smooth structure + exemplar texture': texture finer than this angle "
+        "comes from the exemplar; larger looks more textured and scores a little lower",
     )
 
     def clean(self):
