@@ -3,7 +3,8 @@
 * :mod:`.frame` — the rotated work frame (mask region on the equator) and the compositing
   that leaves every pixel outside the mask bit-identical;
 * :mod:`.mask` — nadir cap or class polygons (exact rasteriser), grown on the sphere;
-* :mod:`.harmonic` — the smooth fill (Laplace's equation, solved coarse to fine);
+* :mod:`.harmonic`, :mod:`.structure` — the smooth fill: Laplace's equation, and diffusion
+  guided by the structure round the hole (edges crossing it carry on), coarse to fine;
 * :mod:`.patchmatch`, :mod:`.inpaint` — coarse-to-fine exemplar inpainting with hole
   shrinking; the default blend of the harmonic structure and the exemplar's texture; a
   TorchScript model;

@@ -2,11 +2,12 @@
 
 Methods (``InpaintOptions.method``):
 
-* ``"blend"`` (default) — structure and texture: the harmonic fill
-  (:mod:`inference.cameraman.harmonic`) plus the exemplar fill's detail finer than a Gaussian
-  of ``detail_sigma`` pixels. On real ground the harmonic fill predicts the hidden pixels
-  better than copied patches do (what lies under a tripod cannot be known, and a wrong patch
-  costs twice the variance of a smooth guess); the exemplar's fine detail keeps the fill from
+* ``"blend"`` (default) — structure and texture: the structure-guided smooth fill
+  (:mod:`inference.cameraman.structure`: diffusion along the edges round the hole, the
+  harmonic fill where there are none) plus the exemplar fill's detail finer than a Gaussian
+  of ``detail_sigma`` pixels. On real ground the smooth fill predicts the hidden pixels better
+  than copied patches do (what lies under a tripod cannot be known, and a wrong patch costs
+  twice the variance of a smooth guess); the exemplar's fine detail keeps the fill from
   looking flat.
 * ``"patch"`` — exemplar-based completion (Wexler et al. 2007) with PatchMatch
   search (:mod:`inference.cameraman.patchmatch`), on an image pyramid:
@@ -23,7 +24,7 @@ Methods (``InpaintOptions.method``):
      round the hole and what the patches say they should be is interpolated smoothly
      (push–pull) into the hole and added, so low frequencies meet the border without a seam.
 
-* ``"smooth"`` — the harmonic fill alone (no texture).
+* ``"smooth"`` — the structure-guided smooth fill alone (no texture).
 * ``"model"`` — a TorchScript inpainting network (:class:`ModelInpainter`) on a reduced copy,
   upsampled, with the same membrane correction at full resolution.
 
@@ -42,7 +43,7 @@ from numpy.typing import NDArray
 
 from . import patchmatch as pm
 from .choices import EXEMPLAR_METHODS, METHODS
-from .harmonic import harmonic_fill
+from .structure import structure_fill
 
 Progress = Callable[[float, str], None]
 
@@ -62,6 +63,7 @@ class InpaintOptions:
     fine_radius: int = 8  # random-search radius (px) above the coarsest level
     membrane: bool = True
     detail_sigma: float = 2.0  # px: the exemplar gives what is finer than this blur
+    structure_sigma: float = 3.0  # px: window of the structure tensor guiding the smooth fill
     seed: int = 0
 
 
@@ -322,10 +324,10 @@ def inpaint_patch(
 
 
 def _bands(image: NDArray, hole: NDArray, options: InpaintOptions, progress=None):
-    """The harmonic fill, and the exemplar fill split at ``detail_sigma`` into its coarse
-    and fine parts."""
+    """The structure-guided smooth fill, and the exemplar fill split at ``detail_sigma``
+    into its coarse and fine parts."""
     exemplar = inpaint_patch(image, hole, replace(options, membrane=False), progress)
-    base = harmonic_fill(image, hole)
+    base = structure_fill(image, hole, options.structure_sigma)
     sigma = max(float(options.detail_sigma), 0.3)
     coarse = cv2.GaussianBlur(exemplar, (0, 0), sigma).reshape(exemplar.shape)
     return base, coarse, exemplar - coarse
@@ -334,8 +336,8 @@ def _bands(image: NDArray, hole: NDArray, options: InpaintOptions, progress=None
 def inpaint_blend(
     image: NDArray, hole: NDArray, options: InpaintOptions, progress: Progress | None = None
 ) -> NDArray:
-    """Structure and texture: the harmonic fill plus the exemplar fill's detail finer than
-    ``options.detail_sigma``."""
+    """Structure and texture: the structure-guided smooth fill plus the exemplar fill's
+    detail finer than ``options.detail_sigma``."""
     base, _, detail = _bands(image, hole, options, progress)
     out = image.astype(np.float32).copy()
     out[hole] = (base + detail)[hole]
@@ -440,7 +442,7 @@ def inpaint(
     padded_hole = cv2.copyMakeBorder(hole.astype(np.uint8), pad, bottom, pad, right,
                                      cv2.BORDER_REFLECT) > 0  # fmt: skip
     if options.method == "smooth":
-        out = harmonic_fill(padded, padded_hole)
+        out = structure_fill(padded, padded_hole, options.structure_sigma)
     elif options.method == "model":
         if model is None:
             raise InpaintError("method 'model' needs an inpainting model")

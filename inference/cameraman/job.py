@@ -104,7 +104,7 @@ class CameramanParamsForm(forms.Form):
         choices=[
             ("blend", "Smooth structure + exemplar texture (best on most ground)"),
             ("patch", "Exemplar only (regular textures: tiles, paving, grids)"),
-            ("smooth", "Smooth only (harmonic)"),
+            ("smooth", "Smooth only (edges carried across, no texture)"),
             ("model", "TorchScript inpainting model"),
         ]
     )

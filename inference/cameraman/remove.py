@@ -36,11 +36,17 @@ class RemovalOptions:
     margin_deg: float = 20.0  # context round the mask in the work frame
     grow_px: int = 4  # mask growth, in source pixels (same angle in every direction)
     detail_deg: float = 2.0  # the blend takes the exemplar's detail finer than this angle
+    structure_deg: float = 1.0  # window of the structure tensor that guides the smooth fill
 
     def inpaint_for(self, width: int) -> InpaintOptions:
-        """The inpainting options for a panorama ``width`` pixels round: the blend's detail
-        band is an angle, the same at every resolution."""
-        return replace(self.inpaint, detail_sigma=self.detail_deg * width / 360.0)
+        """The inpainting options for a panorama ``width`` pixels round: the detail band and
+        the structure window are angles, the same at every resolution."""
+        px = width / 360.0
+        return replace(
+            self.inpaint,
+            detail_sigma=self.detail_deg * px,
+            structure_sigma=self.structure_deg * px,
+        )
 
 
 def options_from(params: dict) -> RemovalOptions:
