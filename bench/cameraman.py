@@ -11,7 +11,9 @@ Methods, all in this run:
 * ``telea-equirect`` — baseline: ``cv2.inpaint`` Telea on the equirect image, one pass;
 * ``ours-flat`` — baseline: our method (``blend``) on the equirect rows, without rotation;
 * ``ours-telea`` — the work frame with Telea instead of our fills (the usual smooth fill);
-* ``ours-smooth`` — the work frame with the harmonic fill alone (what the texture costs);
+* ``ours-harmonic`` — the work frame with the harmonic fill (what the structure guidance adds);
+* ``ours-smooth`` — the work frame with the structure-guided smooth fill alone (what the
+  texture costs);
 * ``ours-patch`` — the work frame with the exemplar fill alone (what the structure gains);
 * ``ours`` — the default: the work frame, harmonic structure + exemplar texture.
 
@@ -56,6 +58,7 @@ from memory import peak_rss_mib, rss_mib  # noqa: E402
 
 from annotations.imaging import tonemap_to_uint8  # noqa: E402
 from inference.cameraman.frame import composite, crop_mask, extract, make_frame  # noqa: E402
+from inference.cameraman.harmonic import harmonic_fill  # noqa: E402
 from inference.cameraman.inpaint import InpaintOptions  # noqa: E402
 from inference.cameraman.mask import cap_mask, grow, polygon_mask  # noqa: E402
 from inference.cameraman.metrics import fill_scores  # noqa: E402
@@ -127,13 +130,20 @@ def paste(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def telea_in_work_frame(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Telea's fast marching in the same work frame and hole as our fills."""
+def in_work_frame(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
+    """``fill(crop, hole)`` run in the same work frame and hole as our methods."""
     frame = make_frame(mask, 20.0)
     cropped = crop_mask(mask, frame)
     crop = cropped.clean(extract(image, frame), image)
-    filled = cv2.inpaint(crop, cropped.hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    return composite(image, filled, mask, frame)
+    return composite(image, fill(crop, cropped.hole), mask, frame)
+
+
+def telea_fill(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return cv2.inpaint(crop, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+
+
+def harmonic_only(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return np.clip(harmonic_fill(crop.astype(np.float32), hole), 0, 255)
 
 
 def run_methods(image: np.ndarray, occluder: list) -> dict:
@@ -146,8 +156,9 @@ def run_methods(image: np.ndarray, occluder: list) -> dict:
     t = time.perf_counter()
     telea = cv2.inpaint(pasted, mask.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     results["telea-equirect"] = (telea, time.perf_counter() - t)
-    t = time.perf_counter()
-    results["ours-telea"] = (telea_in_work_frame(pasted, mask), time.perf_counter() - t)
+    for name, fill in [("ours-telea", telea_fill), ("ours-harmonic", harmonic_only)]:
+        t = time.perf_counter()
+        results[name] = (in_work_frame(pasted, mask, fill), time.perf_counter() - t)
     for name, options in [
         ("ours-flat", RemovalOptions(rotate=False, grow_px=0)),
         ("ours-smooth", RemovalOptions(InpaintOptions(method="smooth"), grow_px=0)),
@@ -172,7 +183,15 @@ def images(quick: bool) -> list[tuple[str, np.ndarray]]:
 
 
 def quality(quick: bool) -> None:
-    names = ["telea-equirect", "ours-flat", "ours-telea", "ours-smooth", "ours-patch", "ours"]
+    names = [
+        "telea-equirect",
+        "ours-flat",
+        "ours-telea",
+        "ours-harmonic",
+        "ours-smooth",
+        "ours-patch",
+        "ours",
+    ]
     print(f"\n## Quality inside the mask ({WIDTH}x{WIDTH // 2}; view centred on the mask)\n")
     print("PSNR (dB) / SSIM inside the mask; seam scores in the summary below.\n")
     print("| image | occluder | " + " | ".join(names) + " |")
@@ -534,20 +553,37 @@ def memory_long(frames: int = 240, width: int = 1920) -> None:
     _memory_table(_memory_run(frames, width))
 
 
-def figure(path: str) -> None:
-    """A person pasted at the nadir of spruit_sunrise (2048 wide), seen straight down: the
-    truth, the occluded input, and the blend, patch and smooth fills (docs/img)."""
+def _nadir_view(image: np.ndarray) -> np.ndarray:
+    return equirect_to_view(image, 0.0, -80.0, 0.0, 80.0, 340, 340)
+
+
+def figures(folder: str) -> None:
+    """Pictures for docs/img: the fills side by side, and the fill with and without rotation."""
+    out = Path(folder)
     image = real(DATA / "spruit_sunrise_1k.hdr", 2048)
     h, w = image.shape[:2]
     exact = polygon_mask(person(), w, h)
     pasted = paste(image, exact)
     panels = [image, pasted]
     for method in ("blend", "patch", "smooth"):
-        options = RemovalOptions(InpaintOptions(method=method))
-        panels.append(remove(pasted, exact, options).image)
-    views = [equirect_to_view(p, 0.0, -80.0, 0.0, 70.0, 360, 360) for p in panels]
-    cv2.imwrite(path, np.hstack(views)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
+        panels.append(remove(pasted, exact, RemovalOptions(InpaintOptions(method=method))).image)
+    path = out / "cameraman_fills.jpg"
+    cv2.imwrite(str(path), np.hstack([_nadir_view(p) for p in panels])[:, :, ::-1],
+                [cv2.IMWRITE_JPEG_QUALITY, 88])  # fmt: skip
     print(f"wrote {path}: truth | occluded | blend (default) | patch | smooth")
+    rows = []
+    scenes = dict(images(False))
+    for label, occluder in [("royal_esplanade", person), ("synthetic-room", tripod)]:
+        truth = scenes[label]
+        exact = polygon_mask(occluder(), truth.shape[1], truth.shape[0])
+        pasted = paste(truth, exact)
+        panels = [truth, pasted]
+        for rotate in (True, False):
+            panels.append(remove(pasted, exact, RemovalOptions(rotate=rotate)).image)
+        rows.append(np.hstack([_nadir_view(p) for p in panels]))
+    path = out / "cameraman_rotation.jpg"
+    cv2.imwrite(str(path), np.vstack(rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {path}: truth | occluded | ours | ours without rotation")
 
 
 def main() -> None:
@@ -558,7 +594,7 @@ def main() -> None:
         parser.add_argument(f"--skip-{part}", action="store_true")
     parser.add_argument("--only", choices=parts_names)
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
-    parser.add_argument("--figure", help="write the fills side by side to this JPEG and stop")
+    parser.add_argument("--figures", help="write the pictures of docs/img to this folder and stop")
     parser.add_argument(
         "--memory-frames", type=int, default=48, help="4K clip length for --only memory (30/s)"
     )
@@ -566,8 +602,8 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child)
         return
-    if args.figure:
-        figure(args.figure)
+    if args.figures:
+        figures(args.figures)
         return
     parts = {
         "quality": lambda: quality(args.quick),
