@@ -23,7 +23,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-__all__ = ["harmonic_fill"]
+__all__ = ["box_around", "harmonic_fill", "working_copy"]
 
 COARSE_PIXELS = 4096  # solve to convergence once the hole has at most this many pixels
 COARSE_SWEEPS = 4000
@@ -112,23 +112,37 @@ def _solve(img: NDArray, hole: NDArray) -> None:
         _relax(img, hole, COARSE_SWEEPS, TOLERANCE * 0.1)
 
 
+def working_copy(image: NDArray, hole: NDArray) -> NDArray[np.float32]:
+    """A float32 (H, W, C) copy of ``image`` to fill; refuses a hole that covers it all."""
+    out = np.array(image, np.float32, copy=True)
+    if out.ndim == 2:
+        out = out[..., None]
+    if hole.all():
+        raise ValueError("the hole covers the whole image")
+    return out
+
+
+def box_around(hole: NDArray, margin: int) -> tuple[slice, slice]:
+    """Row and column slices of the hole's bounding box grown by ``margin`` (inside the
+    image)."""
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    h, w = hole.shape
+    return (
+        slice(max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
+        slice(max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)),
+    )
+
+
 def harmonic_fill(image: NDArray, hole: NDArray) -> NDArray:
     """``image`` (float32 (H, W, C)) with ``hole`` (bool (H, W)) replaced by the harmonic
     interpolation of the known pixels round it; pixels outside the hole are unchanged."""
     hole = np.asarray(hole, bool)
-    out = np.array(image, np.float32, copy=True)
-    if out.ndim == 2:
-        out = out[..., None]
+    out = working_copy(image, hole)
     if not hole.any():
         return out
-    if hole.all():
-        raise ValueError("the hole covers the whole image")
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    h, w = hole.shape
-    y0, y1 = max(0, rows[0] - 1), min(h, rows[-1] + 2)
-    x0, x1 = max(0, cols[0] - 1), min(w, cols[-1] + 2)
     # the box round the hole plus its one-pixel border holds every value the solution reads
-    box = np.ascontiguousarray(out[y0:y1, x0:x1])
-    _solve(box, np.ascontiguousarray(hole[y0:y1, x0:x1]))
-    out[y0:y1, x0:x1] = box
+    box = box_around(hole, 1)
+    values = np.ascontiguousarray(out[box])
+    _solve(values, np.ascontiguousarray(hole[box]))
+    out[box] = values
     return out

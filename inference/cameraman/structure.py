@@ -30,7 +30,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from .harmonic import COARSE_PIXELS, harmonic_fill
+from .harmonic import COARSE_PIXELS, box_around, harmonic_fill, working_copy
 
 __all__ = ["structure_fill", "diffusion_weights"]
 
@@ -166,20 +166,12 @@ def structure_fill(image: NDArray, hole: NDArray, sigma: float) -> NDArray:
     ``sigma`` (pixels) is the structure tensor's window. Pixels outside the hole are
     unchanged."""
     hole = np.asarray(hole, bool)
-    out = np.array(image, np.float32, copy=True)
-    if out.ndim == 2:
-        out = out[..., None]
+    out = working_copy(image, hole)
     if not hole.any():
         return out
-    if hole.all():
-        raise ValueError("the hole covers the whole image")
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    h, w = hole.shape
-    margin = int(np.ceil(3 * sigma)) + 2
-    y0, y1 = max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)
-    x0, x1 = max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)
-    box = np.ascontiguousarray(out[y0:y1, x0:x1])
-    box_hole = np.ascontiguousarray(hole[y0:y1, x0:x1])
+    region = box_around(hole, int(np.ceil(3 * sigma)) + 2)  # the tensor's window round it
+    box = np.ascontiguousarray(out[region])
+    box_hole = np.ascontiguousarray(hole[region])
     # the tensor field is smooth at the window's scale: a wide window is worked out on a
     # reduced copy (a few pixels per sigma) and its weights brought back bilinearly
     factor = max(1, int(sigma // 3))
@@ -193,5 +185,5 @@ def structure_fill(image: NDArray, hole: NDArray, sigma: float) -> NDArray:
     else:
         weights = diffusion_weights(box, box_hole, sigma)
     _solve(box, box_hole, np.ascontiguousarray(weights, np.float32))
-    out[y0:y1, x0:x1] = box
+    out[region] = box
     return out
