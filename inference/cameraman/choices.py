@@ -3,8 +3,8 @@ process without loading the inpainting (OpenCV, SciPy)."""
 
 from __future__ import annotations
 
-#: how the masked region is filled: a smooth (harmonic) fill with exemplar texture on top,
-#: exemplar patches alone, the smooth fill alone, or a registered model
+#: how the masked region is filled: the structure-guided smooth fill with exemplar texture on
+#: top, exemplar patches alone, the smooth fill alone, or a registered model
 METHODS = ("blend", "patch", "smooth", "model")
 
 #: the methods that run the exemplar (PatchMatch) pyramid

@@ -323,22 +323,15 @@ def inpaint_patch(
     return out
 
 
-def _bands(image: NDArray, hole: NDArray, options: InpaintOptions, progress=None):
-    """The structure-guided smooth fill, and the exemplar fill split at ``detail_sigma``
-    into its coarse and fine parts."""
-    exemplar = inpaint_patch(image, hole, replace(options, membrane=False), progress)
-    base = structure_fill(image, hole, options.structure_sigma)
-    sigma = max(float(options.detail_sigma), 0.3)
-    coarse = cv2.GaussianBlur(exemplar, (0, 0), sigma).reshape(exemplar.shape)
-    return base, coarse, exemplar - coarse
-
-
 def inpaint_blend(
     image: NDArray, hole: NDArray, options: InpaintOptions, progress: Progress | None = None
 ) -> NDArray:
     """Structure and texture: the structure-guided smooth fill plus the exemplar fill's
-    detail finer than ``options.detail_sigma``."""
-    base, _, detail = _bands(image, hole, options, progress)
+    detail finer than ``options.detail_sigma`` (the exemplar minus its Gaussian blur)."""
+    exemplar = inpaint_patch(image, hole, replace(options, membrane=False), progress)
+    base = structure_fill(image, hole, options.structure_sigma)
+    sigma = max(float(options.detail_sigma), 0.3)
+    detail = exemplar - cv2.GaussianBlur(exemplar, (0, 0), sigma).reshape(exemplar.shape)
     out = image.astype(np.float32).copy()
     out[hole] = (base + detail)[hole]
     return out
