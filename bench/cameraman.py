@@ -15,7 +15,8 @@ Methods, all in this run:
 * ``ours-smooth`` — the work frame with the structure-guided smooth fill alone (what the
   texture costs);
 * ``ours-patch`` — the work frame with the exemplar fill alone (what the structure gains);
-* ``ours`` — the default: the work frame, harmonic structure + exemplar texture.
+* ``ours`` — the default (``blend``): the work frame, structure-guided smooth fill + exemplar
+  texture.
 
 Speed: an 8192x4096 panorama with a 30° nadir cap, ours vs Telea on the equirect image.
 
