@@ -13,15 +13,17 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.installed-${extras:-base}"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   echo "== installing Python packages${extras:+ [$extras]}"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  # torch==2.13.0 resolves to the local CPU wheel (see pyproject.toml).
-  .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+  # torch==2.13.0 resolves to the local CPU wheel (see pyproject.toml); constraints.txt holds
+  # every package at the version the suite last passed with
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".${extras:+[$extras]}"
   # opencv-contrib provides cv2 too: a plain opencv wheel left from an older install would shadow it
   if .venv/bin/python -m pip show -q opencv-python-headless >/dev/null 2>&1; then
     .venv/bin/python -m pip uninstall -y -q opencv-python-headless
-    .venv/bin/python -m pip install -q --force-reinstall --no-deps opencv-contrib-python-headless
+    .venv/bin/python -m pip install -q --force-reinstall --no-deps -c constraints.txt \
+      opencv-contrib-python-headless
   fi
   touch "$stamp"
 fi
