@@ -268,7 +268,10 @@ def runs_bbox_wrapped(runs: Runs, width: int) -> list[int]:
     """
     if runs.empty:
         return [0, 0, 0, 0]
-    cols = np.unique(runs.cols)
+    cols = runs.cols
+    if (cols[1:] < cols[:-1]).any():  # runs are kept column-major; sort any that are not
+        cols = np.sort(cols)
+    cols = cols[np.concatenate(([True], cols[1:] != cols[:-1]))]  # the distinct columns
     y0, y1 = int(runs.starts.min()), int(runs.ends.max())
     gaps = np.diff(cols) - 1
     wrap_gap = int(cols[0] + width - cols[-1] - 1)

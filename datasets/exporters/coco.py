@@ -15,6 +15,7 @@ workspace shows them, and ``file_name`` names that PNG so PIL-based loaders open
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +27,7 @@ from .. import geom
 from ..metadata import coco_info, dataset_metadata
 from ..rle import runs_bbox, runs_bbox_wrapped, runs_to_rle
 from ..seam import crosses_seam, part_area, split_runs
-from ..selection import iter_panorama_instances, selected_panoramas
+from ..selection import MASK_FIELDS, iter_panorama_instances, selected_panoramas
 from .common import (
     ExportContext,
     SplitJsonFiles,
@@ -37,6 +38,8 @@ from .common import (
 )
 
 ANNOTATIONS = "annotations/instances.json"
+#: The instance fields the export writes; the geometry comes as JSON text (``geometry_json``).
+_FIELDS = tuple(name for name in MASK_FIELDS if name != "geometry")
 #: Suffix of the 8-bit copy of an HDR / 16-bit panorama.
 EIGHT_BIT_SUFFIX = "_8bit.png"
 
@@ -81,14 +84,16 @@ def encode_geometry(
 
 
 def _encode_batch(
-    batch: tuple[int, int, list[list], bool],
+    batch: tuple[int, int, list[str], bool],
 ) -> list[list[dict[str, Any]] | None]:
-    """Encodings of one panorama's instances; None for a geometry the core rejects."""
+    """Encodings of one panorama's instances (geometries as JSON text: parsed here, in the
+    worker, and a string is cheaper to send than nested lists); None for a geometry the
+    core rejects."""
     width, height, geometries, seam_split = batch
     out: list[list[dict[str, Any]] | None] = []
-    for g in geometries:
+    for text in geometries:
         try:
-            out.append(encode_geometry(g, width, height, seam_split))
+            out.append(encode_geometry(json.loads(text), width, height, seam_split))
         except ValueError:  # GeometryError: stored geometry invalid (should not happen)
             out.append(None)
     return out
@@ -143,14 +148,17 @@ def _encoded_stream(
     seam_split = ctx.options.seam == "split"
 
     def wanted() -> Iterator[tuple[Any, list[dict]]]:
-        for pano, rows in iter_panorama_instances(ctx.project, ctx.options):
+        rows_of = iter_panorama_instances(
+            ctx.project, ctx.options, fields=_FIELDS, geometry_text=True
+        )
+        for pano, rows in rows_of:
             rows = [r for r in rows if r["label_class_id"] in category]
             if ctx.options.ignore == "omit":
                 rows = [r for r in rows if r["label_class_id"] not in ignore]
             yield pano, rows
 
     def batch(pano, rows) -> tuple[int, int, list[list], bool]:
-        return (pano.width, pano.height, [r["geometry"] for r in rows], seam_split)
+        return (pano.width, pano.height, [r["geometry_json"] for r in rows], seam_split)
 
     if workers <= 1:
         for pano, rows in wanted():

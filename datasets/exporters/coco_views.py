@@ -21,7 +21,7 @@ from pycocotools import mask as mask_utils
 
 from .. import geom
 from ..metadata import coco_info, dataset_metadata
-from ..selection import iter_panorama_instances, selected_panoramas
+from ..selection import MASK_FIELDS, iter_panorama_instances, selected_panoramas
 from .coco import annotations_member
 from .common import ExportContext, SplitJsonFiles, category_list, image_name, read_image
 
@@ -107,7 +107,7 @@ def write_coco_views(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, 
     files = SplitJsonFiles(names, annotations_member)
     try:
         image_id = ann_id = done = 0
-        for pano, rows in iter_panorama_instances(ctx.project, ctx.options):
+        for pano, rows in iter_panorama_instances(ctx.project, ctx.options, fields=MASK_FIELDS):
             split = ctx.split_for(pano.pk)
             rows = [r for r in rows if r["label_class_id"] in category]
             if ctx.options.ignore == "omit":

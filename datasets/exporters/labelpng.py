@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import geom
-from ..selection import check_feasible, iter_panorama_instances
+from ..selection import MASK_FIELDS, check_feasible, iter_panorama_instances
 from .common import ExportContext, dumps, image_name
 
 IGNORE_ID = 255
@@ -116,7 +116,7 @@ def write_label_pngs(archive: zipfile.ZipFile, ctx: ExportContext) -> dict[str, 
     for e in entries:
         palette[e["id"]] = _hex_to_bgr(e["color"])
     done = instances = 0
-    for pano, rows in iter_panorama_instances(ctx.project, ctx.options):
+    for pano, rows in iter_panorama_instances(ctx.project, ctx.options, fields=MASK_FIELDS):
         rows = [r for r in rows if r["label_class_id"] in selected]
         if ctx.options.ignore == "omit":
             rows = [r for r in rows if r["label_class_id"] not in ignore]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import kernels
 from .sweep import SIDE_EPS, first_meeting
 from .vectors import cross3, lonlat_to_vec, vec_to_lonlat
 
@@ -34,7 +35,6 @@ __all__ = [
     "arcs_cross",
 ]
 
-FOUR_PI = 4.0 * math.pi
 #: Vertices closer than this (radians) count as duplicates.
 DUPLICATE_EPS = 1e-10
 #: Edges within this (radians) of 180 degrees count as antipodal.
@@ -153,22 +153,12 @@ def ring_signed_area(v: NDArray[np.float64]) -> float:
     """Signed area (sr) in (-2pi, 2pi] of a closed ring of unit vectors v (n, 3).
 
     Positive when the smaller region is on the left (counter-clockwise seen from outside).
-    Sum of Van Oosterom-Strackee triangle solid angles about a centre c; the triple product
-    is formed from differences (a - c), (b - c) so tiny polygons keep full relative precision.
+    Sum of Van Oosterom-Strackee triangle solid angles about a centre c (the normalised
+    vertex sum; the vector area when the vertices nearly balance, a ring near a great
+    circle); the triple product is formed from differences (a - c), (b - c) so tiny polygons
+    keep full relative precision. The loop is compiled (:mod:`label360.sphere.kernels`).
     """
-    c = v.sum(axis=0)
-    nc = np.linalg.norm(c)
-    if nc < 1e-3 * len(v):
-        # vertices nearly balanced (ring near a great circle): use the vector area instead
-        c = cross3(v, np.roll(v, -1, axis=0)).sum(axis=0)
-        nc = np.linalg.norm(c)
-    c = c / nc if nc > 0 else np.array([0.0, 0.0, 1.0])
-    a = v
-    b = np.roll(v, -1, axis=0)
-    num = np.einsum("ij,ij->i", cross3(a - c, b - c), np.broadcast_to(c, a.shape))
-    den = 1.0 + np.einsum("ij,ij->i", a, b) + b @ c + a @ c
-    s = float(np.sum(2.0 * np.arctan2(num, den)))
-    return s - FOUR_PI * round(s / FOUR_PI)
+    return kernels.ring_signed_area(v)
 
 
 def oriented_ring(v: NDArray[np.float64]) -> NDArray[np.float64]:

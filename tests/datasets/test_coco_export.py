@@ -11,7 +11,7 @@ from pycocotools.coco import COCO
 
 from annotations.models import LabelClass
 from datasets import geom
-from datasets.rle import mask_to_runs, runs_bbox, runs_bbox_wrapped, runs_to_rle
+from datasets.rle import Runs, mask_to_runs, runs_bbox, runs_bbox_wrapped, runs_to_rle
 from tests.factories import make_panorama
 
 from .helpers import CAP, HOLED, SEAM, SQUARE, export, label, read_json
@@ -37,6 +37,10 @@ def test_bbox_wrapped_crosses_the_seam():
     runs = mask_to_runs(mask)
     assert runs_bbox(runs) == [0, 2, 40, 4]
     assert runs_bbox_wrapped(runs, 40) == [37, 2, 6, 4]
+    # the box does not depend on the runs being in column order
+    order = np.random.default_rng(0).permutation(runs.cols.size)
+    shuffled = Runs(runs.cols[order], runs.starts[order], runs.ends[order])
+    assert runs_bbox_wrapped(shuffled, 40) == [37, 2, 6, 4]
 
 
 def test_coco_export_loads_and_masks_equal_rasteriser(project, users, tmp_path):

@@ -101,6 +101,19 @@ def test_area_matches_lhuilier(pc):
     assert area(poly[0]) == pytest.approx(lhuilier_star_area(poly[0], centre), rel=1e-9, abs=1e-15)
 
 
+@settings(max_examples=40, deadline=None)
+@given(star_polygons(max_radius=80.0, min_radius=1e-4, holes=False))
+def test_signed_area_flips_with_the_ring_direction(pc):
+    from label360.sphere.polygons import ring_signed_area, ring_vectors
+
+    (ring,), centre = pc
+    v = ring_vectors(np.asarray(ring, np.float64))
+    forward = ring_signed_area(v)
+    assert abs(forward) == pytest.approx(lhuilier_star_area(ring, centre), rel=1e-9, abs=1e-15)
+    # a reversed view (not contiguous) is read as such: the same area, the other sign
+    assert ring_signed_area(v[::-1]) == pytest.approx(-forward, rel=1e-12, abs=1e-18)
+
+
 @settings(max_examples=10, deadline=None)
 @given(star_polygons(max_radius=60.0, min_radius=5.0))
 def test_area_matches_numerical_integration(pc):
