@@ -10,6 +10,8 @@ Methods, all in this run:
 
 * ``telea-equirect`` — baseline: ``cv2.inpaint`` Telea on the equirect image, one pass;
 * ``ours-flat`` — baseline: our method (``blend``) on the equirect rows, without rotation;
+* ``ours-flat-smooth`` — the structure-guided smooth fill on the equirect rows (what the
+  rotation does for the smooth fill alone: compare with ``ours-smooth``);
 * ``ours-telea`` — the work frame with Telea instead of our fills (the usual smooth fill);
 * ``ours-harmonic`` — the work frame with the harmonic fill (what the structure guidance adds);
 * ``ours-smooth`` — the work frame with the structure-guided smooth fill alone (what the
@@ -162,6 +164,10 @@ def run_methods(image: np.ndarray, occluder: list) -> dict:
         results[name] = (in_work_frame(pasted, mask, fill), time.perf_counter() - t)
     for name, options in [
         ("ours-flat", RemovalOptions(rotate=False, grow_px=0)),
+        (
+            "ours-flat-smooth",
+            RemovalOptions(InpaintOptions(method="smooth"), rotate=False, grow_px=0),
+        ),
         ("ours-smooth", RemovalOptions(InpaintOptions(method="smooth"), grow_px=0)),
         ("ours-patch", RemovalOptions(InpaintOptions(method="patch"), grow_px=0)),
         ("ours", RemovalOptions(grow_px=0)),
@@ -187,6 +193,7 @@ def quality(quick: bool) -> None:
     names = [
         "telea-equirect",
         "ours-flat",
+        "ours-flat-smooth",
         "ours-telea",
         "ours-harmonic",
         "ours-smooth",
@@ -197,7 +204,8 @@ def quality(quick: bool) -> None:
     print("PSNR (dB) / SSIM inside the mask; seam scores in the summary below.\n")
     print("| image | occluder | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
-    wins = {"telea-equirect": [], "ours-flat": []}
+    pairs = [("ours", "telea-equirect"), ("ours", "ours-flat"), ("ours-smooth", "ours-flat-smooth")]
+    wins = {pair: [] for pair in pairs}
     totals = {n: [] for n in names}
     for label, image in images(quick):
         for occ_name, make in OCCLUDERS.items():
@@ -206,11 +214,11 @@ def quality(quick: bool) -> None:
             print(f"| {label} | {occ_name} | " + " | ".join(cells) + " |", flush=True)
             for n in names:
                 totals[n].append(scores[n])
-            for base in wins:
-                wins[base].append(
+            for ours, base in pairs:
+                wins[ours, base].append(
                     (
-                        scores["ours"]["psnr"] - scores[base]["psnr"],
-                        scores["ours"]["ssim"] - scores[base]["ssim"],
+                        scores[ours]["psnr"] - scores[base]["psnr"],
+                        scores[ours]["ssim"] - scores[base]["ssim"],
                     )  # fmt: skip
                 )
     print("\n| method | mean PSNR (dB) | mean SSIM | mean seam | mean seconds |")
@@ -222,10 +230,10 @@ def quality(quick: bool) -> None:
             f"{np.mean([r['ssim'] for r in rows]):.3f} | {np.mean([r['seam'] for r in rows]):.2f} | "
             f"{np.mean([r['seconds'] for r in rows]):.2f} |"
         )
-    for base, deltas in wins.items():
+    for (ours, base), deltas in wins.items():
         d = np.array(deltas)
         print(
-            f"\nours vs {base}: PSNR better on {(d[:, 0] > 0).sum()}/{len(d)} cases "
+            f"\n{ours} vs {base}: PSNR better on {(d[:, 0] > 0).sum()}/{len(d)} cases "
             f"(min {d[:, 0].min():+.2f} dB, mean {d[:, 0].mean():+.2f} dB); "
             f"SSIM better on {(d[:, 1] > 0).sum()}/{len(d)} (mean {d[:, 1].mean():+.3f})"
         )

@@ -6,8 +6,8 @@
 * :mod:`.harmonic`, :mod:`.structure` — the smooth fill: Laplace's equation, and diffusion
   guided by the structure round the hole (edges crossing it carry on), coarse to fine;
 * :mod:`.patchmatch`, :mod:`.inpaint` — coarse-to-fine exemplar inpainting with hole
-  shrinking; the default blend of the harmonic structure and the exemplar's texture; a
-  TorchScript model;
+  shrinking; the default blend of the structure-guided smooth fill and the exemplar's
+  texture; a TorchScript model;
 * :mod:`.remove` — the single-panorama method; :mod:`.outputs` — files it writes;
 * :mod:`.job` — the "cameraman" job kind and its admin form;
 * :mod:`.temporal` (keyframe polygons through time), :mod:`.refine` (masks refined from the

@@ -200,8 +200,9 @@ def extract_padded(image: NDArray, frame: WorkFrame) -> NDArray:
 def footprint(mask: NDArray, frame: WorkFrame) -> NDArray[np.bool_]:
     """Every crop pixel whose bilinear footprint touches the mask, plus one pixel round them
     (the mask seen in the work frame with room to spare, e.g. to grow it)."""
-    touched = sample_equirect(mask.astype(np.float32), frame.crop_directions()) > 0
-    return cv2.dilate(touched.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    touched, _ = _mask_in_footprints(mask, frame)
+    shape = (frame.crop_height, frame.crop_width)
+    return cv2.dilate(touched.reshape(shape).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
 
 @dataclass
@@ -247,8 +248,9 @@ def _footprint_sources(
             yield row * w + (x0 + (dx - 1) + shift) % w, wy * wx
 
 
-def crop_mask(mask: NDArray, frame: WorkFrame) -> CropMask:
-    """The crop's hole (pixels whose footprint is mostly masked) and its clean border."""
+def _mask_in_footprints(mask: NDArray, frame: WorkFrame) -> tuple[NDArray, NDArray]:
+    """For every crop pixel (flat): whether its bilinear footprint touches the mask, and the
+    weight of its unmasked source pixels."""
     flat = mask.reshape(-1)
     touched = np.zeros(frame.crop_height * frame.crop_width, bool)
     known_weight = np.zeros(touched.shape, np.float32)
@@ -256,6 +258,13 @@ def crop_mask(mask: NDArray, frame: WorkFrame) -> CropMask:
         masked = flat[index]
         touched |= masked
         known_weight += np.where(masked, np.float32(0), weight)
+    return touched, known_weight
+
+
+def crop_mask(mask: NDArray, frame: WorkFrame) -> CropMask:
+    """The crop's hole (pixels whose footprint is mostly masked) and its clean border."""
+    flat = mask.reshape(-1)
+    touched, known_weight = _mask_in_footprints(mask, frame)
     hole = known_weight < 0.5
     border = np.flatnonzero(touched & ~hole)
     corners = list(_footprint_sources(frame, border))

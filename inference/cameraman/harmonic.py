@@ -23,7 +23,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-__all__ = ["box_around", "harmonic_fill", "working_copy"]
+__all__ = ["box_around", "double", "halve", "harmonic_fill", "working_copy"]
 
 COARSE_PIXELS = 4096  # solve to convergence once the hole has at most this many pixels
 COARSE_SWEEPS = 4000
@@ -79,32 +79,34 @@ def _relax(img: NDArray, hole: NDArray, sweeps: int, tolerance: float) -> int:
     return sweeps
 
 
-def _coarser(img: NDArray, hole: NDArray) -> tuple[NDArray, NDArray]:
-    """Half size: a coarse pixel is known if any of its fine pixels is (their known mean)."""
+def halve(img: NDArray, hole: NDArray) -> tuple[NDArray, NDArray]:
+    """One level up the pyramid both smooth fills are solved on: half size (rounded down,
+    area-averaged), a coarse pixel known if any fine pixel under it is, and then the mean of
+    those (hole pixels start from the mean of the current values)."""
     h, w = hole.shape
-    known = (~hole).astype(np.float32)[..., None]
-    pad = ((0, h % 2), (0, w % 2), (0, 0))
-    v = np.pad(img * known, pad)
-    k = np.pad(known, pad)
+    size = (max(1, w // 2), max(1, h // 2))
+    known = (~hole).astype(np.float32)
+    total = cv2.resize(img * known[..., None], size, interpolation=cv2.INTER_AREA)
+    share = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+    start = cv2.resize(img, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+    mean = total.reshape(start.shape) / np.maximum(share, 1e-6)[..., None]
+    coarse = np.where(share[..., None] > 0, mean, start)
+    return np.ascontiguousarray(coarse, np.float32), share <= 0.0
 
-    def blocks(a: NDArray) -> NDArray:
-        return a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
 
-    weight = blocks(k)
-    coarse = blocks(v) / np.maximum(weight, 1.0)
-    return np.ascontiguousarray(coarse, np.float32), weight[..., 0] == 0
+def double(coarse: NDArray, shape: tuple[int, int]) -> NDArray:
+    """A coarse level (from :func:`halve`) brought back to the fine ``shape`` (bilinear)."""
+    h, w = shape
+    return cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
 
 
 def _solve(img: NDArray, hole: NDArray) -> None:
     """Fill ``hole`` of ``img`` (float32 (H, W, C), in place) with the harmonic solution."""
     if hole.sum() > COARSE_PIXELS and min(hole.shape) >= 8:
-        coarse, coarse_hole = _coarser(img, hole)
+        coarse, coarse_hole = halve(img, hole)
         if coarse_hole.any():
             _solve(coarse, coarse_hole)
-        h, w = hole.shape
-        up = cv2.resize(coarse, (coarse.shape[1] * 2, coarse.shape[0] * 2),
-                        interpolation=cv2.INTER_LINEAR)[:h, :w]  # fmt: skip
-        img[hole] = up.reshape(h, w, -1)[hole]
+        img[hole] = double(coarse, hole.shape)[hole]
         _relax(img, hole, FINE_SWEEPS, TOLERANCE)
     else:
         known = ~hole

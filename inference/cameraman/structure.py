@@ -30,7 +30,14 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
-from .harmonic import COARSE_PIXELS, box_around, harmonic_fill, working_copy
+from .harmonic import (
+    COARSE_PIXELS,
+    box_around,
+    double,
+    halve,
+    harmonic_fill,
+    working_copy,
+)
 
 __all__ = ["structure_fill", "diffusion_weights"]
 
@@ -128,33 +135,20 @@ def _relax(img: NDArray, weights: NDArray, hole: NDArray, sweeps: int) -> None:
             _sweep(img, weights, cy, cx)
 
 
-def _half(img: NDArray, hole: NDArray, weights: NDArray) -> tuple[NDArray, NDArray, NDArray]:
-    """Half size: known pixels are the mean of known fine pixels, hole pixels start from the
-    mean of the current fill; weights are averaged."""
-    h, w = hole.shape
-    size = (max(1, w // 2), max(1, h // 2))
-    known = (~hole).astype(np.float32)
-    total = cv2.resize(img * known[..., None], size, interpolation=cv2.INTER_AREA)
-    share = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-    start = cv2.resize(img, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-    mean = total.reshape(start.shape) / np.maximum(share, 1e-6)[..., None]
-    coarse = np.where(share[..., None] > 0, mean, start)
-    coarse_weights = cv2.resize(weights, size, interpolation=cv2.INTER_AREA)
-    return (
-        np.ascontiguousarray(coarse, np.float32),
-        share <= 0.0,
-        np.ascontiguousarray(coarse_weights.reshape(size[1], size[0], 4), np.float32),
-    )
+def _halve(img: NDArray, hole: NDArray, weights: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """The harmonic fill's coarser level, with the pair weights area-averaged to it."""
+    coarse, coarse_hole = halve(img, hole)
+    h, w = coarse_hole.shape
+    coarse_weights = cv2.resize(weights, (w, h), interpolation=cv2.INTER_AREA)
+    return coarse, coarse_hole, np.ascontiguousarray(coarse_weights.reshape(h, w, 4), np.float32)
 
 
 def _solve(img: NDArray, hole: NDArray, weights: NDArray) -> None:
     if hole.sum() > COARSE_PIXELS and min(hole.shape) >= 16:
-        coarse, coarse_hole, coarse_weights = _half(img, hole, weights)
+        coarse, coarse_hole, coarse_weights = _halve(img, hole, weights)
         if coarse_hole.any():
             _solve(coarse, coarse_hole, coarse_weights)
-            h, w = hole.shape
-            up = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-            img[hole] = up[hole]
+            img[hole] = double(coarse, hole.shape)[hole]
         _relax(img, weights, hole, FINE_SWEEPS)
     else:
         img[...] = harmonic_fill(img, hole)  # the start: no structure
