@@ -182,11 +182,23 @@ def run_methods(image: np.ndarray, occluder: list) -> dict:
     return scores
 
 
+SYNTHETIC_SEEDS = {"street": 3, "room": 5}
+
+
+def scene(label: str) -> np.ndarray:
+    """One test image by its table label: a real panorama or ``synthetic-<kind>``."""
+    if label.startswith("synthetic-"):
+        kind = label.removeprefix("synthetic-")
+        return render(kind, SYNTHETIC_SEEDS[kind], WIDTH).rgb
+    return real(DATA / f"{label}_1k.hdr")
+
+
 def images(quick: bool) -> list[tuple[str, np.ndarray]]:
-    out = [(p.stem.replace("_1k", ""), real(p)) for p in sorted(DATA.glob("*.hdr"))]
-    for kind, seed in [("street", 3), ("room", 5)]:
-        out.append((f"synthetic-{kind}", render(kind, seed, WIDTH).rgb))
-    return out[:2] + out[-1:] if quick else out
+    labels = [p.stem.replace("_1k", "") for p in sorted(DATA.glob("*.hdr"))]
+    labels += [f"synthetic-{kind}" for kind in SYNTHETIC_SEEDS]
+    if quick:
+        labels = labels[:2] + labels[-1:]
+    return [(label, scene(label)) for label in labels]
 
 
 def quality(quick: bool) -> None:
@@ -581,9 +593,8 @@ def figures(folder: str) -> None:
                 [cv2.IMWRITE_JPEG_QUALITY, 88])  # fmt: skip
     print(f"wrote {path}: truth | occluded | blend (default) | patch | smooth")
     rows = []
-    scenes = dict(images(False))
     for label, occluder in [("royal_esplanade", person), ("synthetic-room", tripod)]:
-        truth = scenes[label]
+        truth = scene(label)
         exact = polygon_mask(occluder(), truth.shape[1], truth.shape[0])
         pasted = paste(truth, exact)
         panels = [truth, pasted]

@@ -275,11 +275,6 @@ def crop_mask(mask: NDArray, frame: WorkFrame) -> CropMask:
     return CropMask(hole.reshape(shape), border, sources, kept.astype(np.float32))
 
 
-def crop_hole(mask: NDArray, frame: WorkFrame) -> NDArray[np.bool_]:
-    """The crop pixels to fill (see :func:`crop_mask`)."""
-    return crop_mask(mask, frame).hole
-
-
 def back_coords(mask: NDArray, frame: WorkFrame) -> tuple[NDArray, NDArray, NDArray]:
     """For the rows holding mask pixels: (rows, x, y) — crop coordinates of every pixel of
     those rows in the work frame (float32 (n_rows, W) maps)."""

@@ -82,15 +82,13 @@ def _relax(img: NDArray, hole: NDArray, sweeps: int, tolerance: float) -> int:
 def halve(img: NDArray, hole: NDArray) -> tuple[NDArray, NDArray]:
     """One level up the pyramid both smooth fills are solved on: half size (rounded down,
     area-averaged), a coarse pixel known if any fine pixel under it is, and then the mean of
-    those (hole pixels start from the mean of the current values)."""
+    those. Coarse hole pixels are left at zero: the coarse solve writes them before reading."""
     h, w = hole.shape
     size = (max(1, w // 2), max(1, h // 2))
     known = (~hole).astype(np.float32)
     total = cv2.resize(img * known[..., None], size, interpolation=cv2.INTER_AREA)
     share = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-    start = cv2.resize(img, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
-    mean = total.reshape(start.shape) / np.maximum(share, 1e-6)[..., None]
-    coarse = np.where(share[..., None] > 0, mean, start)
+    coarse = total.reshape(size[1], size[0], -1) / np.maximum(share, 1e-6)[..., None]
     return np.ascontiguousarray(coarse, np.float32), share <= 0.0
 
 

@@ -40,7 +40,9 @@ def fill_runs(buf_t, col, start, end, value) -> None:  # noqa: ANN001 (numba sig
 
 
 @_jit
-def _ring_signed_area(v) -> float:  # noqa: ANN001 (numba signature)
+def ring_signed_area(v) -> float:  # noqa: ANN001 (numba signature)
+    """Signed area (sr) of a closed ring of unit vectors (n, 3), C-contiguous float64: the
+    loop of :func:`label360.sphere.polygons.ring_signed_area`, which documents the maths."""
     n = v.shape[0]
     cx = cy = cz = 0.0
     for i in range(n):
@@ -71,12 +73,6 @@ def _ring_signed_area(v) -> float:  # noqa: ANN001 (numba signature)
         ac = v[i, 0] * cx + v[i, 1] * cy + v[i, 2] * cz
         total += 2.0 * math.atan2(num, 1.0 + ab + bc + ac)
     return total - _FOUR_PI * round(total / _FOUR_PI)
-
-
-def ring_signed_area(v: NDArray[np.float64]) -> float:
-    """Signed area (sr) of a closed ring of unit vectors (n, 3): see
-    :func:`label360.sphere.polygons.ring_signed_area`, whose maths this loop is."""
-    return float(_ring_signed_area(np.ascontiguousarray(v, dtype=np.float64)))
 
 
 @_jit

@@ -158,7 +158,7 @@ def ring_signed_area(v: NDArray[np.float64]) -> float:
     circle); the triple product is formed from differences (a - c), (b - c) so tiny polygons
     keep full relative precision. The loop is compiled (:mod:`label360.sphere.kernels`).
     """
-    return kernels.ring_signed_area(v)
+    return float(kernels.ring_signed_area(np.ascontiguousarray(v, dtype=np.float64)))
 
 
 def oriented_ring(v: NDArray[np.float64]) -> NDArray[np.float64]:
