@@ -48,6 +48,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from skimage.restoration import inpaint_biharmonic
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -66,6 +67,7 @@ from inference.cameraman.inpaint import InpaintOptions  # noqa: E402
 from inference.cameraman.mask import cap_mask, grow, polygon_mask  # noqa: E402
 from inference.cameraman.metrics import fill_scores  # noqa: E402
 from inference.cameraman.remove import RemovalOptions, remove  # noqa: E402
+from inference.cameraman.structure import structure_fill  # noqa: E402
 from label360.sphere.projection import (  # noqa: E402
     equirect_directions,
     equirect_to_view,
@@ -248,6 +250,69 @@ def quality(quick: bool) -> None:
             f"\n{ours} vs {base}: PSNR better on {(d[:, 0] > 0).sum()}/{len(d)} cases "
             f"(min {d[:, 0].min():+.2f} dB, mean {d[:, 0].mean():+.2f} dB); "
             f"SSIM better on {(d[:, 1] > 0).sum()}/{len(d)} (mean {d[:, 1].mean():+.3f})"
+        )
+
+
+def in_equirect_rows(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
+    """``fill(crop, hole)`` on the equirect rows round the mask (20° above and below, the
+    margin of the method without rotation), the crop wrapped round in longitude."""
+    h, w = mask.shape
+    rows = np.flatnonzero(mask.any(axis=1))
+    extra = round(20.0 / 180.0 * h)
+    r0, r1 = max(0, rows[0] - extra), min(h, rows[-1] + 1 + extra)
+    pad = w // 8
+    crop = cv2.copyMakeBorder(image[r0:r1], 0, 0, pad, pad, cv2.BORDER_WRAP)
+    hole = cv2.copyMakeBorder(mask[r0:r1].astype(np.uint8), 0, 0, pad, pad, cv2.BORDER_WRAP)
+    filled = fill(crop, hole > 0)[:, pad : pad + w]
+    out = image.copy()
+    inside = mask[r0:r1]
+    out[r0:r1][inside] = np.clip(np.rint(filled[inside]), 0, 255).astype(image.dtype)
+    return out
+
+
+def structure_only(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    sigma = InpaintOptions().structure_sigma
+    return np.clip(structure_fill(crop.astype(np.float32), hole, sigma), 0, 255)
+
+
+def biharmonic_only(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    filled = inpaint_biharmonic(crop.astype(np.float64) / 255.0, hole, channel_axis=-1)
+    return np.clip(filled * 255.0, 0, 255)
+
+
+def smooth_fills(quick: bool) -> None:
+    """Each smooth fill alone, in the work frame and on the equirect rows: how much the
+    rotation gives each, and where each stands."""
+    fills = {"harmonic": harmonic_only, "structure": structure_only, "biharmonic": biharmonic_only}
+    print(f"\n## Smooth fills with and without rotation ({WIDTH}x{WIDTH // 2}, PSNR in the mask)\n")
+    print("| image | occluder | " + " | ".join(f"{n} rotated / rows" for n in fills) + " |")
+    print("|---|---|" + "---|" * len(fills))
+    scores = {n: [] for n in fills}
+    for label, image in images(quick):
+        for occ_name, make in OCCLUDERS.items():
+            h, w = image.shape[:2]
+            exact = polygon_mask(make(), w, h)
+            mask = grow(exact, make_frame(exact, 20.0), 3)
+            pasted = paste(image, exact)
+            cells = []
+            for name, fill in fills.items():
+                pair = [
+                    fill_scores(image, out, mask)["psnr"]
+                    for out in (in_work_frame(pasted, mask, fill), in_equirect_rows(pasted, mask, fill))
+                ]  # fmt: skip
+                scores[name].append(pair)
+                cells.append(f"{pair[0]:.2f} / {pair[1]:.2f}")
+            print(f"| {label} | {occ_name} | " + " | ".join(cells) + " |", flush=True)
+    print(
+        "\n| fill | mean rotated (dB) | mean rows (dB) | rotation better on | min gain | mean gain |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, pairs in scores.items():
+        p = np.array(pairs)
+        gain = p[:, 0] - p[:, 1]
+        print(
+            f"| {name} | {p[:, 0].mean():.2f} | {p[:, 1].mean():.2f} | {(gain > 0).sum()}/{len(p)} "
+            f"| {gain.min():+.2f} | {gain.mean():+.2f} |"
         )
 
 
@@ -609,7 +674,16 @@ def figures(folder: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="three images only")
-    parts_names = ["quality", "speed", "video", "temporal", "refinement", "memory", "memory-long"]
+    parts_names = [
+        "quality",
+        "smooth-fills",
+        "speed",
+        "video",
+        "temporal",
+        "refinement",
+        "memory",
+        "memory-long",
+    ]
     for part in parts_names:
         parser.add_argument(f"--skip-{part}", action="store_true")
     parser.add_argument("--only", choices=parts_names)
@@ -627,6 +701,7 @@ def main() -> None:
         return
     parts = {
         "quality": lambda: quality(args.quick),
+        "smooth-fills": lambda: smooth_fills(args.quick),
         "speed": speed,
         "video": video_speed,
         "temporal": temporal,
