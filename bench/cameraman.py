@@ -135,9 +135,13 @@ def paste(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Context round the mask (degrees), the method's own default: every fill here sees as much.
+MARGIN_DEG = RemovalOptions().margin_deg
+
+
 def in_work_frame(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
     """``fill(crop, hole)`` run in the same work frame and hole as our methods."""
-    frame = make_frame(mask, 20.0)
+    frame = make_frame(mask, MARGIN_DEG)
     cropped = crop_mask(mask, frame)
     crop = cropped.clean(extract(image, frame), image)
     return composite(image, fill(crop, cropped.hole), mask, frame)
@@ -154,7 +158,7 @@ def harmonic_only(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
 def run_methods(image: np.ndarray, occluder: list) -> dict:
     h, w = image.shape[:2]
     exact = polygon_mask(occluder, w, h)
-    frame = make_frame(exact, 20.0)
+    frame = make_frame(exact, MARGIN_DEG)
     mask = grow(exact, frame, 3)
     pasted = paste(image, exact)
     results = {}
@@ -254,11 +258,11 @@ def quality(quick: bool) -> None:
 
 
 def in_equirect_rows(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
-    """``fill(crop, hole)`` on the equirect rows round the mask (20° above and below, the
-    margin of the method without rotation), the crop wrapped round in longitude."""
+    """``fill(crop, hole)`` on the equirect rows round the mask (``MARGIN_DEG`` above and
+    below, as the method without rotation crops them), the crop wrapped round in longitude."""
     h, w = mask.shape
     rows = np.flatnonzero(mask.any(axis=1))
-    extra = round(20.0 / 180.0 * h)
+    extra = round(MARGIN_DEG / 180.0 * h)
     r0, r1 = max(0, rows[0] - extra), min(h, rows[-1] + 1 + extra)
     pad = w // 8
     crop = cv2.copyMakeBorder(image[r0:r1], 0, 0, pad, pad, cv2.BORDER_WRAP)
@@ -292,7 +296,7 @@ def smooth_fills(quick: bool) -> None:
         for occ_name, make in OCCLUDERS.items():
             h, w = image.shape[:2]
             exact = polygon_mask(make(), w, h)
-            mask = grow(exact, make_frame(exact, 20.0), 3)
+            mask = grow(exact, make_frame(exact, MARGIN_DEG), 3)
             pasted = paste(image, exact)
             cells = []
             for name, fill in fills.items():

@@ -157,7 +157,7 @@ def _encoded_stream(
                 rows = [r for r in rows if r["label_class_id"] not in ignore]
             yield pano, rows
 
-    def batch(pano, rows) -> tuple[int, int, list[list], bool]:
+    def batch(pano, rows) -> tuple[int, int, list[str], bool]:
         return (pano.width, pano.height, [r["geometry_json"] for r in rows], seam_split)
 
     if workers <= 1:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import time
 
 import numpy as np
 import pytest
@@ -72,15 +71,11 @@ def equirect_png(page) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
 
 
-def equirect_unlike(page, reference: np.ndarray, seconds: float = 10.0) -> np.ndarray:
-    """The equirect viewer once it differs from ``reference`` (or as it is after ``seconds``):
-    a loaded machine may take more than a frame's time to draw the change."""
-    deadline = time.monotonic() + seconds
-    while True:
-        img = equirect_png(page)
-        if np.abs(img - reference).sum() > 0 or time.monotonic() > deadline:
-            return img
-        page.wait_for_timeout(100)
+def equirect_unlike(page, reference: np.ndarray) -> np.ndarray:
+    """The equirect viewer once it differs from ``reference`` (or as it is after
+    :func:`eventually` gives up): a loaded machine may take more than a frame to draw it."""
+    eventually(lambda: np.abs(equirect_png(page) - reference).sum() > 0)
+    return equirect_png(page)
 
 
 def test_attributes_lock_fit_search_and_hiding(scene, signed_in, live_server, artifacts):
