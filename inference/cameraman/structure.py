@@ -18,8 +18,9 @@ coherence-enhancing diffusion and Tschumperlé's PDE inpainting):
 
 Solved coarse to fine like the harmonic fill (a diffusion needs as many sweeps as the hole is
 wide squared): the harmonic fill is the start, the hole is halved until small, relaxed there,
-and each finer level starts from the upsampled solution. Red–black ordering keeps results
-independent of the thread count.
+and each finer level starts from the upsampled solution. Pixels are swept in four classes by
+the parity of row and column, so no two pixels updated in parallel are neighbours and results
+are independent of the thread count.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .harmonic import (
     working_copy,
 )
 
-__all__ = ["structure_fill", "diffusion_weights"]
+__all__ = ["colour_classes", "diffusion_weights", "structure_fill"]
 
 COARSE_SWEEPS = 600
 FINE_SWEEPS = 40
@@ -126,10 +127,20 @@ def _sweep(img, weights, ys, xs):  # noqa: ANN001
                 img[y, x, k] = acc[k] / total
 
 
-def _relax(img: NDArray, weights: NDArray, hole: NDArray, sweeps: int) -> None:
+def colour_classes(hole: NDArray) -> list[tuple[NDArray, NDArray]]:
+    """The hole's pixels (ys, xs) in four classes by the parity of row and column.
+
+    A sweep updates one class in parallel, so no pixel of a class may read another of the
+    same class: the eight-neighbour mean reads the diagonals, which red–black (two-colour)
+    ordering puts in the same class as the pixel itself — a race whose outcome depends on
+    the threads' timing. With four classes no two pixels of a class are neighbours."""
     ys, xs = np.nonzero(hole)
-    red = (ys + xs) % 2 == 0
-    colours = [(ys[m].astype(np.int64), xs[m].astype(np.int64)) for m in (red, ~red)]
+    colour = (ys % 2) * 2 + xs % 2
+    return [(ys[colour == k].astype(np.int64), xs[colour == k].astype(np.int64)) for k in range(4)]
+
+
+def _relax(img: NDArray, weights: NDArray, hole: NDArray, sweeps: int) -> None:
+    colours = colour_classes(hole)
     for _ in range(sweeps):
         for cy, cx in colours:
             _sweep(img, weights, cy, cx)

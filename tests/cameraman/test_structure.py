@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
+import numba
 import numpy as np
 import pytest
 
 from inference.cameraman.harmonic import harmonic_fill
-from inference.cameraman.structure import diffusion_weights, structure_fill
+from inference.cameraman.structure import colour_classes, diffusion_weights, structure_fill
 
 
 def stripes(angle_deg: float, size: int = 160, period: float = 14.0) -> np.ndarray:
@@ -53,3 +55,34 @@ def test_weights_follow_the_edge():
 def test_whole_image_hole_is_refused():
     with pytest.raises(ValueError, match="whole image"):
         structure_fill(np.zeros((8, 8, 1), np.float32), np.ones((8, 8), bool), 2.0)
+
+
+def test_no_two_pixels_swept_together_are_neighbours():
+    # the mean reads all eight neighbours: pixels updated in the same parallel pass must not
+    # be among each other's (else the result depends on which thread writes first)
+    rng = np.random.default_rng(4)
+    hole = rng.random((61, 47)) < 0.7
+    classes = colour_classes(hole)
+    assert sum(len(ys) for ys, _ in classes) == hole.sum()
+    for ys, xs in classes:
+        members = np.zeros(hole.shape, np.float32)
+        members[ys, xs] = 1
+        around = cv2.filter2D(
+            members, -1, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT
+        )
+        assert np.all(around[ys, xs] == 1)
+
+
+def test_the_fill_does_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(9)
+    image = (stripes(60.0) + rng.normal(0, 20, (160, 160, 1))).astype(np.float32)
+    hole = np.zeros((160, 160), bool)
+    hole[30:130, 60:95] = True
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        alone = structure_fill(image, hole, 3.0)
+    finally:
+        numba.set_num_threads(threads)
+    for _ in range(3):
+        assert np.array_equal(structure_fill(image, hole, 3.0), alone)
