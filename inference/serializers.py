@@ -42,6 +42,16 @@ class JobCreateSerializer(serializers.Serializer):
     )
     params = serializers.DictField(required=False, default=dict)
 
+    def validate(self, attrs: dict) -> dict:
+        # a misspelt field must not be dropped silently: without "panoramas" a job runs on
+        # every panorama of its project
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown field(s): {', '.join(unknown)}; a job takes {', '.join(self.fields)}"
+            )
+        return attrs
+
 
 class JobConflictSerializer(serializers.Serializer):
     """409 (an identical job is queued or running, or the state forbids the operation) and

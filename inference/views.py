@@ -231,6 +231,11 @@ class JobKindViewSet(viewsets.ViewSet):
             raise Http404
         if not can_manage(request.user, project):
             raise PermissionDenied("Only project managers may start processing jobs.")
+        unknown = sorted(set(request.data) - {"project", "panoramas", "fields"})
+        if unknown:  # a misspelt "panoramas" would otherwise run the kind on the whole project
+            raise DRFValidationError(
+                f"unknown field(s): {', '.join(unknown)}; expected project, panoramas, fields"
+            )
         ids = request.data.get("panoramas") or []
         fields = request.data.get("fields") or {}
         if not isinstance(ids, list) or len(ids) > MAX_TARGETS:

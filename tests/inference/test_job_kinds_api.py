@@ -88,6 +88,13 @@ def test_run_refusals(users, project, client_for):
     assert (
         manager.post("/api/job-kinds/diagnostic/run/", {"project": project.pk}).status_code == 404
     )
+    # a misspelt "panoramas" is refused, not dropped (the kind would run on the whole project)
+    misspelt = manager.post(
+        "/api/job-kinds/depth/run/",
+        {"project": project.pk, "panorama": [pano.pk], "fields": {}},
+        format="json",
+    )
+    assert misspelt.status_code == 400 and "unknown field(s): panorama" in str(misspelt.json())
     assert not Job.objects.exists()
 
 

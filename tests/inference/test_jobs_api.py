@@ -61,6 +61,12 @@ def test_bad_params_and_kind_are_400(users, project, panorama, client_for):
     response = _create(client, project, panorama, params={"estimator": "model"})
     assert response.status_code == 400 and "weights" in response.json()["params"]
     assert _create(client, project, panorama, kind="nope").status_code == 400
+    # a misspelt field is refused, not dropped: the job would run on the whole project
+    body = {"kind": "depth", "project": project.pk, "panorama": panorama.pk}
+    response = client.post("/api/jobs/", body, format="json")
+    assert response.status_code == 400
+    assert "unknown field(s): panorama" in str(response.json())
+    assert not Job.objects.exists()
     # the diagnostic kind is for admins only
     assert _create(client, project, panorama, kind="diagnostic").status_code == 403
 
