@@ -45,8 +45,8 @@ def add_asset(pano, kind: str, filename: str, data: bytes, job=None, params=None
 
 
 def cleaned_results(pano):
-    """A cameraman job's 'cleaned' (the original inverted) and 'cleaned_preview' assets, and
-    a 'stabilised' frame (another frame: rotated)."""
+    """A cameraman job's 'cleaned' (the original inverted), 'cleaned_mask' and 'cleaned_preview'
+    assets, and a 'stabilised' frame (another frame: rotated)."""
     from annotations.imaging import load_pixels
     from inference.models import Job, JobStatus
 
@@ -56,6 +56,10 @@ def cleaned_results(pano):
     cleaned = add_asset(
         pano, "cleaned", "cleaned.png", encode(inverted, "PNG"), job, {"mask": "cap"}
     )
+    # stored in the job's order: the mask before the preview
+    mask = np.zeros(original.shape[:2], np.uint8)
+    mask[-40:] = 255
+    add_asset(pano, "cleaned_mask", "mask.png", encode(mask, "PNG"), job)
     half = np.asarray(Image.fromarray(original).resize((512, 256)))
     after = np.asarray(Image.fromarray(inverted).resize((512, 256)))
     preview = np.concatenate([half, np.full((4, 512, 3), 255, np.uint8), after])
@@ -142,6 +146,14 @@ def test_switch_to_the_cleaned_image_and_see_before_after(scene, signed_in, live
     assert page.evaluate("document.querySelector('#compare-view img').naturalWidth") == 512
     assert "job #" in page.inner_text("#compare-caption")
     page.screenshot(path=str(artifacts / "derived_before_after.png"))
+    mask_option = page.eval_on_selector_all(
+        "#compare-select option", "os => os.map(o => o.textContent)"
+    )
+    assert mask_option == [
+        "Cameraman removed — before/after",
+        "Cameraman removed — mask",
+        "Stabilised: original vs result",
+    ], mask_option
     page.select_option("#compare-select", str(stabilised.pk))
     page.wait_for_function(
         "document.querySelectorAll('#compare-view img').length === 2 && "

@@ -66,12 +66,15 @@ function showable(st: State): DerivedImage[] {
   return st.items.filter((i) => i.role === "panorama" && i.display_url && !i.error);
 }
 
-/** What the before/after dialog offers: previews, masks, and pairs for panoramas without a preview. */
+/** What the before/after dialog offers, first shown first: previews, then masks, then pairs for
+ * panoramas without a preview (a job stores its mask before its preview, but the picture of
+ * what changed is what the dialog is opened for). */
 function comparisons(st: State): DerivedImage[] {
-  const previews = st.items.filter((i) => i.role === "preview" || i.role === "mask");
-  const hasPreview = (p: DerivedImage) => previews.some((i) => i.job !== null && i.job === p.job && i.role === "preview");
+  const previews = st.items.filter((i) => i.role === "preview");
+  const masks = st.items.filter((i) => i.role === "mask");
+  const hasPreview = (p: DerivedImage) => previews.some((i) => i.job !== null && i.job === p.job);
   const pairs = st.items.filter((i) => (i.role === "panorama" || i.role === "rotated") && i.display_url && !hasPreview(i));
-  return [...previews, ...pairs];
+  return [...previews, ...masks, ...pairs];
 }
 
 /** Load the panorama's derived images and put the selector on the stage (after the first frame). */
