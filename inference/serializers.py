@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -43,14 +45,19 @@ class JobCreateSerializer(serializers.Serializer):
     params = serializers.DictField(required=False, default=dict)
 
     def validate(self, attrs: dict) -> dict:
-        # a misspelt field must not be dropped silently: without "panoramas" a job runs on
-        # every panorama of its project
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                f"unknown field(s): {', '.join(unknown)}; a job takes {', '.join(self.fields)}"
-            )
+        refuse_unknown_fields(self.initial_data, self.fields)
         return attrs
+
+
+def refuse_unknown_fields(data: Mapping, allowed: Iterable[str]) -> None:
+    """400 for a body with fields the endpoint does not take: a misspelt field must not be
+    dropped silently (without "panoramas" a job runs on every panorama of its project)."""
+    allowed = list(allowed)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise serializers.ValidationError(
+            f"unknown field(s): {', '.join(unknown)}; expected {', '.join(allowed)}"
+        )
 
 
 class JobConflictSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from .serializers import (
     JobKindSerializer,
     JobSerializer,
     ModelWeightsSerializer,
+    refuse_unknown_fields,
 )
 from .services import DuplicateJob, JobStateError, cancel_job, retry_job, submit_job
 
@@ -231,11 +232,7 @@ class JobKindViewSet(viewsets.ViewSet):
             raise Http404
         if not can_manage(request.user, project):
             raise PermissionDenied("Only project managers may start processing jobs.")
-        unknown = sorted(set(request.data) - {"project", "panoramas", "fields"})
-        if unknown:  # a misspelt "panoramas" would otherwise run the kind on the whole project
-            raise DRFValidationError(
-                f"unknown field(s): {', '.join(unknown)}; expected project, panoramas, fields"
-            )
+        refuse_unknown_fields(request.data, JobKindRunRequestSerializer().fields)  # its schema
         ids = request.data.get("panoramas") or []
         fields = request.data.get("fields") or {}
         if not isinstance(ids, list) or len(ids) > MAX_TARGETS:
