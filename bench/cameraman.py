@@ -61,9 +61,15 @@ django.setup()
 from memory import peak_rss_mib, rss_mib  # noqa: E402
 
 from annotations.imaging import tonemap_to_uint8  # noqa: E402
-from inference.cameraman.frame import composite, crop_mask, extract, make_frame  # noqa: E402
+from inference.cameraman.frame import (  # noqa: E402
+    WorkFrame,
+    composite,
+    crop_mask,
+    extract,
+    make_frame,
+)
 from inference.cameraman.harmonic import harmonic_fill  # noqa: E402
-from inference.cameraman.inpaint import InpaintOptions, inpaint  # noqa: E402
+from inference.cameraman.inpaint import InpaintOptions, correct_border, inpaint  # noqa: E402
 from inference.cameraman.mask import cap_mask, grow, polygon_mask  # noqa: E402
 from inference.cameraman.metrics import fill_scores  # noqa: E402
 from inference.cameraman.remove import RemovalOptions, remove  # noqa: E402
@@ -139,12 +145,18 @@ def paste(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 MARGIN_DEG = RemovalOptions().margin_deg
 
 
-def in_work_frame(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
-    """``fill(crop, hole)`` run in the same work frame and hole as our methods."""
+def work_frame_fill(image: np.ndarray, mask: np.ndarray, fill) -> tuple[WorkFrame, np.ndarray]:
+    """The frame and the crop filled by ``fill(crop, hole)``, in the same work frame and hole
+    as our methods."""
     frame = make_frame(mask, MARGIN_DEG)
     cropped = crop_mask(mask, frame)
-    crop = cropped.clean(extract(image, frame), image)
-    return composite(image, fill(crop, cropped.hole), mask, frame)
+    return frame, fill(cropped.clean(extract(image, frame), image), cropped.hole)
+
+
+def in_work_frame(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
+    """``fill(crop, hole)`` run in the same work frame and hole as our methods."""
+    frame, filled = work_frame_fill(image, mask, fill)
+    return composite(image, filled, mask, frame)
 
 
 def telea_fill(crop: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -322,12 +334,10 @@ def smooth_fills(quick: bool) -> None:
 
 def with_exact_border(image: np.ndarray, mask: np.ndarray, fill) -> tuple[np.ndarray, np.ndarray]:
     """``fill`` in the work frame composited as the method does, and the same fill with the
-    source's own border re-imposed: the fill sampled back over the mask's rows, plus the
-    harmonic interpolation (on the equirect rows) of what it misses on the known pixels
-    round the mask — the detail the round trip through the work frame loses."""
-    frame = make_frame(mask, MARGIN_DEG)
-    cropped = crop_mask(mask, frame)
-    filled = fill(cropped.clean(extract(image, frame), image), cropped.hole)
+    source's own border re-imposed: the fill sampled back over the mask's rows, corrected by
+    the method's smooth border correction (:func:`correct_border`, on the equirect rows) for
+    what it misses on the known pixels round the mask — what the round trip loses."""
+    frame, filled = work_frame_fill(image, mask, fill)
     plain = composite(image, filled, mask, frame)
     rows = np.flatnonzero(mask.any(axis=1))
     lo, hi = max(0, rows[0] - 1), min(mask.shape[0], rows[-1] + 2)
@@ -335,9 +345,7 @@ def with_exact_border(image: np.ndarray, mask: np.ndarray, fill) -> tuple[np.nda
     work = np.ascontiguousarray(filled, np.float32)
     back = cv2.remap(work, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     hole = mask[lo:hi]
-    ring = (cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hole
-    missed = np.where(ring[..., None], image[lo:hi] - back, np.float32(0)).astype(np.float32)
-    fixed = back + harmonic_fill(missed, hole)
+    fixed = correct_border(image[lo:hi], hole, back)
     corrected = image.copy()
     corrected[lo:hi][hole] = np.clip(np.rint(fixed[hole]), 0, 255).astype(image.dtype)
     return plain, corrected
