@@ -146,14 +146,14 @@ def test_switch_to_the_cleaned_image_and_see_before_after(scene, signed_in, live
     assert page.evaluate("document.querySelector('#compare-view img').naturalWidth") == 512
     assert "job #" in page.inner_text("#compare-caption")
     page.screenshot(path=str(artifacts / "derived_before_after.png"))
-    mask_option = page.eval_on_selector_all(
+    choices = page.eval_on_selector_all(
         "#compare-select option", "os => os.map(o => o.textContent)"
     )
-    assert mask_option == [
+    assert choices == [
         "Cameraman removed — before/after",
         "Cameraman removed — mask",
         "Stabilised: original vs result",
-    ], mask_option
+    ], choices
     page.select_option("#compare-select", str(stabilised.pk))
     page.wait_for_function(
         "document.querySelectorAll('#compare-view img').length === 2 && "
