@@ -17,8 +17,14 @@ Methods, all in this run:
 * ``ours-smooth`` — the work frame with the structure-guided smooth fill alone (what the
   texture costs);
 * ``ours-patch`` — the work frame with the exemplar fill alone (what the structure gains);
+* ``ours-averaged`` — the default with the exemplar's classic vote (every pixel the weighted
+  mean of the patches covering it) instead of copying the best patch;
 * ``ours`` — the default (``blend``): the work frame, structure-guided smooth fill + exemplar
   texture.
+
+Large holes: the same methods on a 30° nadir cap (the job's default mask) over the real
+ground of every image, where the texture score (gradient energy inside the mask over the
+truth's) shows what PSNR does not: a flat fill.
 
 Speed: an 8192x4096 panorama with a 30° nadir cap, ours vs Telea on the equirect image.
 
@@ -188,11 +194,16 @@ def run_methods(image: np.ndarray, occluder: list) -> dict:
         ),
         ("ours-smooth", RemovalOptions(InpaintOptions(method="smooth"), grow_px=0)),
         ("ours-patch", RemovalOptions(InpaintOptions(method="patch"), grow_px=0)),
+        ("ours-averaged", RemovalOptions(InpaintOptions(copy_patches=False), grow_px=0)),
         ("ours", RemovalOptions(grow_px=0)),
     ]:
         t = time.perf_counter()
         out = remove(pasted, mask, options).image
         results[name] = (out, time.perf_counter() - t)
+    return score_results(image, mask, pasted, results)
+
+
+def score_results(image: np.ndarray, mask: np.ndarray, pasted: np.ndarray, results: dict) -> dict:
     scores = {}
     for name, (out, seconds) in results.items():
         assert np.array_equal(out[~mask], pasted[~mask]), name  # only the mask changed
@@ -228,14 +239,13 @@ def quality(quick: bool) -> None:
         "ours-harmonic",
         "ours-smooth",
         "ours-patch",
+        "ours-averaged",
         "ours",
     ]
     print(f"\n## Quality inside the mask ({WIDTH}x{WIDTH // 2}; view centred on the mask)\n")
     print("PSNR (dB) / SSIM inside the mask; seam scores in the summary below.\n")
     print("| image | occluder | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
-    pairs = [("ours", "telea-equirect"), ("ours", "ours-flat"), ("ours-smooth", "ours-flat-smooth")]
-    wins = {pair: [] for pair in pairs}
     totals = {n: [] for n in names}
     for label, image in images(quick):
         for occ_name, make in OCCLUDERS.items():
@@ -244,29 +254,74 @@ def quality(quick: bool) -> None:
             print(f"| {label} | {occ_name} | " + " | ".join(cells) + " |", flush=True)
             for n in names:
                 totals[n].append(scores[n])
-            for ours, base in pairs:
-                wins[ours, base].append(
-                    (
-                        scores[ours]["psnr"] - scores[base]["psnr"],
-                        scores[ours]["ssim"] - scores[base]["ssim"],
-                    )  # fmt: skip
-                )
-    print("\n| method | mean PSNR (dB) | mean SSIM | mean seam | mean seconds |")
-    print("|---|---|---|---|---|")
-    for n in names:
-        rows = totals[n]
-        print(
-            f"| {n} | {np.mean([r['psnr'] for r in rows]):.2f} | "
-            f"{np.mean([r['ssim'] for r in rows]):.3f} | {np.mean([r['seam'] for r in rows]):.2f} | "
-            f"{np.mean([r['seconds'] for r in rows]):.2f} |"
-        )
-    for (ours, base), deltas in wins.items():
-        d = np.array(deltas)
+    summary(names, totals)
+    compare(totals, [("ours", "telea-equirect"), ("ours", "ours-flat"),
+                     ("ours-smooth", "ours-flat-smooth")])  # fmt: skip
+
+
+def compare(totals: dict, pairs: list[tuple[str, str]]) -> None:
+    """Case by case: how often and by how much the first method of each pair beats the
+    second (``totals``: each method's scores, one per case, in the same order)."""
+    for ours, base in pairs:
+        d = np.array([(a["psnr"] - b["psnr"], a["ssim"] - b["ssim"])
+                      for a, b in zip(totals[ours], totals[base], strict=True)])  # fmt: skip
         print(
             f"\n{ours} vs {base}: PSNR better on {(d[:, 0] > 0).sum()}/{len(d)} cases "
             f"(min {d[:, 0].min():+.2f} dB, mean {d[:, 0].mean():+.2f} dB); "
             f"SSIM better on {(d[:, 1] > 0).sum()}/{len(d)} (mean {d[:, 1].mean():+.3f})"
         )
+
+
+def summary(names: list[str], totals: dict) -> None:
+    """Mean scores per method (texture: 1.0 is as textured as the truth, 0 flat)."""
+    print("\n| method | mean PSNR (dB) | mean SSIM | mean seam | mean texture | mean seconds |")
+    print("|---|---|---|---|---|---|")
+    for n in names:
+        rows = totals[n]
+        means = [
+            np.mean([r[k] for r in rows]) for k in ("psnr", "ssim", "seam", "texture", "seconds")
+        ]
+        print(f"| {n} | {means[0]:.2f} | {means[1]:.3f} | {means[2]:.2f} | {means[3]:.2f} | "
+              f"{means[4]:.2f} |")  # fmt: skip
+
+
+#: The job's default mask: a 30° nadir cap.
+LARGE_CAP_DEG = 30.0
+
+
+def large_cap(quick: bool) -> None:
+    """A 30° nadir cap over the real ground: PSNR / SSIM / texture per image, then means."""
+    names = ["telea-equirect", "ours-flat", "ours-smooth", "ours-patch", "ours-averaged", "ours"]
+    print(f"\n## Large holes: a {LARGE_CAP_DEG:.0f}° nadir cap ({WIDTH}x{WIDTH // 2})\n")
+    print("PSNR (dB) / SSIM / texture inside the mask (texture 1.0: as textured as the truth).\n")
+    print("| image | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    totals = {n: [] for n in names}
+    for label, image in images(quick):
+        h, w = image.shape[:2]
+        mask = cap_mask(w, h, LARGE_CAP_DEG)
+        pasted = paste(image, mask)
+        results = {}
+        t = time.perf_counter()
+        telea = cv2.inpaint(pasted, mask.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        results["telea-equirect"] = (telea, time.perf_counter() - t)
+        for name, options in [
+            ("ours-flat", RemovalOptions(rotate=False, grow_px=0)),
+            ("ours-smooth", RemovalOptions(InpaintOptions(method="smooth"), grow_px=0)),
+            ("ours-patch", RemovalOptions(InpaintOptions(method="patch"), grow_px=0)),
+            ("ours-averaged", RemovalOptions(InpaintOptions(copy_patches=False), grow_px=0)),
+            ("ours", RemovalOptions(grow_px=0)),
+        ]:
+            t = time.perf_counter()
+            results[name] = (remove(pasted, mask, options).image, time.perf_counter() - t)
+        scores = score_results(image, mask, pasted, results)
+        for n in names:
+            totals[n].append(scores[n])
+        cells = [f"{scores[n]['psnr']:.2f} / {scores[n]['ssim']:.3f} / {scores[n]['texture']:.2f}"
+                 for n in names]  # fmt: skip
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+    summary(names, totals)
+    compare(totals, [("ours", "telea-equirect"), ("ours", "ours-flat")])
 
 
 def in_equirect_rows(image: np.ndarray, mask: np.ndarray, fill) -> np.ndarray:
@@ -714,12 +769,13 @@ def memory_long(frames: int = 240, width: int = 1920) -> None:
     _memory_table(_memory_run(frames, width))
 
 
-def _nadir_view(image: np.ndarray) -> np.ndarray:
-    return equirect_to_view(image, 0.0, -80.0, 0.0, 80.0, 340, 340)
+def _nadir_view(image: np.ndarray, lat: float = -80.0) -> np.ndarray:
+    return equirect_to_view(image, 0.0, lat, 0.0, 80.0, 340, 340)
 
 
 def figures(folder: str) -> None:
-    """Pictures for docs/img: the fills side by side, and the fill with and without rotation."""
+    """Pictures for docs/img: the fills side by side, the fill with and without rotation, and
+    a 30° cap filled with averaged and with copied patches."""
     out = Path(folder)
     image = real(DATA / "spruit_sunrise_1k.hdr", 2048)
     h, w = image.shape[:2]
@@ -744,6 +800,18 @@ def figures(folder: str) -> None:
     path = out / "cameraman_rotation.jpg"
     cv2.imwrite(str(path), np.vstack(rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"wrote {path}: truth | occluded | ours | ours without rotation")
+    rows = []
+    for label in ("venice_sunset", "royal_esplanade", "spruit_sunrise"):
+        truth = scene(label)
+        mask = cap_mask(truth.shape[1], truth.shape[0], LARGE_CAP_DEG)
+        panels = [truth]
+        for copy in (False, True):
+            options = RemovalOptions(InpaintOptions(copy_patches=copy), grow_px=0)
+            panels.append(remove(paste(truth, mask), mask, options).image)
+        rows.append(np.hstack([_nadir_view(p, -90.0) for p in panels]))
+    path = out / "cameraman_large_cap.jpg"
+    cv2.imwrite(str(path), np.vstack(rows)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 88])
+    print(f"wrote {path}: truth | averaged patches | ours (copied patches), 30° cap")
 
 
 def main() -> None:
@@ -751,6 +819,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="three images only")
     parts_names = [
         "quality",
+        "large-cap",
         "smooth-fills",
         "round-trip",
         "speed",
@@ -777,6 +846,7 @@ def main() -> None:
         return
     parts = {
         "quality": lambda: quality(args.quick),
+        "large-cap": lambda: large_cap(args.quick),
         "smooth-fills": lambda: smooth_fills(args.quick),
         "round-trip": lambda: round_trip(args.quick),
         "speed": speed,

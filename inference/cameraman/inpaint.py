@@ -20,7 +20,14 @@ Methods (``InpaintOptions.method``):
   3. each finer level starts from the coarser field (offsets doubled) and refines with fewer
      iterations, searching only near the doubled offsets — full resolution gets
      ``fine_iterations`` (default 0: the upsampled field only votes);
-  4. a **membrane correction** (the smooth part): the difference between the known pixels
+  4. **copy, not average** (``copy_patches``, the default): at the coarsest level each band
+     pixel takes the centre of its own best match and the EM votes copy, and at full size
+     every pixel takes its value from the covering patch that matches best (Newson et al.
+     2014 do the latter). The weighted mean of all covering patches — the classic vote, kept
+     on the levels between — is the least-squares answer, and on a large hole it is also an
+     attractor: the mean of patches that disagree is smooth, smooth patches then match the
+     smoothest sources, and the middle of a 30° cap comes out flat;
+  5. a **membrane correction** (the smooth part): the difference between the known pixels
      round the hole and what the patches say they should be is interpolated smoothly
      (push–pull) into the hole and added, so low frequencies meet the border without a seam.
 
@@ -62,6 +69,7 @@ class InpaintOptions:
     fine_iterations: int = 0  # search passes at full size (0: the upsampled field votes)
     fine_radius: int = 8  # random-search radius (px) above the coarsest level
     membrane: bool = True
+    copy_patches: bool = True  # coarsest level and full size copy the best patch (see above)
     detail_sigma: float = 2.0  # px: the exemplar gives what is finer than this blur
     structure_sigma: float = 3.0  # px: window of the structure tensor guiding the smooth fill
     seed: int = 0
@@ -107,8 +115,9 @@ def _push_pull(values: NDArray, known: NDArray) -> NDArray:
 class _Level:
     """One pyramid level: image, hole, targets, valid sources and the field."""
 
-    def __init__(self, img: NDArray, hole: NDArray, r: int, seed: int = 0):
+    def __init__(self, img: NDArray, hole: NDArray, r: int, seed: int = 0, copy: bool = False):
         self.img = np.ascontiguousarray(img, dtype=np.float32)
+        self.copy = copy  # votes copy the best covering patch instead of averaging them
         self.hole = hole
         self.r = r
         h, w = hole.shape
@@ -161,8 +170,14 @@ class _Level:
         return w
 
     def vote(self, qy: NDArray, qx: NDArray, is_target: NDArray | None = None) -> NDArray:
+        """What the target patches covering each query pixel say it should be: the best
+        one's value (``copy``; needs current distances) or their weighted mean."""
         is_target = self.is_target if is_target is None else is_target
         out = np.empty((qy.shape[0], self.img.shape[2]), np.float32)
+        if self.copy:
+            pm.vote_best(self.img, is_target, self.nnf_y, self.nnf_x, self.dist, qy, qx, self.r,
+                         out)  # fmt: skip
+            return out
         pm.vote(self.img, is_target, self.nnf_y, self.nnf_x, self.weights(is_target), qy, qx,
                 self.r, out)  # fmt: skip
         return out
@@ -229,6 +244,11 @@ def _onion(level: _Level, band: int, iterations: int) -> None:
         level.search(conf, max(2, iterations // 2), (ty, tx))
         qy, qx = (a.astype(np.int64) for a in np.nonzero(in_band))
         values = level.vote(qy, qx, targets)
+        if level.copy:
+            # a band pixel's own patch is centred on it: copy its best match's centre (the
+            # partial distances of different band patches are not comparable)
+            own = targets[qy, qx]
+            values[own] = level.img[level.nnf_y[qy[own], qx[own]], level.nnf_x[qy[own], qx[own]]]
         ok = ~np.isnan(values[:, 0])
         level.img[qy[ok], qx[ok]] = values[ok]
         conf[in_band] = 1.0
@@ -288,20 +308,28 @@ def inpaint_patch(
     for depth, (img, h) in enumerate(reversed(pyramid)):
         if not h.any():
             continue
-        level = _Level(img.copy(), h, r, options.seed)
+        finest = depth == total - 1
+        copy = options.copy_patches and (previous is None or finest)
+        level = _Level(img.copy(), h, r, options.seed, copy)
         if previous is None:
             level.img = np.ascontiguousarray(_telea(level.img, h))
             _onion(level, options.band, options.coarse_iterations)
             level.em(options.coarse_iterations)
         else:
             _upsample_field(previous, level)
-            values = level.vote(level.hy, level.hx)
             up = cv2.resize(previous.img, (h.shape[1], h.shape[0]), interpolation=cv2.INTER_LINEAR)
             up = up.reshape(level.img.shape)
+            level.img[level.hy, level.hx] = up[level.hy, level.hx]
+            if copy:
+                # the best match is the one that agrees best with the coarse fill: the coarse
+                # level chose the structure, full size only adds its detail
+                ones = np.ones(h.shape, np.float32)
+                pm.distances(level.img, ones, level.ty, level.tx, level.nnf_y, level.nnf_x, r,
+                             level.dist)  # fmt: skip
+            values = level.vote(level.hy, level.hx)
             bad = np.isnan(values[:, 0])
             values[bad] = up[level.hy[bad], level.hx[bad]]
             level.img[level.hy, level.hx] = values
-            finest = depth == total - 1
             # the coarse field already holds the structure: finer levels search locally
             # round the doubled offsets, and full size by default only votes
             level.radius = options.fine_radius

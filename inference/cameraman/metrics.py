@@ -2,9 +2,12 @@
 
 Scores are computed in a rectilinear view centred on the mask (an equirect image near the
 nadir would weight a few square degrees by thousands of pixels): PSNR and SSIM over the
-view pixels inside the mask, and a seam score — the gradient energy in a thin band across
+view pixels inside the mask, a seam score — the gradient energy in a thin band across
 the mask border divided by the same in the true image (1.0: the border is as busy as the
-real scene; above: a visible seam).
+real scene; above: a visible seam) — and a texture score: the gradient energy inside the
+mask divided by the same in the true image (1.0: as textured as the real scene; near 0: a
+flat fill, which PSNR rewards, since a smooth guess of unknowable texture has the least
+squared error).
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ def _gradient(grey: NDArray) -> NDArray:
 
 
 def fill_scores(truth: NDArray, result: NDArray, mask: NDArray, size: int = 512) -> dict:
-    """PSNR (dB), SSIM and seam score of ``result`` against ``truth`` (uint8 RGB equirect
-    images) inside ``mask``, in a view centred on the mask."""
+    """PSNR (dB), SSIM, seam and texture scores of ``result`` against ``truth`` (uint8 RGB
+    equirect images) inside ``mask``, in a view centred on the mask."""
     centre, radius = mask_extent(mask)
     lon, lat = vec_to_lonlat(centre)
     hfov = float(min(150.0, 2.0 * radius + 20.0))
@@ -59,5 +62,10 @@ def fill_scores(truth: NDArray, result: NDArray, mask: NDArray, size: int = 512)
     psnr = 10 * np.log10(255.0**2 / max(mse, 1e-10))
     ssim = float(_ssim_map(_grey(t), _grey(r))[m].mean())
     edge = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((5, 5), np.uint8)) > 0
-    seam = float(_gradient(_grey(r))[edge].mean() / max(_gradient(_grey(t))[edge].mean(), 1e-6))
-    return {"psnr": float(psnr), "ssim": ssim, "seam": seam}
+    grad_t, grad_r = _gradient(_grey(t)), _gradient(_grey(r))
+    seam = float(grad_r[edge].mean() / max(grad_t[edge].mean(), 1e-6))
+    # inside only: away from the border band, whose gradients the seam score already counts
+    inside = cv2.erode(m.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    inside = inside if inside.any() else m
+    texture = float(grad_r[inside].mean() / max(grad_t[inside].mean(), 1e-6)) if m.any() else 1.0
+    return {"psnr": float(psnr), "ssim": ssim, "seam": seam, "texture": texture}

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["distances", "init_random", "search", "vote"]
+__all__ = ["distances", "init_random", "search", "vote", "vote_best"]
 
 _jit = numba.njit(cache=True, nogil=True)
 _pjit = numba.njit(cache=True, nogil=True, parallel=True)
@@ -166,3 +166,25 @@ def vote(img, is_target, nnf_y, nnf_x, weight, qy, qx, r, out) -> None:  # noqa:
                     total += wt
         for c in range(channels):
             out[k, c] = acc[c] / total if total > 0.0 else np.nan
+
+
+@_pjit
+def vote_best(img, is_target, nnf_y, nnf_x, dist, qy, qx, r, out) -> None:  # noqa: ANN001
+    """``out[k]`` = what the best-matching target patch covering pixel (qy[k], qx[k]) says it
+    should be (the covering patch of least distance; ties to the first in raster order);
+    NaN where no target covers the pixel. A copy, not a mean: no blur from incoherent
+    neighbours."""
+    h, w = is_target.shape
+    channels = img.shape[2]
+    for k in prange(qy.shape[0]):
+        y, x = qy[k], qx[k]
+        best = np.inf
+        by, bx = -1, -1
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                ty, tx = y - dy, x - dx
+                if 0 <= ty < h and 0 <= tx < w and is_target[ty, tx] and dist[ty, tx] < best:
+                    best = dist[ty, tx]
+                    by, bx = nnf_y[ty, tx] + dy, nnf_x[ty, tx] + dx
+        for c in range(channels):
+            out[k, c] = img[by, bx, c] if by >= 0 else np.nan

@@ -1,0 +1,52 @@
+"""The PatchMatch voting kernels: the weighted mean of the covering patches, and the copy of
+the best one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.cameraman import patchmatch as pm
+
+
+def _field(h: int = 12, w: int = 12):
+    """An image whose pixel value is its own index, two targets in the middle row."""
+    img = np.arange(h * w, dtype=np.float32).reshape(h, w, 1)
+    is_target = np.zeros((h, w), bool)
+    is_target[6, 5] = is_target[6, 6] = True
+    nnf_y = np.zeros((h, w), np.int32)
+    nnf_x = np.zeros((h, w), np.int32)
+    nnf_y[6, 5], nnf_x[6, 5] = 2, 2  # target (6, 5) copies the patch round (2, 2)
+    nnf_y[6, 6], nnf_x[6, 6] = 3, 8  # target (6, 6) copies the patch round (3, 8)
+    return img, is_target, nnf_y, nnf_x
+
+
+def _query(*pixels):
+    qy = np.array([p[0] for p in pixels], np.int64)
+    qx = np.array([p[1] for p in pixels], np.int64)
+    return qy, qx, np.empty((len(pixels), 1), np.float32)
+
+
+def test_vote_best_copies_the_covering_patch_that_matches_best():
+    img, is_target, nnf_y, nnf_x = _field()
+    dist = np.zeros(is_target.shape, np.float32)
+    dist[6, 5], dist[6, 6] = 5.0, 1.0
+    qy, qx, out = _query((6, 6), (6, 4), (0, 0))
+    pm.vote_best(img, is_target, nnf_y, nnf_x, dist, qy, qx, 1, out)
+    # (6, 6) is covered by both patches: the better (6, 6) says its own centre (3, 8)
+    assert out[0, 0] == img[3, 8, 0]
+    # (6, 4) is covered only by the patch of (6, 5), one pixel left of its centre (2, 2)
+    assert out[1, 0] == img[2, 1, 0]
+    assert np.isnan(out[2, 0])  # no target covers it
+    dist[6, 5] = 0.5  # now the other patch is better: (6, 6) is its right neighbour
+    pm.vote_best(img, is_target, nnf_y, nnf_x, dist, qy, qx, 1, out)
+    assert out[0, 0] == img[2, 3, 0]
+
+
+def test_vote_averages_the_covering_patches_by_weight():
+    img, is_target, nnf_y, nnf_x = _field()
+    weight = np.zeros(is_target.shape, np.float32)
+    weight[6, 5], weight[6, 6] = 1.0, 3.0
+    qy, qx, out = _query((6, 6), (0, 0))
+    pm.vote(img, is_target, nnf_y, nnf_x, weight, qy, qx, 1, out)
+    assert np.isclose(out[0, 0], (1.0 * img[2, 3, 0] + 3.0 * img[3, 8, 0]) / 4.0)
+    assert np.isnan(out[1, 0])
