@@ -171,8 +171,8 @@ def vote(img, is_target, nnf_y, nnf_x, weight, qy, qx, r, out) -> None:  # noqa:
 @_pjit
 def vote_best(img, is_target, nnf_y, nnf_x, dist, qy, qx, r, out) -> None:  # noqa: ANN001
     """``out[k]`` = what the best-matching target patch covering pixel (qy[k], qx[k]) says it
-    should be (the covering patch of least distance; ties to the first in raster order);
-    NaN where no target covers the pixel. A copy, not a mean: no blur from incoherent
+    should be (the covering patch of least distance, ties broken in a fixed order); NaN
+    where no target covers the pixel. A copy, not a mean: no blur from incoherent
     neighbours."""
     h, w = is_target.shape
     channels = img.shape[2]

@@ -1,11 +1,13 @@
-"""The PatchMatch voting kernels: the weighted mean of the covering patches, and the copy of
-the best one."""
+"""The PatchMatch voting kernels — the weighted mean of the covering patches, and the copy of
+the best one — and the exemplar fill's independence of the thread count."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from inference.cameraman import patchmatch as pm
+from inference.cameraman.inpaint import InpaintOptions, inpaint
 
 
 def _field(h: int = 12, w: int = 12):
@@ -50,3 +52,23 @@ def test_vote_averages_the_covering_patches_by_weight():
     pm.vote(img, is_target, nnf_y, nnf_x, weight, qy, qx, 1, out)
     assert np.isclose(out[0, 0], (1.0 * img[2, 3, 0] + 3.0 * img[3, 8, 0]) / 4.0)
     assert np.isnan(out[1, 0])
+
+
+def test_the_exemplar_fill_does_not_depend_on_the_thread_count():
+    """Copying and averaging votes, searches in runs of rows: the same fill on one thread as
+    on all of them, every time."""
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:160, 0:160].astype(np.float32)
+    grey = 100 + 40 * np.sin(x / 6.0) * np.cos(y / 9.0) + rng.normal(0, 10, (160, 160))
+    image = np.repeat(grey[:, :, None], 3, axis=2).astype(np.float32)
+    hole = (y - 80) ** 2 + (x - 80) ** 2 < 45**2
+    for copy in (True, False):
+        options = InpaintOptions(method="patch", copy_patches=copy)
+        threads = numba.get_num_threads()
+        try:
+            numba.set_num_threads(1)
+            alone = inpaint(image, hole, options)
+        finally:
+            numba.set_num_threads(threads)
+        for _ in range(2):
+            assert np.array_equal(inpaint(image, hole, options), alone)
