@@ -1,10 +1,13 @@
 """The PatchMatch voting kernels — the weighted mean of the covering patches, and the copy of
-the best one — and the exemplar fill's independence of the thread count."""
+the best one — the exemplar fill's independence of the thread count, and any hole shape."""
 
 from __future__ import annotations
 
+import cv2
 import numba
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inference.cameraman import patchmatch as pm
 from inference.cameraman.inpaint import InpaintOptions, inpaint
@@ -72,3 +75,32 @@ def test_the_exemplar_fill_does_not_depend_on_the_thread_count():
             numba.set_num_threads(threads)
         for _ in range(2):
             assert np.array_equal(inpaint(image, hole, options), alone)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shape=st.sampled_from(["blob", "edge", "line", "dots"]),
+    method=st.sampled_from(["patch", "blend"]),
+    copy=st.booleans(),
+)
+def test_any_hole_is_filled_with_finite_values_and_nothing_else_changes(seed, shape, method, copy):
+    """Blobs, holes touching the image border, one-pixel lines and scattered dots: every hole
+    pixel gets a finite value, within reach of the known range, and no other pixel moves."""
+    rng = np.random.default_rng(seed)
+    h, w = 72, 96
+    image = rng.uniform(20, 230, (h, w, 3)).astype(np.float32)
+    image = cv2.GaussianBlur(image, (0, 0), 2.0) + rng.normal(0, 8, (h, w, 3)).astype(np.float32)
+    y, x = np.mgrid[0:h, 0:w]
+    cy, cx, radius = rng.integers(0, h), rng.integers(0, w), rng.integers(3, 25)
+    hole = {
+        "blob": (y - cy) ** 2 + (x - cx) ** 2 < radius**2,
+        "edge": (y - 0) ** 2 + (x - cx) ** 2 < radius**2,
+        "line": np.abs(x - cx) < 1,
+        "dots": rng.random((h, w)) < 0.05,
+    }[shape]
+    out = inpaint(image, hole, InpaintOptions(method=method, copy_patches=copy, seed=seed))
+    assert np.isfinite(out).all()
+    assert np.array_equal(out[~hole], image[~hole])
+    spread = float(image.max() - image.min())
+    assert out[hole].min() > image.min() - spread and out[hole].max() < image.max() + spread
