@@ -1,7 +1,8 @@
 """Benchmark: cameraman/tripod removal against the true pixels, and its speed.
 
 Ground truth: the real CC0 panoramas of data/polyhaven/ (tone-mapped to 8 bits) and
-synthetic street/room renders, with a synthetic occluder pasted at the nadir — a tripod
+synthetic street/room renders (without the scene's own camera rig, so the truth under the
+pasted occluder is the ground), with a synthetic occluder pasted at the nadir — a tripod
 (hub and three legs) and a person seen from above — drawn on the sphere and rasterised
 exactly. Every method fills the same mask (the occluder grown by 3 px on the sphere);
 scores inside it come from :mod:`inference.cameraman.metrics` (a view centred on the mask).
@@ -86,7 +87,7 @@ from label360.sphere.projection import (  # noqa: E402
     sample_equirect,
 )
 from label360.sphere.vectors import rot_x, rot_y, rot_z, vec_to_lonlat  # noqa: E402
-from label360.synthetic import render  # noqa: E402
+from label360.synthetic import make_scene, render_scene  # noqa: E402
 
 DATA = ROOT / "data" / "polyhaven"
 WIDTH = 1024
@@ -214,11 +215,17 @@ def score_results(image: np.ndarray, mask: np.ndarray, pasted: np.ndarray, resul
 SYNTHETIC_SEEDS = {"street": 3, "room": 5}
 
 
+def bare_render(kind: str, seed: int, width: int) -> np.ndarray:
+    """A synthetic scene rendered without the camera's rig (its tripod, the room's cameraman):
+    the true ground under the camera, which is what a fill should give back."""
+    return render_scene(make_scene(kind, seed).without_rig(), width=width).rgb
+
+
 def scene(label: str) -> np.ndarray:
     """One test image by its table label: a real panorama or ``synthetic-<kind>``."""
     if label.startswith("synthetic-"):
         kind = label.removeprefix("synthetic-")
-        return render(kind, SYNTHETIC_SEEDS[kind], WIDTH).rgb
+        return bare_render(kind, SYNTHETIC_SEEDS[kind], WIDTH)
     return real(DATA / f"{label}_1k.hdr")
 
 
@@ -499,7 +506,7 @@ def video_speed(frames: int = 12) -> None:
     from inference.cameraman.video_clean import VideoCleaner
 
     print(f"\n## Video speed: {frames} frames at 2048x1024, 30° cap, camera turning 0.5°/frame\n")
-    base = render("street", 3, 2048).rgb
+    base = bare_render("street", 3, 2048)
     rng = np.random.default_rng(1)
     clip = [noisy(f, rng) for f in camera_frames(base, 2048, frames, yaw=0.5)]
     cleaner = VideoCleaner(video_params(cap_deg=30), 2048, 1024, None)
@@ -546,7 +553,7 @@ def temporal(frames: int = 12, width: int = 1024, yaw: float = 1.0) -> None:
 
     print(f"\n## Temporal consistency: {frames} frames at {width}x{width // 2}, tripod at the "
           f"nadir, camera turning {yaw}°/frame with pitch/roll wobble\n")  # fmt: skip
-    truth = camera_frames(render("street", 3, 2048).rgb, width, frames, yaw)
+    truth = camera_frames(bare_render("street", 3, 2048), width, frames, yaw)
     occluder = tripod()
     exact = polygon_mask(occluder, width, width // 2)
     rng = np.random.default_rng(0)
@@ -590,7 +597,7 @@ def refinement(frames: int = 9, width: int = 1024) -> None:
     from inference.cameraman.video_clean import VideoCleaner
 
     h = width // 2
-    base = render("street", 3, width).rgb
+    base = bare_render("street", 3, width)
     print(f"\n## Mask refinement between keyframes: {frames} frames at {width}x{h}, a person "
           f"swaying about the nadir, drawn on the first and last frame only\n")  # fmt: skip
     print("| sway | refine_px | occluder left visible: mean / worst frame | mask beyond the "
@@ -630,7 +637,7 @@ def make_clip(path: str, frames: int, width: int = 3840, fps: int = 30) -> None:
     import av
 
     h = width // 2
-    base = cv2.resize(render("street", 3, 2048).rgb, (width, h), interpolation=cv2.INTER_CUBIC)
+    base = cv2.resize(bare_render("street", 3, 2048), (width, h), interpolation=cv2.INTER_CUBIC)
     exact = polygon_mask(tripod(), width, h)
     rng = np.random.default_rng(2)
     with av.open(path, mode="w", format="mp4") as out:

@@ -8,7 +8,7 @@ docs/CONVENTIONS: x right (east), y up, z forward; metres. The ground/floor is t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,7 +92,9 @@ class Camera:
 
 @dataclass
 class Box:
-    """An oriented box object (one instance). ``yaw`` rotates the box about +y (degrees)."""
+    """An oriented box object (one instance). ``yaw`` rotates the box about +y (degrees).
+    ``rig``: part of the camera's own rig (the tripod under it, the cameraman behind it),
+    which a 360° camera films at its nadir."""
 
     id: int
     cls: str
@@ -100,6 +102,7 @@ class Box:
     size: tuple[float, float, float]
     yaw: float = 0.0
     material: dict[str, Any] = field(default_factory=dict)
+    rig: bool = False
 
     def rotation(self) -> np.ndarray:
         """Local → world rotation."""
@@ -123,6 +126,7 @@ class Box:
             "size": [float(v) for v in self.size],
             "yaw": float(self.yaw),
             "material": self.material,
+            "rig": bool(self.rig),
         }
 
     @classmethod
@@ -134,6 +138,7 @@ class Box:
             size=tuple(float(v) for v in d["size"]),
             yaw=float(d.get("yaw", 0.0)),
             material=dict(d.get("material", {})),
+            rig=bool(d.get("rig", False)),
         )
 
 
@@ -154,6 +159,11 @@ class Scene:
     boxes: list[Box]
     lights: dict[str, Any]
     camera: Camera
+
+    def without_rig(self) -> Scene:
+        """The same scene without the camera's rig: the true ground under the tripod and the
+        cameraman (what removing them should give back)."""
+        return replace(self, boxes=[b for b in self.boxes if not b.rig])
 
     def box_by_id(self, instance_id: int) -> Box:
         for b in self.boxes:
@@ -252,6 +262,7 @@ def _camera_rig(
         size=(0.07, top, 0.07),
         yaw=float(rng.uniform(0, 90)),
         material=_material(rng, "metal", color=_color(rng, 0.05, 0.12)),
+        rig=True,
     )
     boxes.append(tripod)
     fp.add_circle(cam_x, 0.0, _footprint_radius(tripod.size) + 0.05)
@@ -275,6 +286,7 @@ def _camera_rig(
                     color2=_color(rng, 0.03, 0.25, 0.3),
                     skin=_color(rng, 0.35, 0.6, 0.1),
                 ),
+                rig=True,
             )
         )
         fp.add_circle(x, z, _footprint_radius(size) + 0.05)

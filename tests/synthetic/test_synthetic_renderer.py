@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import cv2
 import numpy as np
 import pytest
 from synthetic_testutil import (
@@ -194,6 +195,28 @@ def test_street_ground_depth_and_sky():
     sky = r.class_ids == CLASS_IDS["sky"]
     assert sky.any() and np.array_equal(sky, r.sky_mask)
     assert np.isinf(r.depth[sky]).all() and (r.normals[sky] == 0).all()
+
+
+@pytest.mark.parametrize("kind", ["street", "room"])
+def test_without_rig_the_ground_under_the_camera_is_seen(kind):
+    """The tripod (and the room's cameraman) are marked as the camera's rig; without them the
+    nadir sees the floor or the road, and everything else renders as before."""
+    scene = make_scene(kind, 3)
+    rig = [b for b in scene.boxes if b.rig]
+    assert {b.cls for b in rig} == ({"pole", "person"} if kind == "room" else {"pole"})
+    bare = scene.without_rig()
+    assert [b.id for b in bare.boxes] == [b.id for b in scene.boxes if not b.rig]
+    with_rig, without = render_scene(scene, width=256), render_scene(bare, width=256)
+    rig_ids = {b.id for b in rig}
+    under = np.isin(with_rig.instance_ids, list(rig_ids))
+    assert under[-1].all()  # the rig hides the whole nadir row
+    assert not np.isin(without.instance_ids, list(rig_ids)).any()
+    ground = {CLASS_IDS["floor" if kind == "room" else "road"]}
+    assert set(np.unique(without.class_ids[-1])) <= ground
+    # away from the rig (and its shadow, which only falls near it) nothing changes
+    far = ~cv2.dilate(under.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    far[int(0.75 * far.shape[0]) :] = False
+    assert np.array_equal(with_rig.rgb[far], without.rgb[far])
 
 
 @pytest.mark.parametrize(("kind", "seed"), CASES)
