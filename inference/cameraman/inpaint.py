@@ -243,12 +243,16 @@ def _onion(level: _Level, band: int, iterations: int) -> None:
         ty, tx = (a.astype(np.int64) for a in np.nonzero(targets))
         level.search(conf, max(2, iterations // 2), (ty, tx))
         qy, qx = (a.astype(np.int64) for a in np.nonzero(in_band))
-        values = level.vote(qy, qx, targets)
         if level.copy:
             # a band pixel's own patch is centred on it: copy its best match's centre (the
-            # partial distances of different band patches are not comparable)
+            # partial distances of different band patches are not comparable); only band
+            # pixels that are not targets (at the image's edge) are voted for
             own = targets[qy, qx]
+            values = np.empty((qy.size, level.img.shape[2]), np.float32)
             values[own] = level.img[level.nnf_y[qy[own], qx[own]], level.nnf_x[qy[own], qx[own]]]
+            values[~own] = level.vote(qy[~own], qx[~own], targets)
+        else:
+            values = level.vote(qy, qx, targets)
         ok = ~np.isnan(values[:, 0])
         level.img[qy[ok], qx[ok]] = values[ok]
         conf[in_band] = 1.0
